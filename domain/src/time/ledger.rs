@@ -1,0 +1,394 @@
+//! The time ledger: an append-only list of entries (booked, released, delivered, late
+//! cancellation, adjustment). Balances are sums over it, never counters edited in place; the
+//! database refuses updates and deletes of entries.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+
+use crate::access::{Action, Caller};
+use crate::audit::{self, Entry};
+use crate::db::{self, Db};
+use crate::entities::{booking, contract, ledger_entry, school};
+use crate::error::{DomainError, DomainResult, FieldErrorCode};
+use crate::ids::{BookingId, ContractId, LedgerEntryId, PersonId, SchoolId, ServiceId};
+use crate::model::{FundingStream, LedgerKind, TimeCategory};
+use crate::page::{self, Page, PageRequest, Position, SortKey};
+use crate::tenancy;
+use crate::values;
+
+/// Where an entry belongs.
+#[derive(Clone, Copy, Debug)]
+pub struct Account {
+    pub service_id: ServiceId,
+    pub school_id: Option<SchoolId>,
+    pub ep_id: Option<PersonId>,
+    pub contract_id: Option<ContractId>,
+    pub booking_id: Option<BookingId>,
+    pub funding_stream: FundingStream,
+    pub applies_on: NaiveDate,
+}
+
+/// Appends one entry (nothing when `minutes` is zero).
+pub async fn post(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    account: Account,
+    kind: LedgerKind,
+    category: TimeCategory,
+    minutes: i64,
+    reason: Option<String>,
+) -> DomainResult<Option<LedgerEntryId>> {
+    if minutes == 0 {
+        return Ok(None);
+    }
+    let minutes = i32::try_from(minutes).map_err(|e| DomainError::internal("ledger minutes", e))?;
+    let id = LedgerEntryId::new();
+    ledger_entry::Entity::insert(ledger_entry::ActiveModel {
+        id: Set(id),
+        service_id: Set(account.service_id),
+        school_id: Set(account.school_id),
+        ep_id: Set(account.ep_id),
+        contract_id: Set(account.contract_id),
+        booking_id: Set(account.booking_id),
+        kind: Set(kind),
+        funding_stream: Set(account.funding_stream),
+        category: Set(category),
+        minutes: Set(minutes),
+        applies_on: Set(account.applies_on),
+        reason: Set(reason),
+        created_at: Set(Utc::now()),
+        created_by: Set(caller.principal.person_id()),
+        created_by_partner: Set(caller.principal.partner_client_id()),
+        corrects_entry_id: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(Some(id))
+}
+
+/// Minutes per category a booking still holds as booked (booked less released).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    pub direct: i64,
+    pub preparation: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CategorySum {
+    category: TimeCategory,
+    minutes: Option<i64>,
+}
+
+/// What a booking holds as booked time now.
+pub async fn held_by(conn: &impl ConnectionTrait, booking: BookingId) -> DomainResult<Held> {
+    let rows: Vec<CategorySum> = ledger_entry::Entity::find()
+        .select_only()
+        .column(ledger_entry::Column::Category)
+        .column_as(ledger_entry::Column::Minutes.sum(), "minutes")
+        .filter(ledger_entry::Column::BookingId.eq(booking))
+        .filter(ledger_entry::Column::Kind.is_in([LedgerKind::Booked, LedgerKind::Released]))
+        .group_by(ledger_entry::Column::Category)
+        .into_model::<CategorySum>()
+        .all(conn)
+        .await?;
+    let mut held = Held::default();
+    for r in rows {
+        match r.category {
+            TimeCategory::Direct => held.direct = r.minutes.unwrap_or(0),
+            TimeCategory::Preparation => held.preparation = r.minutes.unwrap_or(0),
+        }
+    }
+    Ok(held)
+}
+
+/// Releases whatever a booking still holds.
+pub async fn release(conn: &impl ConnectionTrait, caller: &Caller, account: Account, reason: Option<String>) -> DomainResult<Held> {
+    let held = held_by(conn, account.booking_id.ok_or(DomainError::NotFound)?).await?;
+    post(conn, caller, account, LedgerKind::Released, TimeCategory::Direct, -held.direct, reason.clone()).await?;
+    post(conn, caller, account, LedgerKind::Released, TimeCategory::Preparation, -held.preparation, reason).await?;
+    Ok(held)
+}
+
+/// The balance of one contract, in minutes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Balance {
+    pub purchased: i64,
+    /// Booked and not yet delivered.
+    pub booked: i64,
+    pub delivered: i64,
+    /// Drawn down by late cancellations and no-shows.
+    pub late_cancellation: i64,
+    pub adjusted: i64,
+    pub direct: i64,
+    pub preparation: i64,
+}
+
+impl Balance {
+    /// Everything drawn down or committed.
+    pub fn used(&self) -> i64 {
+        self.booked + self.delivered + self.late_cancellation + self.adjusted
+    }
+    pub fn remaining(&self) -> i64 {
+        self.purchased - self.used()
+    }
+    /// Adds one ledger sum to the right figure.
+    pub fn add(&mut self, kind: LedgerKind, category: TimeCategory, minutes: i64) {
+        match kind {
+            LedgerKind::Booked | LedgerKind::Released => self.booked += minutes,
+            LedgerKind::Delivered => self.delivered += minutes,
+            LedgerKind::LateCancellation => self.late_cancellation += minutes,
+            LedgerKind::Adjustment => self.adjusted += minutes,
+        }
+        match category {
+            TimeCategory::Direct => self.direct += minutes,
+            TimeCategory::Preparation => self.preparation += minutes,
+        }
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct KindSum {
+    kind: LedgerKind,
+    category: TimeCategory,
+    minutes: Option<i64>,
+}
+
+/// Sums the ledger of one contract into a balance (the purchase is added by the caller).
+pub async fn contract_balance(conn: &impl ConnectionTrait, contract: ContractId, purchased: i64) -> DomainResult<Balance> {
+    let rows: Vec<KindSum> = ledger_entry::Entity::find()
+        .select_only()
+        .column(ledger_entry::Column::Kind)
+        .column(ledger_entry::Column::Category)
+        .column_as(ledger_entry::Column::Minutes.sum(), "minutes")
+        .filter(ledger_entry::Column::ContractId.eq(contract))
+        .group_by(ledger_entry::Column::Kind)
+        .group_by(ledger_entry::Column::Category)
+        .into_model::<KindSum>()
+        .all(conn)
+        .await?;
+    let mut balance = Balance {
+        purchased,
+        ..Balance::default()
+    };
+    for r in rows {
+        balance.add(r.kind, r.category, r.minutes.unwrap_or(0));
+    }
+    Ok(balance)
+}
+
+/// All minutes drawn against a contract (zero when nothing was ever booked or everything
+/// released).
+pub async fn contract_use(conn: &impl ConnectionTrait, contract: ContractId) -> DomainResult<i64> {
+    Ok(contract_balance(conn, contract, 0).await?.used())
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub service_id: Option<ServiceId>,
+    pub school_id: Option<SchoolId>,
+    pub contract_id: Option<ContractId>,
+    pub booking_id: Option<BookingId>,
+    pub ep_id: Option<PersonId>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// Ledger entries the caller can see, newest first: administrators all in their service, EPs
+/// those of the schools they work with, SENCOs and school leaders their school's.
+pub async fn entries(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, page: &PageRequest) -> DomainResult<Page<ledger_entry::Model>> {
+    let window = page.window()?;
+    let access = tenancy::access_for(conn, caller, Action::ViewLedger).await?;
+    if access.is_empty() {
+        return Err(DomainError::Forbidden);
+    }
+    let mut select = ledger_entry::Entity::find().filter(access.condition(
+        ledger_entry::Column::ServiceId,
+        Some(ledger_entry::Column::SchoolId),
+        Some(ledger_entry::Column::EpId),
+    ));
+    if let Some(v) = filter.service_id {
+        select = select.filter(ledger_entry::Column::ServiceId.eq(v));
+    }
+    if let Some(v) = filter.school_id {
+        select = select.filter(ledger_entry::Column::SchoolId.eq(v));
+    }
+    if let Some(v) = filter.contract_id {
+        select = select.filter(ledger_entry::Column::ContractId.eq(v));
+    }
+    if let Some(v) = filter.booking_id {
+        select = select.filter(ledger_entry::Column::BookingId.eq(v));
+    }
+    if let Some(v) = filter.ep_id {
+        select = select.filter(ledger_entry::Column::EpId.eq(v));
+    }
+    if let Some(v) = filter.from {
+        select = select.filter(ledger_entry::Column::AppliesOn.gte(v));
+    }
+    if let Some(v) = filter.to {
+        select = select.filter(ledger_entry::Column::AppliesOn.lte(v));
+    }
+    page::fetch(conn, select, ledger_entry::Column::Id, SortKey::Id, true, &window, |m: &ledger_entry::Model| Position { key: None, id: m.id.0 }).await
+}
+
+pub struct Adjustment {
+    pub school_id: SchoolId,
+    pub contract_id: Option<ContractId>,
+    pub ep_id: Option<PersonId>,
+    pub funding_stream: FundingStream,
+    pub category: TimeCategory,
+    /// Positive draws time down; negative gives it back.
+    pub minutes: i64,
+    pub applies_on: NaiveDate,
+    pub reason: String,
+    pub corrects_entry_id: Option<LedgerEntryId>,
+}
+
+/// Posts a correcting adjustment (administrators): nothing in the ledger is edited or deleted.
+pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult<ledger_entry::Model> {
+    crate::parse_all!(
+        minutes = values::minutes_in("minutes", input.minutes.abs(), 1, 100_000).map(|_| input.minutes),
+        reason = values::required_text("reason", &input.reason, values::MAX_REASON_LEN),
+    );
+    let txn = db::begin_write(db).await?;
+    let school = school::Entity::find_by_id(input.school_id).one(&txn).await?.ok_or(DomainError::NotFound)?;
+    if !caller.principal.static_access(Action::AdjustLedger).permits_service_wide(school.service_id) {
+        return Err(caller.principal.refusal(school.service_id, Some(school.id)));
+    }
+    let service = school.service_id;
+    if let Some(c) = input.contract_id {
+        let found = contract::Entity::find_by_id(c)
+            .filter(contract::Column::SchoolId.eq(school.id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DomainError::invalid("contractId", FieldErrorCode::NotFound, "no such contract for this school"))?;
+        if found.funding_stream != input.funding_stream {
+            return Err(DomainError::invalid("fundingStream", FieldErrorCode::Invalid, "must match the contract's funding stream"));
+        }
+    }
+    if let Some(ep) = input.ep_id {
+        super::require_ep(&txn, service, ep, "epId").await?;
+    }
+    if let Some(e) = input.corrects_entry_id {
+        ledger_entry::Entity::find_by_id(e)
+            .filter(ledger_entry::Column::SchoolId.eq(school.id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DomainError::invalid("correctsEntryId", FieldErrorCode::NotFound, "no such entry for this school"))?;
+    }
+    let id = LedgerEntryId::new();
+    let row = ledger_entry::Entity::insert(ledger_entry::ActiveModel {
+        id: Set(id),
+        service_id: Set(service),
+        school_id: Set(Some(school.id)),
+        ep_id: Set(input.ep_id),
+        contract_id: Set(input.contract_id),
+        booking_id: Set(None),
+        kind: Set(LedgerKind::Adjustment),
+        funding_stream: Set(input.funding_stream),
+        category: Set(input.category),
+        minutes: Set(i32::try_from(minutes).map_err(|e| DomainError::internal("minutes", e))?),
+        applies_on: Set(input.applies_on),
+        reason: Set(Some(reason)),
+        created_at: Set(Utc::now()),
+        created_by: Set(caller.principal.person_id()),
+        created_by_partner: Set(None),
+        corrects_entry_id: Set(input.corrects_entry_id),
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("ledger.adjust", "LedgerEntry", id)
+            .in_school(service, Some(school.id))
+            .detail(serde_json::json!({ "minutes": minutes })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The account a booking's entries go to.
+pub fn account_of(b: &booking::Model, applies_on: NaiveDate) -> Account {
+    Account {
+        service_id: b.service_id,
+        school_id: b.school_id,
+        ep_id: Some(b.ep_id),
+        contract_id: b.contract_id,
+        booking_id: Some(b.id),
+        funding_stream: b.funding_stream.unwrap_or(FundingStream::Traded),
+        applies_on,
+    }
+}
+
+/// Sums of the ledger for a service, grouped for the summary: one statement.
+#[derive(Debug, FromQueryResult)]
+pub struct GroupedSum {
+    pub school_id: Option<SchoolId>,
+    pub ep_id: Option<PersonId>,
+    pub contract_id: Option<ContractId>,
+    pub funding_stream: FundingStream,
+    pub kind: LedgerKind,
+    pub category: TimeCategory,
+    pub term_index: Option<i32>,
+    pub minutes: Option<i64>,
+}
+
+/// Ledger sums of a service over a date range, by school, EP, contract, stream, kind, category
+/// and period (the index of the period in `periods` that contains the entry's date, if any).
+pub async fn grouped_sums(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    from: NaiveDate,
+    to: NaiveDate,
+    periods: &[(NaiveDate, NaiveDate)],
+    schools: Option<&[SchoolId]>,
+    eps: Option<&[PersonId]>,
+    stream: Option<FundingStream>,
+) -> DomainResult<Vec<GroupedSum>> {
+    let applies_on = Expr::col((ledger_entry::Entity, ledger_entry::Column::AppliesOn));
+    let term_index = if periods.is_empty() {
+        Expr::cust("NULL")
+    } else {
+        let mut case = Expr::case(applies_on.clone().between(periods[0].0, periods[0].1), 0);
+        for (i, (s, e)) in periods.iter().enumerate().skip(1) {
+            case = case.case(applies_on.clone().between(*s, *e), i as i32);
+        }
+        case.finally(Expr::cust("NULL")).into()
+    };
+    let mut q = ledger_entry::Entity::find()
+        .select_only()
+        .column(ledger_entry::Column::SchoolId)
+        .column(ledger_entry::Column::EpId)
+        .column(ledger_entry::Column::ContractId)
+        .column(ledger_entry::Column::FundingStream)
+        .column(ledger_entry::Column::Kind)
+        .column(ledger_entry::Column::Category)
+        .expr_as(term_index, "term_index")
+        .column_as(ledger_entry::Column::Minutes.sum(), "minutes")
+        .filter(ledger_entry::Column::ServiceId.eq(service))
+        .filter(ledger_entry::Column::AppliesOn.gte(from))
+        .filter(ledger_entry::Column::AppliesOn.lte(to));
+    if let Some(s) = schools {
+        q = q.filter(ledger_entry::Column::SchoolId.is_in(s.iter().copied()));
+    }
+    if let Some(e) = eps {
+        q = q.filter(ledger_entry::Column::EpId.is_in(e.iter().copied()));
+    }
+    if let Some(f) = stream {
+        q = q.filter(ledger_entry::Column::FundingStream.eq(f));
+    }
+    Ok(q.group_by(ledger_entry::Column::SchoolId)
+        .group_by(ledger_entry::Column::EpId)
+        .group_by(ledger_entry::Column::ContractId)
+        .group_by(ledger_entry::Column::FundingStream)
+        .group_by(ledger_entry::Column::Kind)
+        .group_by(ledger_entry::Column::Category)
+        // Grouped by the output column's name: the expression itself carries bound values that
+        // PostgreSQL would not recognise as the same expression twice.
+        .group_by(Expr::col("term_index"))
+        .into_model::<GroupedSum>()
+        .all(conn)
+        .await?)
+}

@@ -1,0 +1,517 @@
+//! A service's time settings: the units it sells, its academic calendar (years, terms,
+//! half-terms, closures and bank holidays), and its cancellation and overbooking policies.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use super::DateRange;
+use crate::access::{Action, Caller};
+use crate::audit::{self, Entry};
+use crate::db::{self, Db};
+use crate::entities::{academic_year, closure, contract, school, term, time_settings, time_unit};
+use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
+use crate::ids::{AcademicYearId, ClosureId, SchoolId, ServiceId, TermId, TimeUnitId};
+use crate::model::{ClosureKind, OverbookingPolicy, SpreadPeriod};
+use crate::values::{self, Name};
+
+/// The units a new service starts with; administrators change them to match what they sell.
+const DEFAULT_UNITS: &[(&str, i32)] = &[("day", 390), ("half-day", 195), ("session", 180), ("hour", 60)];
+
+/// Settings and units for a new service.
+pub async fn create_defaults(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<()> {
+    let now = Utc::now();
+    time_settings::Entity::insert(time_settings::ActiveModel {
+        service_id: Set(service),
+        cancellation_notice_hours: Set(48),
+        late_cancellation_charge_percent: Set(100),
+        ep_cancellation_requires_alternative: Set(true),
+        overbooking_policy: Set(OverbookingPolicy::HardStop),
+        travel_buffer_minutes: Set(0),
+        minimum_notice_hours: Set(24),
+        slot_step_minutes: Set(15),
+        even_use_over: Set(SpreadPeriod::Terms),
+        under_use_tolerance_percent: Set(15),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    for (name, minutes) in DEFAULT_UNITS {
+        time_unit::Entity::insert(time_unit::ActiveModel {
+            id: Set(TimeUnitId::new()),
+            service_id: Set(service),
+            name: Set((*name).to_owned()),
+            minutes: Set(*minutes),
+            created_at: Set(now),
+            archived_at: Set(None),
+        })
+        .exec_without_returning(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The settings row, which every service has.
+pub async fn policies(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<time_settings::Model> {
+    time_settings::Entity::find_by_id(service).one(conn).await?.ok_or(DomainError::NotFound)
+}
+
+fn require_view(caller: &Caller, service: ServiceId) -> DomainResult<()> {
+    if caller.principal.static_access(Action::ViewTimeSettings).touches_service(service) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound)
+    }
+}
+
+pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId) -> DomainResult<time_settings::Model> {
+    require_view(caller, service)?;
+    policies(conn, service).await
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PolicyPatch {
+    pub cancellation_notice_hours: Option<i32>,
+    pub late_cancellation_charge_percent: Option<i32>,
+    pub ep_cancellation_requires_alternative: Option<bool>,
+    pub overbooking_policy: Option<OverbookingPolicy>,
+    pub travel_buffer_minutes: Option<i32>,
+    pub minimum_notice_hours: Option<i32>,
+    pub slot_step_minutes: Option<i32>,
+    pub even_use_over: Option<SpreadPeriod>,
+    pub under_use_tolerance_percent: Option<i32>,
+}
+
+fn bounded(problems: &mut Problems, field: &str, value: Option<i32>, min: i32, max: i32) -> Option<i32> {
+    let v = value?;
+    if v < min || v > max {
+        problems.add(field, FieldErrorCode::OutOfRange, format!("must be between {min} and {max}"));
+        return None;
+    }
+    Some(v)
+}
+
+pub async fn update(db: &Db, caller: &Caller, service: ServiceId, patch: PolicyPatch) -> DomainResult<time_settings::Model> {
+    caller.principal.require_service_wide(Action::ManageTimeSettings, service)?;
+    let mut p = Problems::new();
+    let notice = bounded(&mut p, "cancellationNoticeHours", patch.cancellation_notice_hours, 0, 24 * 28);
+    let charge = bounded(&mut p, "lateCancellationChargePercent", patch.late_cancellation_charge_percent, 0, 100);
+    let buffer = bounded(&mut p, "travelBufferMinutes", patch.travel_buffer_minutes, 0, 240);
+    let min_notice = bounded(&mut p, "minimumNoticeHours", patch.minimum_notice_hours, 0, 24 * 60);
+    let step = bounded(&mut p, "slotStepMinutes", patch.slot_step_minutes, 5, 120);
+    if let Some(s) = step
+        && 60 % s != 0
+        && s % 60 != 0
+    {
+        p.add("slotStepMinutes", FieldErrorCode::Invalid, "must divide an hour (5, 10, 15, 20, 30, 60...)");
+    }
+    let tolerance = bounded(&mut p, "underUseTolerancePercent", patch.under_use_tolerance_percent, 0, 100);
+    p.finish()?;
+    let txn = db::begin_write(db).await?;
+    let mut row: time_settings::ActiveModel = policies(&txn, service).await?.into();
+    if let Some(v) = notice {
+        row.cancellation_notice_hours = Set(v);
+    }
+    if let Some(v) = charge {
+        row.late_cancellation_charge_percent = Set(v);
+    }
+    if let Some(v) = patch.ep_cancellation_requires_alternative {
+        row.ep_cancellation_requires_alternative = Set(v);
+    }
+    if let Some(v) = patch.overbooking_policy {
+        row.overbooking_policy = Set(v);
+    }
+    if let Some(v) = buffer {
+        row.travel_buffer_minutes = Set(v);
+    }
+    if let Some(v) = min_notice {
+        row.minimum_notice_hours = Set(v);
+    }
+    if let Some(v) = step {
+        row.slot_step_minutes = Set(v);
+    }
+    if let Some(v) = patch.even_use_over {
+        row.even_use_over = Set(v);
+    }
+    if let Some(v) = tolerance {
+        row.under_use_tolerance_percent = Set(v);
+    }
+    row.updated_at = Set(Utc::now());
+    let saved = row.update(&txn).await?;
+    audit::log(&txn, caller, Entry::new("time_settings.update", "Service", service).in_service(service)).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+// ---- units ----
+
+pub async fn units(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId) -> DomainResult<Vec<time_unit::Model>> {
+    require_view(caller, service)?;
+    Ok(time_unit::Entity::find()
+        .filter(time_unit::Column::ServiceId.eq(service))
+        .order_by_asc(time_unit::Column::Minutes)
+        .all(conn)
+        .await?)
+}
+
+/// A unit of the service (archived ones included, since old contracts use them).
+pub async fn unit(conn: &impl ConnectionTrait, service: ServiceId, id: TimeUnitId) -> DomainResult<time_unit::Model> {
+    time_unit::Entity::find_by_id(id)
+        .filter(time_unit::Column::ServiceId.eq(service))
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)
+}
+
+fn unit_minutes(minutes: i32) -> Result<i32, crate::FieldError> {
+    values::minutes_in("minutes", minutes.into(), 5, 24 * 60)
+}
+
+/// Adds a unit the service sells, such as a 390-minute day.
+pub async fn create_unit(db: &Db, caller: &Caller, service: ServiceId, name: &str, minutes: i32) -> DomainResult<time_unit::Model> {
+    caller.principal.require_service_wide(Action::ManageTimeSettings, service)?;
+    crate::parse_all!(name = Name::parse("name", name), minutes = unit_minutes(minutes));
+    let txn = db::begin_write(db).await?;
+    let taken = time_unit::Entity::find()
+        .filter(time_unit::Column::ServiceId.eq(service))
+        .filter(time_unit::Column::Name.eq(name.as_str()))
+        .count(&txn)
+        .await?;
+    if taken > 0 {
+        return Err(DomainError::invalid("name", FieldErrorCode::Taken, "the service already has a unit with this name"));
+    }
+    let row = time_unit::Entity::insert(time_unit::ActiveModel {
+        id: Set(TimeUnitId::new()),
+        service_id: Set(service),
+        name: Set(name.into_inner()),
+        minutes: Set(minutes),
+        created_at: Set(Utc::now()),
+        archived_at: Set(None),
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    audit::log(&txn, caller, Entry::new("time_unit.create", "TimeUnit", row.id).in_service(service)).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Changes a unit's size or archives it. Contracts keep the minutes they were sold with.
+pub async fn update_unit(db: &Db, caller: &Caller, id: TimeUnitId, minutes: Option<i32>, archived: Option<bool>) -> DomainResult<time_unit::Model> {
+    let minutes = minutes.map(unit_minutes).transpose().map_err(|e| DomainError::Invalid(vec![e]))?;
+    let txn = db::begin_write(db).await?;
+    let current = time_unit::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound)?;
+    caller.principal.require_service_wide(Action::ManageTimeSettings, current.service_id)?;
+    let service = current.service_id;
+    let mut row: time_unit::ActiveModel = current.into();
+    if let Some(m) = minutes {
+        row.minutes = Set(m);
+    }
+    match archived {
+        Some(true) => row.archived_at = Set(Some(Utc::now())),
+        Some(false) => row.archived_at = Set(None),
+        None => {}
+    }
+    let saved = row.update(&txn).await?;
+    audit::log(&txn, caller, Entry::new("time_unit.update", "TimeUnit", id).in_service(service)).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+// ---- academic calendar ----
+
+pub struct NewTerm {
+    pub name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub half_terms: Vec<NewTerm>,
+}
+
+pub struct NewAcademicYear {
+    pub service_id: ServiceId,
+    pub name: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub terms: Vec<NewTerm>,
+}
+
+/// A year with its terms, each with its half-terms, in date order.
+#[derive(Clone, Debug)]
+pub struct AcademicYear {
+    pub year: academic_year::Model,
+    pub terms: Vec<(term::Model, Vec<term::Model>)>,
+}
+
+/// Checks that `parts` lie inside `outer`, in order, without overlapping.
+fn check_parts(problems: &mut Problems, field: &str, outer: &DateRange, parts: &[NewTerm]) -> Vec<Option<DateRange>> {
+    let mut previous: Option<DateRange> = None;
+    let mut ranges = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let here = format!("{field}.{i}");
+        if let Err(e) = Name::parse(&format!("{here}.name"), &part.name) {
+            problems.add(&e.field.join("."), e.code, e.message);
+        }
+        let Ok(range) = DateRange::new(&format!("{here}.endsOn"), part.starts_on, part.ends_on) else {
+            problems.add(&format!("{here}.endsOn"), FieldErrorCode::OutOfRange, "must not end before it starts");
+            ranges.push(None);
+            continue;
+        };
+        if !range.within(outer) {
+            problems.add(&here, FieldErrorCode::OutOfRange, "must lie within the dates around it");
+        }
+        if let Some(prev) = previous
+            && range.starts_on <= prev.ends_on
+        {
+            problems.add(&format!("{here}.startsOn"), FieldErrorCode::OutOfRange, "must start after the one before it ends");
+        }
+        previous = Some(range);
+        ranges.push(Some(range));
+    }
+    ranges
+}
+
+pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYear) -> DomainResult<AcademicYear> {
+    caller.principal.require_service_wide(Action::ManageTimeSettings, input.service_id)?;
+    let mut problems = Problems::new();
+    let name = problems.check(Name::parse("name", &input.name));
+    let year = DateRange::new("endsOn", input.starts_on, input.ends_on)?;
+    if year.days() > 400 {
+        problems.add("endsOn", FieldErrorCode::OutOfRange, "an academic year lasts at most 400 days");
+    }
+    if input.terms.len() > 6 {
+        problems.add("terms", FieldErrorCode::OutOfRange, "at most six terms");
+    }
+    check_parts(&mut problems, "terms", &year, &input.terms);
+    for (i, t) in input.terms.iter().enumerate() {
+        if let Ok(range) = DateRange::new("", t.starts_on, t.ends_on) {
+            check_parts(&mut problems, &format!("terms.{i}.halfTerms"), &range, &t.half_terms);
+        }
+    }
+    problems.finish()?;
+    let Some(name) = name else {
+        return Err(DomainError::invalid("name", FieldErrorCode::Required, "must not be empty"));
+    };
+    let txn = db::begin_write(db).await?;
+    let existing = academic_year::Entity::find()
+        .filter(academic_year::Column::ServiceId.eq(input.service_id))
+        .all(&txn)
+        .await?;
+    if existing.iter().any(|y| y.name == name.as_str()) {
+        return Err(DomainError::invalid("name", FieldErrorCode::Taken, "the service already has an academic year with this name"));
+    }
+    if existing.iter().any(|y| DateRange { starts_on: y.starts_on, ends_on: y.ends_on }.overlaps(&year)) {
+        return Err(DomainError::invalid("startsOn", FieldErrorCode::OutOfRange, "overlaps another academic year"));
+    }
+    let year_row = academic_year::Entity::insert(academic_year::ActiveModel {
+        id: Set(AcademicYearId::new()),
+        service_id: Set(input.service_id),
+        name: Set(name.into_inner()),
+        starts_on: Set(input.starts_on),
+        ends_on: Set(input.ends_on),
+        created_at: Set(Utc::now()),
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    let mut terms = Vec::new();
+    for t in input.terms {
+        let term_row = insert_term(&txn, &year_row, None, &t).await?;
+        let mut halves = Vec::new();
+        for h in &t.half_terms {
+            halves.push(insert_term(&txn, &year_row, Some(term_row.id), h).await?);
+        }
+        terms.push((term_row, halves));
+    }
+    audit::log(&txn, caller, Entry::new("academic_year.create", "AcademicYear", year_row.id).in_service(input.service_id)).await?;
+    txn.commit().await?;
+    Ok(AcademicYear { year: year_row, terms })
+}
+
+async fn insert_term(conn: &impl ConnectionTrait, year: &academic_year::Model, parent: Option<TermId>, t: &NewTerm) -> DomainResult<term::Model> {
+    Ok(term::Entity::insert(term::ActiveModel {
+        id: Set(TermId::new()),
+        service_id: Set(year.service_id),
+        academic_year_id: Set(year.id),
+        parent_term_id: Set(parent),
+        name: Set(t.name.trim().to_owned()),
+        starts_on: Set(t.starts_on),
+        ends_on: Set(t.ends_on),
+    })
+    .exec_with_returning(conn)
+    .await?)
+}
+
+async fn assemble(conn: &impl ConnectionTrait, years: Vec<academic_year::Model>) -> DomainResult<Vec<AcademicYear>> {
+    let ids: Vec<AcademicYearId> = years.iter().map(|y| y.id).collect();
+    let all_terms = term::Entity::find()
+        .filter(term::Column::AcademicYearId.is_in(ids))
+        .order_by_asc(term::Column::StartsOn)
+        .all(conn)
+        .await?;
+    Ok(years
+        .into_iter()
+        .map(|year| {
+            let terms = all_terms
+                .iter()
+                .filter(|t| t.academic_year_id == year.id && t.parent_term_id.is_none())
+                .map(|t| {
+                    let halves = all_terms.iter().filter(|h| h.parent_term_id == Some(t.id)).cloned().collect();
+                    (t.clone(), halves)
+                })
+                .collect();
+            AcademicYear { year, terms }
+        })
+        .collect())
+}
+
+pub async fn academic_years(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId) -> DomainResult<Vec<AcademicYear>> {
+    require_view(caller, service)?;
+    let years = academic_year::Entity::find()
+        .filter(academic_year::Column::ServiceId.eq(service))
+        .order_by_asc(academic_year::Column::StartsOn)
+        .all(conn)
+        .await?;
+    assemble(conn, years).await
+}
+
+/// One academic year of the service, with its terms.
+pub async fn academic_year(conn: &impl ConnectionTrait, service: ServiceId, id: AcademicYearId) -> DomainResult<AcademicYear> {
+    let year = academic_year::Entity::find_by_id(id)
+        .filter(academic_year::Column::ServiceId.eq(service))
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    assemble(conn, vec![year]).await?.pop().ok_or(DomainError::NotFound)
+}
+
+/// Removes an academic year no contract refers to.
+pub async fn delete_academic_year(db: &Db, caller: &Caller, id: AcademicYearId) -> DomainResult<()> {
+    let txn = db::begin_write(db).await?;
+    let year = academic_year::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound)?;
+    caller.principal.require_service_wide(Action::ManageTimeSettings, year.service_id)?;
+    let used = contract::Entity::find().filter(contract::Column::AcademicYearId.eq(id)).count(&txn).await?;
+    if used > 0 {
+        return Err(DomainError::invalid("id", FieldErrorCode::NotAllowed, "contracts refer to this academic year"));
+    }
+    term::Entity::delete_many()
+        .filter(term::Column::AcademicYearId.eq(id))
+        .filter(term::Column::ParentTermId.is_not_null())
+        .exec(&txn)
+        .await?;
+    term::Entity::delete_many().filter(term::Column::AcademicYearId.eq(id)).exec(&txn).await?;
+    academic_year::Entity::delete_by_id(id).exec(&txn).await?;
+    audit::log(&txn, caller, Entry::new("academic_year.delete", "AcademicYear", id).in_service(year.service_id)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+// ---- closures ----
+
+pub struct NewClosure {
+    pub service_id: ServiceId,
+    pub school_id: Option<SchoolId>,
+    pub kind: ClosureKind,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub reason: Option<String>,
+}
+
+pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainResult<closure::Model> {
+    caller.principal.require_service_wide(Action::ManageTimeSettings, input.service_id)?;
+    let range = DateRange::new("endsOn", input.starts_on, input.ends_on)?;
+    if range.days() > 366 {
+        return Err(DomainError::invalid("endsOn", FieldErrorCode::OutOfRange, "a closure lasts at most a year"));
+    }
+    let reason = values::optional_text("reason", input.reason.as_deref(), values::MAX_REASON_LEN).map_err(|e| DomainError::Invalid(vec![e]))?;
+    match (input.kind, input.school_id) {
+        (ClosureKind::SchoolClosure, None) => {
+            return Err(DomainError::invalid("schoolId", FieldErrorCode::Required, "a school closure names its school"));
+        }
+        (ClosureKind::BankHoliday | ClosureKind::ServiceClosure, Some(_)) => {
+            return Err(DomainError::invalid("schoolId", FieldErrorCode::Invalid, "only a school closure names a school"));
+        }
+        _ => {}
+    }
+    let txn = db::begin_write(db).await?;
+    if let Some(s) = input.school_id {
+        let found = school::Entity::find_by_id(s)
+            .filter(school::Column::ServiceId.eq(input.service_id))
+            .count(&txn)
+            .await?;
+        if found == 0 {
+            return Err(DomainError::invalid("schoolId", FieldErrorCode::NotFound, "no such school in this service"));
+        }
+    }
+    let row = closure::Entity::insert(closure::ActiveModel {
+        id: Set(ClosureId::new()),
+        service_id: Set(input.service_id),
+        school_id: Set(input.school_id),
+        kind: Set(input.kind),
+        starts_on: Set(input.starts_on),
+        ends_on: Set(input.ends_on),
+        reason: Set(reason),
+        created_at: Set(Utc::now()),
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    audit::log(&txn, caller, Entry::new("closure.create", "Closure", row.id).in_school(input.service_id, input.school_id)).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn remove_closure(db: &Db, caller: &Caller, id: ClosureId) -> DomainResult<()> {
+    let txn = db::begin_write(db).await?;
+    let row = closure::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound)?;
+    caller.principal.require_service_wide(Action::ManageTimeSettings, row.service_id)?;
+    closure::Entity::delete_by_id(id).exec(&txn).await?;
+    audit::log(&txn, caller, Entry::new("closure.delete", "Closure", id).in_school(row.service_id, row.school_id)).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Closures of the service overlapping a date range: service-wide ones, and those of the given
+/// schools (all schools' when `schools` is `None`).
+pub async fn closures_between(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    range: DateRange,
+    schools: Option<&[SchoolId]>,
+) -> DomainResult<Vec<closure::Model>> {
+    let mut q = closure::Entity::find()
+        .filter(closure::Column::ServiceId.eq(service))
+        .filter(closure::Column::StartsOn.lte(range.ends_on))
+        .filter(closure::Column::EndsOn.gte(range.starts_on));
+    if let Some(schools) = schools {
+        q = q.filter(
+            sea_orm::Condition::any()
+                .add(closure::Column::SchoolId.is_null())
+                .add(closure::Column::SchoolId.is_in(schools.iter().copied())),
+        );
+    }
+    Ok(q.order_by_asc(closure::Column::StartsOn).all(conn).await?)
+}
+
+pub async fn closures(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId, range: DateRange) -> DomainResult<Vec<closure::Model>> {
+    let access = caller.principal.static_access(Action::ViewTimeSettings);
+    if !access.touches_service(service) {
+        return Err(DomainError::NotFound);
+    }
+    let all = closures_between(conn, service, range, None).await?;
+    // School closures are only shown to those who can see the school.
+    let seen = caller.principal.visibility();
+    Ok(all
+        .into_iter()
+        .filter(|c| c.school_id.is_none_or(|s| seen.permits_school(service, s)))
+        .collect())
+}
+
+/// Terms (or half-terms) that divide a period, for spreading use evenly.
+pub async fn spread_periods(
+    conn: &impl ConnectionTrait,
+    year: AcademicYearId,
+    over: SpreadPeriod,
+) -> DomainResult<Vec<term::Model>> {
+    let q = term::Entity::find().filter(term::Column::AcademicYearId.eq(year));
+    let q = match over {
+        SpreadPeriod::Terms => q.filter(term::Column::ParentTermId.is_null()),
+        SpreadPeriod::HalfTerms => q.filter(term::Column::ParentTermId.is_not_null()),
+    };
+    Ok(q.order_by_asc(term::Column::StartsOn).all(conn).await?)
+}

@@ -1,0 +1,333 @@
+//! The administrator's view of EP time: per school and per EP, what was purchased, booked,
+//! delivered and what remains, split by funding stream, direct and preparation time, and
+//! period; with flags for schools behind an even spread or over their allocation. A constant
+//! number of statements, however many schools.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::contracts::{self, Contract};
+use super::ledger::{self, Balance};
+use super::{DateRange, local_date, service_zone, settings};
+use crate::access::{Action, Caller, Role};
+use crate::entities::{membership, person, school, term, time_unit};
+use crate::error::{DomainError, DomainResult, FieldErrorCode};
+use crate::ids::{AcademicYearId, PersonId, SchoolId, ServiceId};
+use crate::model::FundingStream;
+use crate::tenancy;
+
+pub struct Query {
+    pub service_id: ServiceId,
+    /// The period: an academic year (with its terms), or dates.
+    pub academic_year_id: Option<AcademicYearId>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub school_ids: Option<Vec<SchoolId>>,
+    pub ep_ids: Option<Vec<PersonId>>,
+    pub funding_stream: Option<FundingStream>,
+}
+
+/// A period the use is spread over (a term or half-term).
+#[derive(Clone, Debug)]
+pub struct Period {
+    pub name: String,
+    pub range: DateRange,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Flag {
+    /// Behind an even spread of the purchase across the periods so far.
+    UnderUsing,
+    /// More used than purchased.
+    OverAllocation,
+}
+
+/// One funding stream of one school.
+#[derive(Clone, Debug)]
+pub struct StreamFigures {
+    pub funding_stream: FundingStream,
+    /// The unit of the school's contract in this stream (the first, if several).
+    pub unit: Option<time_unit::Model>,
+    pub balance: Balance,
+    pub by_period: Vec<Balance>,
+    pub flags: Vec<Flag>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SchoolFigures {
+    pub school: school::Model,
+    pub link_ep_ids: Vec<PersonId>,
+    pub streams: Vec<StreamFigures>,
+    pub flags: Vec<Flag>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EpFigures {
+    pub ep: person::Model,
+    pub balance: Balance,
+    pub by_period: Vec<Balance>,
+    pub by_stream: Vec<(FundingStream, Balance)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub service_id: ServiceId,
+    pub range: DateRange,
+    pub periods: Vec<Period>,
+    pub schools: Vec<SchoolFigures>,
+    pub eps: Vec<EpFigures>,
+}
+
+/// The share of a purchase due by `today`, spread evenly over `periods`.
+fn expected_by(purchased: i64, periods: &[Period], today: NaiveDate) -> i64 {
+    if periods.is_empty() {
+        return 0;
+    }
+    let share = purchased as f64 / periods.len() as f64;
+    let due: f64 = periods
+        .iter()
+        .map(|p| {
+            if today > p.range.ends_on {
+                1.0
+            } else if today < p.range.starts_on {
+                0.0
+            } else {
+                ((today - p.range.starts_on).num_days() + 1) as f64 / p.range.days() as f64
+            }
+        })
+        .sum();
+    (share * due).round() as i64
+}
+
+fn flags_for(stream: FundingStream, balance: &Balance, periods: &[Period], today: NaiveDate, tolerance_percent: i32) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    if stream == FundingStream::Statutory {
+        return flags;
+    }
+    let expected = expected_by(balance.purchased, periods, today);
+    if expected > 0 && (balance.used() as f64) < expected as f64 * (1.0 - f64::from(tolerance_percent) / 100.0) {
+        flags.push(Flag::UnderUsing);
+    }
+    if balance.used() > balance.purchased {
+        flags.push(Flag::OverAllocation);
+    }
+    flags
+}
+
+pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> DomainResult<Summary> {
+    let service = q.service_id;
+    let access = tenancy::access_for(conn, caller, Action::ViewLedger).await?;
+    if !access.touches_service(service) {
+        return Err(caller.principal.refusal(service, None));
+    }
+    let whole_service = access.permits_service_wide(service);
+    let policies = settings::policies(conn, service).await?;
+    let tz = service_zone(conn, service).await?;
+
+    let (range, periods) = match (q.academic_year_id, q.from, q.to) {
+        (Some(year), None, None) => {
+            let y = settings::academic_year(conn, service, year)
+                .await
+                .map_err(|_| DomainError::invalid("academicYearId", FieldErrorCode::NotFound, "no such academic year in this service"))?;
+            let spread = settings::spread_periods(conn, year, policies.even_use_over).await?;
+            let periods = spread
+                .into_iter()
+                .map(|t: term::Model| Period {
+                    name: t.name,
+                    range: DateRange {
+                        starts_on: t.starts_on,
+                        ends_on: t.ends_on,
+                    },
+                })
+                .collect();
+            (DateRange::new("academicYearId", y.year.starts_on, y.year.ends_on)?, periods)
+        }
+        (None, Some(from), Some(to)) => {
+            let range = DateRange::new("to", from, to)?;
+            if range.days() > 800 {
+                return Err(DomainError::invalid("to", FieldErrorCode::OutOfRange, "a summary covers at most 800 days"));
+            }
+            (range, Vec::new())
+        }
+        _ => return Err(DomainError::invalid("academicYearId", FieldErrorCode::Required, "give an academic year, or from and to dates")),
+    };
+
+    // Which schools: in reach, optionally narrowed.
+    let mut school_q = school::Entity::find()
+        .filter(school::Column::ServiceId.eq(service))
+        .filter(access.condition(school::Column::ServiceId, Some(school::Column::Id), None));
+    if let Some(ids) = &q.school_ids {
+        school_q = school_q.filter(school::Column::Id.is_in(ids.iter().copied()));
+    }
+    let schools = school_q.order_by_asc(school::Column::Name).all(conn).await?;
+    let school_ids: Vec<SchoolId> = schools.iter().map(|s| s.id).collect();
+
+    // Which EPs: everyone for administrators, oneself for an EP, nobody for a school.
+    let mut ep_q = membership::Entity::find()
+        .filter(membership::Column::ServiceId.eq(service))
+        .filter(membership::Column::Role.eq(Role::Psychologist))
+        .filter(membership::Column::RevokedAt.is_null());
+    if !whole_service {
+        let me: Vec<PersonId> = caller.principal.person_id().into_iter().filter(|p| access.calendars.contains(&(service, *p))).collect();
+        ep_q = ep_q.filter(membership::Column::PersonId.is_in(me));
+    }
+    if let Some(ids) = &q.ep_ids {
+        ep_q = ep_q.filter(membership::Column::PersonId.is_in(ids.iter().copied()));
+    }
+    let ep_ids: BTreeSet<PersonId> = ep_q.all(conn).await?.into_iter().map(|m| m.person_id).collect();
+    let ep_people = person::Entity::find()
+        .filter(person::Column::Id.is_in(ep_ids.iter().copied()))
+        .order_by_asc(person::Column::DisplayName)
+        .all(conn)
+        .await?;
+
+    let bounds: Vec<(NaiveDate, NaiveDate)> = periods.iter().map(|p| (p.range.starts_on, p.range.ends_on)).collect();
+    let sums = ledger::grouped_sums(conn, service, range.starts_on, range.ends_on, &bounds, Some(&school_ids), q.ep_ids.as_deref(), q.funding_stream).await?;
+    let contracts: Vec<Contract> = contracts::in_period(conn, service, range, Some(&school_ids), q.funding_stream).await?;
+
+    let today = local_date(tz, Utc::now());
+    let tolerance = policies.under_use_tolerance_percent;
+
+    // Schools: purchases from contracts, the rest from the ledger.
+    type Key = (SchoolId, FundingStream);
+    let mut by_stream: BTreeMap<Key, (Balance, Vec<Balance>, Option<time_unit::Model>)> = BTreeMap::new();
+    let blank = || (Balance::default(), vec![Balance::default(); periods.len()], None);
+    for c in &contracts {
+        let entry = by_stream.entry((c.row.school_id, c.row.funding_stream)).or_insert_with(blank);
+        entry.0.purchased += c.purchased_minutes();
+        if entry.2.is_none() {
+            entry.2 = Some(c.unit.clone());
+        }
+    }
+    let mut eps: BTreeMap<PersonId, (Balance, Vec<Balance>, BTreeMap<FundingStream, Balance>)> = BTreeMap::new();
+    for s in &sums {
+        let minutes = s.minutes.unwrap_or(0);
+        let period = s.term_index.and_then(|i| usize::try_from(i).ok()).filter(|i| *i < periods.len());
+        if let Some(school) = s.school_id {
+            let entry = by_stream.entry((school, s.funding_stream)).or_insert_with(blank);
+            entry.0.add(s.kind, s.category, minutes);
+            if let Some(i) = period {
+                entry.1[i].add(s.kind, s.category, minutes);
+            }
+        }
+        if let Some(ep) = s.ep_id.filter(|e| ep_ids.contains(e)) {
+            let entry = eps
+                .entry(ep)
+                .or_insert_with(|| (Balance::default(), vec![Balance::default(); periods.len()], BTreeMap::new()));
+            entry.0.add(s.kind, s.category, minutes);
+            if let Some(i) = period {
+                entry.1[i].add(s.kind, s.category, minutes);
+            }
+            entry.2.entry(s.funding_stream).or_default().add(s.kind, s.category, minutes);
+        }
+    }
+    for (_, (balance, by_period, _)) in by_stream.iter_mut() {
+        // Each period's share of the purchase, for reading per-period remaining time.
+        let n = by_period.len() as i64;
+        for p in by_period.iter_mut() {
+            p.purchased = if n > 0 { balance.purchased / n } else { 0 };
+        }
+    }
+
+    let school_rows = schools
+        .into_iter()
+        .map(|school| {
+            let mut streams: Vec<StreamFigures> = by_stream
+                .range((school.id, FundingStream::Traded)..)
+                .take_while(|((s, _), _)| *s == school.id)
+                .map(|((_, stream), (balance, by_period, unit))| StreamFigures {
+                    funding_stream: *stream,
+                    unit: unit.clone(),
+                    balance: *balance,
+                    by_period: by_period.clone(),
+                    flags: flags_for(*stream, balance, &periods, today, tolerance),
+                })
+                .collect();
+            streams.sort_by_key(|s| s.funding_stream);
+            let mut flags: Vec<Flag> = streams.iter().flat_map(|s| s.flags.iter().copied()).collect();
+            flags.sort();
+            flags.dedup();
+            let link_ep_ids = contracts
+                .iter()
+                .filter(|c| c.row.school_id == school.id)
+                .filter_map(|c| c.row.link_ep_id)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            SchoolFigures {
+                school,
+                link_ep_ids,
+                streams,
+                flags,
+            }
+        })
+        .collect();
+
+    let ep_rows = ep_people
+        .into_iter()
+        .map(|ep| {
+            let (balance, by_period, streams) = eps
+                .remove(&ep.id)
+                .unwrap_or_else(|| (Balance::default(), vec![Balance::default(); periods.len()], BTreeMap::new()));
+            EpFigures {
+                ep,
+                balance,
+                by_period,
+                by_stream: streams.into_iter().collect(),
+            }
+        })
+        .collect();
+
+    Ok(Summary {
+        service_id: service,
+        range,
+        periods,
+        schools: school_rows,
+        eps: ep_rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn three_terms() -> Vec<Period> {
+        [(d(2026, 9, 1), d(2026, 12, 18)), (d(2027, 1, 4), d(2027, 3, 26)), (d(2027, 4, 12), d(2027, 7, 21))]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (s, e))| Period {
+                name: format!("Term {}", i + 1),
+                range: DateRange { starts_on: s, ends_on: e },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_even_spread_is_due_term_by_term() {
+        let terms = three_terms();
+        assert_eq!(expected_by(3900, &terms, d(2026, 8, 1)), 0);
+        assert_eq!(expected_by(3900, &terms, d(2027, 1, 1)), 1300);
+        assert_eq!(expected_by(3900, &terms, d(2027, 8, 1)), 3900);
+    }
+
+    #[test]
+    fn schools_behind_or_over_are_flagged() {
+        let terms = three_terms();
+        let mut b = Balance {
+            purchased: 3900,
+            ..Balance::default()
+        };
+        b.add(crate::model::LedgerKind::Delivered, crate::model::TimeCategory::Direct, 390);
+        // After the first term, 1300 was due and only 390 used.
+        assert_eq!(flags_for(FundingStream::Traded, &b, &terms, d(2027, 1, 1), 15), vec![Flag::UnderUsing]);
+        b.add(crate::model::LedgerKind::Booked, crate::model::TimeCategory::Direct, 3900);
+        assert_eq!(flags_for(FundingStream::Traded, &b, &terms, d(2027, 1, 1), 15), vec![Flag::OverAllocation]);
+        assert!(flags_for(FundingStream::Statutory, &b, &terms, d(2027, 1, 1), 15).is_empty());
+    }
+}

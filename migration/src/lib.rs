@@ -1,0 +1,21 @@
+//! The database schema of scps, one migration per change. An applied migration is never edited:
+//! a change to the schema is a new file. Every migration runs on SQLite and PostgreSQL; where a
+//! backend can do better (PostgreSQL exclusion constraints) it says so inside the migration.
+
+pub use sea_orm_migration::prelude::*;
+
+mod kit;
+mod m20261123_000001_platform;
+mod m20261123_000002_ep_time;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_platform::Migration),
+            Box::new(m20261123_000002_ep_time::Migration),
+        ]
+    }
+}
