@@ -188,6 +188,17 @@ pub struct HttpConfig {
     pub max_query_complexity: usize,
 }
 
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_query_depth: 15,
+            max_query_complexity: 5000,
+        }
+    }
+}
+
 /// A setting that failed validation; the message names it as an operator would set it.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid setting {setting}: {message}")]
@@ -296,17 +307,18 @@ impl Settings {
 
         let auth = self.auth(production)?;
 
+        let defaults = HttpConfig::default();
         let http = HttpConfig {
-            max_body_bytes: in_range("SCPS_MAX_BODY_BYTES", self.max_body_bytes, 256 * 1024, 1024, 16 * 1024 * 1024)?,
+            max_body_bytes: in_range("SCPS_MAX_BODY_BYTES", self.max_body_bytes, defaults.max_body_bytes, 1024, 16 * 1024 * 1024)?,
             request_timeout: Duration::from_secs(in_range(
                 "SCPS_REQUEST_TIMEOUT_SECONDS",
                 self.request_timeout_seconds,
-                30,
+                defaults.request_timeout.as_secs(),
                 1,
                 600,
             )?),
-            max_query_depth: in_range("SCPS_MAX_QUERY_DEPTH", self.max_query_depth, 12, 3, 64)?,
-            max_query_complexity: in_range("SCPS_MAX_QUERY_COMPLEXITY", self.max_query_complexity, 5000, 10, 1_000_000)?,
+            max_query_depth: in_range("SCPS_MAX_QUERY_DEPTH", self.max_query_depth, defaults.max_query_depth, 13, 64)?,
+            max_query_complexity: in_range("SCPS_MAX_QUERY_COMPLEXITY", self.max_query_complexity, defaults.max_query_complexity, 200, 1_000_000)?,
         };
 
         Ok(Config {

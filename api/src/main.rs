@@ -1,1 +1,6 @@
-fn main(){}
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    scps::install_crypto();
+    scps::cli::main()
+}

@@ -1,6 +1,8 @@
 //! People and their memberships. A person is one account (one email) that may hold roles in
 //! several services and schools; each service sees only the memberships it granted.
 
+use std::collections::BTreeSet;
+
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -20,11 +22,20 @@ use crate::values::{Email, Name, Password};
 /// How long an invitation code stays valid.
 pub const INVITATION_DAYS: i64 = 14;
 
-/// Active memberships inside `access` (for lists of people and of memberships).
+/// Active memberships whose holders the caller may see under `access` (for `ViewPeople`):
+/// those in reach, and for members of a school also the administrators and EPs of its
+/// service, whom they work with.
 fn memberships_within(access: &Access) -> Condition {
-    Condition::all()
-        .add(membership::Column::RevokedAt.is_null())
-        .add(access.condition(membership::Column::ServiceId, Some(membership::Column::SchoolId), None))
+    let mut any = Condition::any().add(access.condition(membership::Column::ServiceId, Some(membership::Column::SchoolId), None));
+    let school_services: BTreeSet<ServiceId> = access.schools.values().copied().collect();
+    if !school_services.is_empty() {
+        any = any.add(
+            Condition::all()
+                .add(membership::Column::SchoolId.is_null())
+                .add(membership::Column::ServiceId.is_in(school_services)),
+        );
+    }
+    Condition::all().add(membership::Column::RevokedAt.is_null()).add(any)
 }
 
 #[derive(Clone, Debug, Default)]
@@ -85,6 +96,28 @@ pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: PersonId) -> 
         }
     }
     person::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)
+}
+
+/// Several people at once (for the API's batch loading); those out of reach are left out.
+pub async fn get_many(conn: &impl ConnectionTrait, caller: &Caller, ids: &[PersonId]) -> DomainResult<Vec<person::Model>> {
+    let access = caller.principal.static_access(Action::ViewPeople);
+    let mut visible = Condition::any().add(
+        person::Column::Id.in_subquery(
+            Query::select()
+                .column(membership::Column::PersonId)
+                .from(membership::Entity)
+                .cond_where(memberships_within(&access))
+                .to_owned(),
+        ),
+    );
+    if let Some(me) = caller.principal.person_id() {
+        visible = visible.add(person::Column::Id.eq(me));
+    }
+    Ok(person::Entity::find()
+        .filter(person::Column::Id.is_in(ids.iter().copied()))
+        .filter(visible)
+        .all(conn)
+        .await?)
 }
 
 /// A person's active memberships, limited to those the caller can see.

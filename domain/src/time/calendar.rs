@@ -185,6 +185,28 @@ pub async fn patterns(conn: &impl ConnectionTrait, caller: &Caller, service: Ser
     patterns_between(conn, service, &[ep], NaiveDate::MIN, NaiveDate::MAX).await
 }
 
+/// One pattern, for whoever may see that EP's calendar.
+pub async fn find_pattern(conn: &impl ConnectionTrait, caller: &Caller, id: WorkingPatternId) -> DomainResult<Pattern> {
+    let row = working_pattern::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    if !caller.principal.static_access(Action::ViewCalendars).permits_calendar(row.service_id, row.ep_id) {
+        return Err(DomainError::NotFound);
+    }
+    patterns_between(conn, row.service_id, &[row.ep_id], NaiveDate::MIN, NaiveDate::MAX)
+        .await?
+        .into_iter()
+        .find(|p| p.row.id == id)
+        .ok_or(DomainError::NotFound)
+}
+
+/// One exception, for whoever may see that EP's calendar.
+pub async fn find_exception(conn: &impl ConnectionTrait, caller: &Caller, id: CalendarExceptionId) -> DomainResult<calendar_exception::Model> {
+    let row = calendar_exception::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    if !caller.principal.static_access(Action::ViewCalendars).permits_calendar(row.service_id, row.ep_id) {
+        return Err(DomainError::NotFound);
+    }
+    Ok(row)
+}
+
 pub struct NewException {
     pub service_id: ServiceId,
     pub ep_id: PersonId,

@@ -231,6 +231,17 @@ pub async fn entries(conn: &impl ConnectionTrait, caller: &Caller, filter: Filte
     page::fetch(conn, select, ledger_entry::Column::Id, SortKey::Id, true, &window, |m: &ledger_entry::Model| Position { key: None, id: m.id.0 }).await
 }
 
+/// One entry the caller can see.
+pub async fn entry(conn: &impl ConnectionTrait, caller: &Caller, id: LedgerEntryId) -> DomainResult<ledger_entry::Model> {
+    let row = ledger_entry::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    let access = tenancy::access_for(conn, caller, Action::ViewLedger).await?;
+    if access.permits(row.service_id, row.school_id, row.ep_id) {
+        Ok(row)
+    } else {
+        Err(DomainError::NotFound)
+    }
+}
+
 pub struct Adjustment {
     pub school_id: SchoolId,
     pub contract_id: Option<ContractId>,

@@ -162,6 +162,13 @@ pub async fn unit(conn: &impl ConnectionTrait, service: ServiceId, id: TimeUnitI
         .ok_or(DomainError::NotFound)
 }
 
+/// A unit, for someone who can see the service's settings.
+pub async fn find_unit(conn: &impl ConnectionTrait, caller: &Caller, id: TimeUnitId) -> DomainResult<time_unit::Model> {
+    let row = time_unit::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    require_view(caller, row.service_id)?;
+    Ok(row)
+}
+
 fn unit_minutes(minutes: i32) -> Result<i32, crate::FieldError> {
     values::minutes_in("minutes", minutes.into(), 5, 24 * 60)
 }
@@ -381,6 +388,13 @@ pub async fn academic_year(conn: &impl ConnectionTrait, service: ServiceId, id: 
     assemble(conn, vec![year]).await?.pop().ok_or(DomainError::NotFound)
 }
 
+/// An academic year, for someone who can see the service's settings.
+pub async fn find_academic_year(conn: &impl ConnectionTrait, caller: &Caller, id: AcademicYearId) -> DomainResult<AcademicYear> {
+    let row = academic_year::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    require_view(caller, row.service_id)?;
+    assemble(conn, vec![row]).await?.pop().ok_or(DomainError::NotFound)
+}
+
 /// Removes an academic year no contract refers to.
 pub async fn delete_academic_year(db: &Db, caller: &Caller, id: AcademicYearId) -> DomainResult<()> {
     let txn = db::begin_write(db).await?;
@@ -453,6 +467,16 @@ pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainR
     .await?;
     audit::log(&txn, caller, Entry::new("closure.create", "Closure", row.id).in_school(input.service_id, input.school_id)).await?;
     txn.commit().await?;
+    Ok(row)
+}
+
+/// A closure, for someone who can see the service's settings (and its school, for a school's).
+pub async fn find_closure(conn: &impl ConnectionTrait, caller: &Caller, id: ClosureId) -> DomainResult<closure::Model> {
+    let row = closure::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    require_view(caller, row.service_id)?;
+    if row.school_id.is_some_and(|s| !caller.principal.visibility().permits_school(row.service_id, s)) {
+        return Err(DomainError::NotFound);
+    }
     Ok(row)
 }
 

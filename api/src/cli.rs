@@ -1,0 +1,174 @@
+//! The command line: `scps serve` (the default), `scps migrate`, `scps schema`, `scps bootstrap`
+//! and `scps demo`. Every setting is also a flag and an `SCPS_*` variable.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+
+use crate::app::{self, Application};
+use crate::config::{Config, Settings};
+use crate::{demo, graphql, telemetry};
+
+#[derive(Parser, Debug)]
+#[command(name = "scps", version, about = "scps: the working life of a schools and community psychology service, as a GraphQL API.")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Apply the database migrations (or undo or list them).
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
+    /// Create the first service and its administrator on an empty database.
+    Bootstrap {
+        #[arg(long)]
+        service_name: String,
+        #[arg(long, default_value = "Europe/London")]
+        time_zone: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long)]
+        admin_name: String,
+        /// The administrator's password; one is generated and printed when it is not given.
+        #[arg(long, env = "SCPS_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+    },
+    /// Serve a freshly seeded, fictional demo, and print a token for each role.
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+enum MigrateAction {
+    /// Apply every pending migration (the default).
+    Up,
+    /// Undo the last migrations.
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Schema = command {
+        print!("{}", graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let config = match cli.settings.validate() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("scps: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config);
+    let explicit_database = cli.settings.database_url.is_some() || cli.settings.database_url_file.is_some();
+    let result = actix_web::rt::System::new().block_on(run(command, config, explicit_database));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "scps stopped with an error");
+            eprintln!("scps: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config, explicit_database: bool) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate { action } => migrate(config, action.unwrap_or(MigrateAction::Up)).await,
+        Command::Schema => Ok(()),
+        Command::Bootstrap {
+            service_name,
+            time_zone,
+            admin_email,
+            admin_name,
+            admin_password,
+        } => {
+            app::migrate(&config).await?;
+            let db = domain::db::connect(config.database.url.expose(), 2, None).await?;
+            let generated = admin_password.is_none();
+            let password = admin_password.unwrap_or_else(|| domain::secrets::new_token("").chars().take(20).collect());
+            let (service, admin) = domain::tenancy::services::bootstrap(
+                &db,
+                domain::tenancy::services::Bootstrap {
+                    service_name,
+                    time_zone: Some(time_zone),
+                    admin_email,
+                    admin_name,
+                    admin_password: password.clone(),
+                },
+                true,
+                "bootstrap",
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(describe(e)))?;
+            println!("Created the service \"{}\" with its administrator {}.", service.name, admin.email);
+            if generated {
+                println!("The administrator's password is: {password}");
+                println!("Sign in with the signIn mutation; keep the password somewhere safe.");
+            }
+            Ok(())
+        }
+        Command::Demo => demo::run(config, explicit_database).await,
+    }
+}
+
+/// A domain error as a sentence for the terminal.
+pub fn describe(e: domain::DomainError) -> String {
+    match e {
+        domain::DomainError::Invalid(problems) => problems
+            .iter()
+            .map(|p| if p.field.is_empty() { p.message.clone() } else { format!("{}: {}", p.field.join("."), p.message) })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.auth.generated_secret {
+        tracing::warn!("no SCPS_JWT_SECRET: tokens are signed with a key made at start and stop working on restart");
+    }
+    tracing::info!(bind = %config.bind, database = %config.database, redis = config.redis_url.is_some(), environment = ?config.environment, "starting scps");
+    let app = Application::build(config).await?;
+    tracing::info!(port = app.port(), "listening");
+    app.run().await?;
+    Ok(())
+}
+
+async fn migrate(config: Config, action: MigrateAction) -> anyhow::Result<()> {
+    match action {
+        MigrateAction::Up => {
+            app::migrate(&config).await?;
+            println!("The database is up to date.");
+        }
+        MigrateAction::Down { steps } => {
+            let db = domain::db::connect(config.database.url.expose(), 1, None).await?;
+            Migrator::down(&db, Some(steps)).await?;
+            println!("Undid {steps} migration(s).");
+        }
+        MigrateAction::Status => {
+            let db = domain::db::connect(config.database.url.expose(), 1, None).await?;
+            for m in Migrator::get_migration_with_status(&db).await? {
+                println!("{:<40} {:?}", m.name(), m.status());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! Signing in and out: email and password give a short-lived access token and a rotating
+//! refresh token; an invitation code sets a first password. Attempts are limited per account
+//! and per address, in Redis when configured so that every replica counts together.
+
+use std::time::Duration;
+
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use domain::identity::{self, SignedIn};
+use domain::tenancy::people;
+use domain::{DomainError, secrets};
+
+use super::context::{self, Context as RequestContext};
+use super::errors::{OrGraphql, to_graphql};
+use super::tenancy::Person;
+use crate::kv::Key;
+
+/// Failed attempts allowed per account, and per address, in a window.
+const PER_ACCOUNT: i64 = 10;
+const PER_ADDRESS: i64 = 100;
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Tokens for a signed-in person.
+#[derive(SimpleObject)]
+pub struct Session {
+    /// Send as `Authorization: Bearer <accessToken>`.
+    pub access_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    /// Exchange with `refreshToken` for new tokens; it works once.
+    pub refresh_token: String,
+    pub refresh_token_expires_at: DateTime<Utc>,
+    pub person: Person,
+}
+
+#[derive(InputObject)]
+pub struct SignInInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct RefreshTokenInput {
+    pub refresh_token: String,
+}
+
+#[derive(InputObject)]
+pub struct AcceptInvitationInput {
+    /// The code from `invitePerson`.
+    pub code: String,
+    /// At least 12 characters.
+    pub password: String,
+}
+
+payload!(SignInPayload { session: Session });
+payload!(RefreshTokenPayload { session: Session });
+payload!(AcceptInvitationPayload { session: Session });
+
+#[derive(SimpleObject)]
+pub struct SignOutPayload {
+    pub signed_out: bool,
+}
+
+fn session(c: &RequestContext, signed_in: SignedIn) -> Result<Session, DomainError> {
+    let access = c.services.auth.issue_for_person(signed_in.person.id, signed_in.session_id, None)?;
+    Ok(Session {
+        access_token: access.token,
+        access_token_expires_at: access.expires_at,
+        refresh_token: signed_in.refresh_token,
+        refresh_token_expires_at: signed_in.refresh_expires_at,
+        person: Person(signed_in.person),
+    })
+}
+
+/// Refuses when an account or address has failed too often lately.
+async fn check_limits(c: &RequestContext, keys: &[(Key, i64)]) -> Result<(), DomainError> {
+    for (key, limit) in keys {
+        let (n, wait) = c.services.kv.peek(key).await;
+        if n >= *limit {
+            return Err(DomainError::RateLimited {
+                retry_after_seconds: wait.as_secs().max(1),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn limit_keys(c: &RequestContext, email: &str) -> Vec<(Key, i64)> {
+    let mut keys = vec![(Key::new("signin-account", &secrets::token_digest(&email.trim().to_lowercase())), PER_ACCOUNT)];
+    if let Some(ip) = &c.client_ip {
+        keys.push((Key::new("signin-address", &secrets::token_digest(ip)), PER_ADDRESS));
+    }
+    keys
+}
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Signs in with email and password. A wrong email or password is `UNAUTHENTICATED`
+    /// (which one is not said); too many failures is `RATE_LIMITED`.
+    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<SignInPayload> {
+        let c = context::of(ctx)?;
+        let keys = limit_keys(c, &input.email);
+        check_limits(c, &keys).await.or_gql(c)?;
+        let ttl = c.services.config.auth.session_ttl;
+        match identity::sign_in(c.db(), &input.email, &input.password, ttl, &c.request_id).await {
+            Ok(signed_in) => {
+                let s = session(c, signed_in).or_gql(c)?;
+                Ok(SignInPayload {
+                    session: Some(s),
+                    user_errors: Vec::new(),
+                })
+            }
+            Err(DomainError::Unauthenticated) => {
+                for (key, _) in &keys {
+                    c.services.kv.bump(key, WINDOW).await;
+                }
+                Err(to_graphql(DomainError::Unauthenticated, &c.request_id))
+            }
+            Err(e) => Err(to_graphql(e, &c.request_id)),
+        }
+    }
+
+    /// Exchanges a refresh token for new tokens. A refresh token works once; presenting a used
+    /// one ends its session (it was copied).
+    async fn refresh_token(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<RefreshTokenPayload> {
+        let c = context::of(ctx)?;
+        let signed_in = identity::refresh(c.db(), &input.refresh_token, &c.request_id).await.or_gql(c)?;
+        let s = session(c, signed_in).or_gql(c)?;
+        Ok(RefreshTokenPayload {
+            session: Some(s),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Ends the caller's session: its access and refresh tokens stop working at once.
+    async fn sign_out(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
+        let c = context::of(ctx)?;
+        let caller = c.caller()?;
+        let Some(session) = c.session else {
+            return Err(to_graphql(DomainError::Forbidden, &c.request_id));
+        };
+        identity::sign_out(c.db(), caller, session).await.or_gql(c)?;
+        Ok(SignOutPayload { signed_out: true })
+    }
+
+    /// Sets a first password with an invitation code, and signs in.
+    async fn accept_invitation(&self, ctx: &Context<'_>, input: AcceptInvitationInput) -> Result<AcceptInvitationPayload> {
+        let c = context::of(ctx)?;
+        let result = people::accept_invitation(c.db(), &input.code, &input.password, &c.request_id).await;
+        let person = match result {
+            Ok(p) => p,
+            Err(DomainError::Invalid(problems)) => {
+                return Ok(AcceptInvitationPayload {
+                    session: None,
+                    user_errors: problems.into_iter().map(Into::into).collect(),
+                });
+            }
+            Err(e) => return Err(to_graphql(e, &c.request_id)),
+        };
+        let signed_in = identity::sign_in(c.db(), &person.email, &input.password, c.services.config.auth.session_ttl, &c.request_id)
+            .await
+            .or_gql(c)?;
+        Ok(AcceptInvitationPayload {
+            session: Some(session(c, signed_in).or_gql(c)?),
+            user_errors: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,37 @@
+//! HTTP: routes, middleware, and the handlers that are not GraphQL (health, readiness, metrics,
+//! the OAuth token endpoint for partner clients, GraphiQL's assets).
+
+pub mod assets;
+pub mod graphql;
+pub mod middleware;
+pub mod oauth;
+pub mod ops;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::get().to(graphql::get))
+            .route(web::post().to(graphql::post))
+            .route(web::route().to(graphql::method_not_allowed)),
+    )
+    .service(web::resource("/graphql/assets/{file}").route(web::get().to(assets::file)))
+    .service(web::resource("/oauth/token").route(web::post().to(oauth::token)))
+    .service(web::resource("/healthz").route(web::get().to(ops::healthz)))
+    .service(web::resource("/readyz").route(web::get().to(ops::readyz)))
+    .service(web::resource("/metrics").route(web::get().to(ops::metrics)));
+}
+
+/// A fixed name for a path, for metrics (never the raw path).
+pub fn route_name(path: &str) -> &'static str {
+    match path {
+        "/graphql" => "graphql",
+        "/oauth/token" => "oauth_token",
+        "/healthz" => "healthz",
+        "/readyz" => "readyz",
+        "/metrics" => "metrics",
+        p if p.starts_with("/graphql/assets/") => "graphiql_assets",
+        _ => "other",
+    }
+}
