@@ -62,6 +62,17 @@ fn operation_type(doc: &ExecutableDocument, name: Option<&str>) -> Option<Operat
     }
 }
 
+/// The name of the operation a request runs: the one it names, or the only one its document has.
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    match &request.parsed_query().ok()?.operations {
+        DocumentOperations::Multiple(ops) if ops.len() == 1 => ops.keys().next().map(|n| n.to_string()),
+        _ => None,
+    }
+}
+
 pub async fn get(req: HttpRequest, services: web::Data<Services>) -> HttpResponse {
     let qs = req.query_string();
     if wants_html(&req) && !qs.contains("query=") {
@@ -189,7 +200,7 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
     if let Some(c) = &caller {
         request = request.data(Loaders::new(&services.db, c, statements.clone()));
     }
-    let operation = metrics::operation_label(request.operation_name.as_deref());
+    let operation = metrics::operation_label(operation_name(&mut request).as_deref());
     let client_ip = req.connection_info().realip_remote_addr().map(str::to_owned);
     request = request.data(Context {
         services: services.clone(),
