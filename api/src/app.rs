@@ -36,9 +36,13 @@ pub async fn connect_database(config: &Config, metrics: Arc<Metrics>) -> anyhow:
         metrics.statement(info.failed);
         metrics::count_request_statement();
     });
-    db::connect(config.database.url.expose(), config.database.max_connections, Some(observer))
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open the database at {}: {e}", config.database))
+    db::connect(
+        config.database.url.expose(),
+        config.database.max_connections,
+        Some(observer),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot open the database at {}: {e}", config.database))
 }
 
 /// Applies pending migrations. On PostgreSQL an advisory lock keeps replicas that start together
@@ -97,7 +101,8 @@ pub struct Application {
 impl Application {
     /// Binds the configured address.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(config.bind).map_err(|e| anyhow::anyhow!("cannot listen on {} (SCPS_BIND): {e}", config.bind))?;
+        let listener = TcpListener::bind(config.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} (SCPS_BIND): {e}", config.bind))?;
         let services = Services::build(config).await?;
         Self::with_listener(services, listener)
     }
@@ -106,7 +111,10 @@ impl Application {
     pub fn with_listener(services: Services, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let state = services.clone();
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 8);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))

@@ -133,11 +133,19 @@ async fn fetch_jwks(url: &str) -> Result<String, String> {
     let url = url.to_owned();
     let task = async move {
         let client = awc::Client::builder().timeout(Duration::from_secs(5)).finish();
-        let mut response = client.get(&url).send().await.map_err(|e| format!("fetching the JWKS: {e}"))?;
+        let mut response = client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("fetching the JWKS: {e}"))?;
         if !response.status().is_success() {
             return Err(format!("fetching the JWKS: HTTP {}", response.status()));
         }
-        let body = response.body().limit(512 * 1024).await.map_err(|e| format!("reading the JWKS: {e}"))?;
+        let body = response
+            .body()
+            .limit(512 * 1024)
+            .await
+            .map_err(|e| format!("reading the JWKS: {e}"))?;
         String::from_utf8(body.to_vec()).map_err(|_| "the JWKS is not UTF-8".to_owned())
     };
     tokio::task::LocalSet::new().run_until(task).await
@@ -156,9 +164,8 @@ impl Auth {
             None => None,
             Some(oidc) => {
                 let text = match &oidc.jwks {
-                    JwksSource::File(path) => {
-                        std::fs::read_to_string(path).map_err(|e| format!("SCPS_OIDC_JWKS_FILE: cannot read {}: {e}", path.display()))?
-                    }
+                    JwksSource::File(path) => std::fs::read_to_string(path)
+                        .map_err(|e| format!("SCPS_OIDC_JWKS_FILE: cannot read {}: {e}", path.display()))?,
                     JwksSource::Url(url) => fetch_jwks(url).await.map_err(|e| format!("SCPS_OIDC_JWKS_URL: {e}"))?,
                 };
                 let keys = parse_jwks(&text).map_err(|e| format!("SCPS_OIDC_JWKS: {e}"))?;
@@ -184,7 +191,14 @@ impl Auth {
         self.access_ttl
     }
 
-    fn issue(&self, sub: String, sid: Option<SessionId>, ver: Option<i32>, scope: Option<String>, ttl: Duration) -> Result<Issued, DomainError> {
+    fn issue(
+        &self,
+        sub: String,
+        sid: Option<SessionId>,
+        ver: Option<i32>,
+        scope: Option<String>,
+        ttl: Duration,
+    ) -> Result<Issued, DomainError> {
         let now = Utc::now();
         let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(15));
         let claims = Claims {
@@ -200,18 +214,41 @@ impl Auth {
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.current.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.current.encoding).map_err(|e| DomainError::internal("signing a token", e))?;
+        let token = jsonwebtoken::encode(&header, &claims, &self.current.encoding)
+            .map_err(|e| DomainError::internal("signing a token", e))?;
         Ok(Issued { token, expires_at })
     }
 
     /// A person's access token for a session.
-    pub fn issue_for_person(&self, person: PersonId, session: SessionId, ttl: Option<Duration>) -> Result<Issued, DomainError> {
-        self.issue(format!("person:{}", person.0), Some(session), None, None, ttl.unwrap_or(self.access_ttl))
+    pub fn issue_for_person(
+        &self,
+        person: PersonId,
+        session: SessionId,
+        ttl: Option<Duration>,
+    ) -> Result<Issued, DomainError> {
+        self.issue(
+            format!("person:{}", person.0),
+            Some(session),
+            None,
+            None,
+            ttl.unwrap_or(self.access_ttl),
+        )
     }
 
     /// A partner client's access token.
-    pub fn issue_for_client(&self, client: PartnerClientId, version: i32, scope: String) -> Result<Issued, DomainError> {
-        self.issue(format!("client:{}", client.0), None, Some(version), Some(scope), self.access_ttl)
+    pub fn issue_for_client(
+        &self,
+        client: PartnerClientId,
+        version: i32,
+        scope: String,
+    ) -> Result<Issued, DomainError> {
+        self.issue(
+            format!("client:{}", client.0),
+            None,
+            Some(version),
+            Some(scope),
+            self.access_ttl,
+        )
     }
 
     fn validation(&self, alg: Algorithm, issuer: &str, audience: &str) -> Validation {
@@ -231,9 +268,16 @@ impl Auth {
     pub async fn subject(&self, token: &str) -> Result<Subject, Refused> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| Refused::Malformed(format!("{:?}", e.kind())))?;
         let kid = header.kid.clone().ok_or(Refused::UnknownKey)?;
-        if let Some(own) = std::iter::once(&self.current).chain(&self.previous).find(|k| k.kid == kid) {
-            let data = jsonwebtoken::decode::<Claims>(token, &own.decoding, &self.validation(Algorithm::HS256, &self.issuer, &self.audience))
-                .map_err(|e| Refused::Invalid(e.into_kind()))?;
+        if let Some(own) = std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.kid == kid)
+        {
+            let data = jsonwebtoken::decode::<Claims>(
+                token,
+                &own.decoding,
+                &self.validation(Algorithm::HS256, &self.issuer, &self.audience),
+            )
+            .map_err(|e| Refused::Invalid(e.into_kind()))?;
             return parse_subject(&data.claims);
         }
         let Some(external) = &self.external else {
@@ -302,11 +346,15 @@ impl Auth {
         };
         match subject {
             Subject::Person { person, session } => Ok(Verified {
-                principal: identity::session_principal(db, person, session).await.map_err(from_db)?,
+                principal: identity::session_principal(db, person, session)
+                    .await
+                    .map_err(from_db)?,
                 session: Some(session),
             }),
             Subject::Client { client, version } => Ok(Verified {
-                principal: tenancy::partners::principal(db, client, version).await.map_err(from_db)?,
+                principal: tenancy::partners::principal(db, client, version)
+                    .await
+                    .map_err(from_db)?,
                 session: None,
             }),
             Subject::ExternalEmail(email) => Ok(Verified {
@@ -358,7 +406,10 @@ mod tests {
         let person = PersonId::new();
         let session = SessionId::new();
         let issued = auth.issue_for_person(person, session, None).unwrap();
-        assert_eq!(auth.subject(&issued.token).await.unwrap(), Subject::Person { person, session });
+        assert_eq!(
+            auth.subject(&issued.token).await.unwrap(),
+            Subject::Person { person, session }
+        );
     }
 
     #[tokio::test]
@@ -366,7 +417,8 @@ mod tests {
         let auth = auth().await;
         let issued = auth.issue_for_person(PersonId::new(), SessionId::new(), None).unwrap();
         let mut parts: Vec<String> = issued.token.split('.').map(str::to_owned).collect();
-        let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         claims["sub"] = serde_json::json!(format!("person:{}", uuid::Uuid::now_v7()));
         parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
         assert!(matches!(auth.subject(&parts.join(".")).await, Err(Refused::Invalid(_))));

@@ -11,7 +11,11 @@ use crate::config::{Config, Settings};
 use crate::{demo, graphql, telemetry};
 
 #[derive(Parser, Debug)]
-#[command(name = "scps", version, about = "scps: the working life of a schools and community psychology service, as a GraphQL API.")]
+#[command(
+    name = "scps",
+    version,
+    about = "scps: the working life of a schools and community psychology service, as a GraphQL API."
+)]
 struct Cli {
     #[command(flatten)]
     settings: Settings,
@@ -118,7 +122,10 @@ async fn run(command: Command, config: Config, explicit_database: bool) -> anyho
             )
             .await
             .map_err(|e| anyhow::anyhow!(describe(e)))?;
-            println!("Created the service \"{}\" with its administrator {}.", service.name, admin.email);
+            println!(
+                "Created the service \"{}\" with its administrator {}.",
+                service.name, admin.email
+            );
             if generated {
                 println!("The administrator's password is: {password}");
                 println!("Sign in with the signIn mutation; keep the password somewhere safe.");
@@ -134,7 +141,13 @@ pub fn describe(e: domain::DomainError) -> String {
     match e {
         domain::DomainError::Invalid(problems) => problems
             .iter()
-            .map(|p| if p.field.is_empty() { p.message.clone() } else { format!("{}: {}", p.field.join("."), p.message) })
+            .map(|p| {
+                if p.field.is_empty() {
+                    p.message.clone()
+                } else {
+                    format!("{}: {}", p.field.join("."), p.message)
+                }
+            })
             .collect::<Vec<_>>()
             .join("; "),
         other => other.to_string(),

@@ -263,9 +263,12 @@ impl Settings {
         let production = environment == Environment::Production;
 
         let bind_text = non_empty("SCPS_BIND", self.bind.as_ref(), "127.0.0.1:8080")?;
-        let bind: SocketAddr = bind_text
-            .parse()
-            .map_err(|_| bad("SCPS_BIND", format!("`{bind_text}` is not an address such as 127.0.0.1:8080")))?;
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            bad(
+                "SCPS_BIND",
+                format!("`{bind_text}` is not an address such as 127.0.0.1:8080"),
+            )
+        })?;
 
         let database_url = secret_from(
             self.database_url.as_deref(),
@@ -283,7 +286,13 @@ impl Settings {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
-        let max_connections = in_range("SCPS_DATABASE_MAX_CONNECTIONS", self.database_max_connections, 10, 1, 500)?;
+        let max_connections = in_range(
+            "SCPS_DATABASE_MAX_CONNECTIONS",
+            self.database_max_connections,
+            10,
+            1,
+            500,
+        )?;
 
         let redis_url = secret_from(
             self.redis_url.as_deref(),
@@ -298,18 +307,22 @@ impl Settings {
             return Err(bad("SCPS_REDIS_URL", "must start with redis:// or rediss://"));
         }
 
-        let log_format = self.log_format.unwrap_or(if production {
-            LogFormat::Json
-        } else {
-            LogFormat::Pretty
-        });
+        let log_format = self
+            .log_format
+            .unwrap_or(if production { LogFormat::Json } else { LogFormat::Pretty });
         let log_filter = non_empty("SCPS_LOG", self.log.as_ref(), "info")?;
 
         let auth = self.auth(production)?;
 
         let defaults = HttpConfig::default();
         let http = HttpConfig {
-            max_body_bytes: in_range("SCPS_MAX_BODY_BYTES", self.max_body_bytes, defaults.max_body_bytes, 1024, 16 * 1024 * 1024)?,
+            max_body_bytes: in_range(
+                "SCPS_MAX_BODY_BYTES",
+                self.max_body_bytes,
+                defaults.max_body_bytes,
+                1024,
+                16 * 1024 * 1024,
+            )?,
             request_timeout: Duration::from_secs(in_range(
                 "SCPS_REQUEST_TIMEOUT_SECONDS",
                 self.request_timeout_seconds,
@@ -317,8 +330,20 @@ impl Settings {
                 1,
                 600,
             )?),
-            max_query_depth: in_range("SCPS_MAX_QUERY_DEPTH", self.max_query_depth, defaults.max_query_depth, 13, 64)?,
-            max_query_complexity: in_range("SCPS_MAX_QUERY_COMPLEXITY", self.max_query_complexity, defaults.max_query_complexity, 200, 1_000_000)?,
+            max_query_depth: in_range(
+                "SCPS_MAX_QUERY_DEPTH",
+                self.max_query_depth,
+                defaults.max_query_depth,
+                13,
+                64,
+            )?,
+            max_query_complexity: in_range(
+                "SCPS_MAX_QUERY_COMPLEXITY",
+                self.max_query_complexity,
+                defaults.max_query_complexity,
+                200,
+                1_000_000,
+            )?,
         };
 
         Ok(Config {
@@ -364,12 +389,20 @@ impl Settings {
                 continue;
             }
             if part.len() < 32 {
-                return Err(bad("SCPS_JWT_PREVIOUS_SECRETS", "each secret must be at least 32 bytes long"));
+                return Err(bad(
+                    "SCPS_JWT_PREVIOUS_SECRETS",
+                    "each secret must be at least 32 bytes long",
+                ));
             }
             previous_secrets.push(Secret(part.as_bytes().to_vec()));
         }
 
-        let oidc = match (&self.oidc_issuer, &self.oidc_audience, &self.oidc_jwks_file, &self.oidc_jwks_url) {
+        let oidc = match (
+            &self.oidc_issuer,
+            &self.oidc_audience,
+            &self.oidc_jwks_file,
+            &self.oidc_jwks_url,
+        ) {
             (None, None, None, None) => None,
             (Some(issuer), Some(audience), file, url) => {
                 let jwks = match (file, url) {
@@ -392,7 +425,12 @@ impl Settings {
                     email_claim: non_empty("SCPS_OIDC_EMAIL_CLAIM", self.oidc_email_claim.as_ref(), "email")?,
                 })
             }
-            (None, ..) => return Err(bad("SCPS_OIDC_ISSUER", "is required when any SCPS_OIDC_* setting is given")),
+            (None, ..) => {
+                return Err(bad(
+                    "SCPS_OIDC_ISSUER",
+                    "is required when any SCPS_OIDC_* setting is given",
+                ));
+            }
             (Some(_), None, ..) => return Err(bad("SCPS_OIDC_AUDIENCE", "is required with SCPS_OIDC_ISSUER")),
         };
 
@@ -466,14 +504,62 @@ mod tests {
     #[test]
     fn a_bad_setting_is_named() {
         let cases: Vec<(Settings, &str)> = vec![
-            (Settings { bind: Some("nowhere".into()), ..Default::default() }, "SCPS_BIND"),
-            (Settings { database_url: Some("mysql://x".into()), ..Default::default() }, "SCPS_DATABASE_URL"),
-            (Settings { redis_url: Some("http://x".into()), ..Default::default() }, "SCPS_REDIS_URL"),
-            (Settings { jwt_secret: Some("short".into()), ..Default::default() }, "SCPS_JWT_SECRET"),
-            (Settings { jwt_leeway_seconds: Some(61), ..Default::default() }, "SCPS_JWT_LEEWAY_SECONDS"),
-            (Settings { oidc_issuer: Some("https://login".into()), ..Default::default() }, "SCPS_OIDC_AUDIENCE"),
-            (Settings { oidc_audience: Some("api".into()), ..Default::default() }, "SCPS_OIDC_ISSUER"),
-            (Settings { max_body_bytes: Some(10), ..Default::default() }, "SCPS_MAX_BODY_BYTES"),
+            (
+                Settings {
+                    bind: Some("nowhere".into()),
+                    ..Default::default()
+                },
+                "SCPS_BIND",
+            ),
+            (
+                Settings {
+                    database_url: Some("mysql://x".into()),
+                    ..Default::default()
+                },
+                "SCPS_DATABASE_URL",
+            ),
+            (
+                Settings {
+                    redis_url: Some("http://x".into()),
+                    ..Default::default()
+                },
+                "SCPS_REDIS_URL",
+            ),
+            (
+                Settings {
+                    jwt_secret: Some("short".into()),
+                    ..Default::default()
+                },
+                "SCPS_JWT_SECRET",
+            ),
+            (
+                Settings {
+                    jwt_leeway_seconds: Some(61),
+                    ..Default::default()
+                },
+                "SCPS_JWT_LEEWAY_SECONDS",
+            ),
+            (
+                Settings {
+                    oidc_issuer: Some("https://login".into()),
+                    ..Default::default()
+                },
+                "SCPS_OIDC_AUDIENCE",
+            ),
+            (
+                Settings {
+                    oidc_audience: Some("api".into()),
+                    ..Default::default()
+                },
+                "SCPS_OIDC_ISSUER",
+            ),
+            (
+                Settings {
+                    max_body_bytes: Some(10),
+                    ..Default::default()
+                },
+                "SCPS_MAX_BODY_BYTES",
+            ),
         ];
         for (settings, name) in cases {
             let err = settings.validate().unwrap_err();
@@ -510,7 +596,10 @@ mod tests {
         }
         .validate()
         .unwrap();
-        assert_eq!(config.auth.signing_secret.expose(), b"0123456789abcdef0123456789abcdef-from-file");
+        assert_eq!(
+            config.auth.signing_secret.expose(),
+            b"0123456789abcdef0123456789abcdef-from-file"
+        );
         let both = Settings {
             jwt_secret: Some("x".repeat(40)),
             jwt_secret_file: Some(path),

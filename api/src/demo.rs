@@ -11,7 +11,10 @@ use sea_orm::ConnectionTrait;
 use domain::access::{Caller, PartnerScope, Role};
 use domain::db::Db;
 use domain::ids::{BookingId, PersonId, SchoolId, ServiceId};
-use domain::model::{BookingKind, BookingMode, BookingStatus, CancelledFor, ClosureKind, ContractStatus, ExceptionKind, FundingStream, OverbookingPolicy, PeriodKind, Phase};
+use domain::model::{
+    BookingKind, BookingMode, BookingStatus, CancelledFor, ClosureKind, ContractStatus, ExceptionKind, FundingStream,
+    OverbookingPolicy, PeriodKind, Phase,
+};
 use domain::tenancy::{partners, people, schools, services};
 use domain::time::{bookings, calendar, contracts, local_to_utc, settings};
 use domain::{DomainError, identity};
@@ -38,6 +41,9 @@ const SCHOOLS: &[(&str, &str, Phase)] = &[
     ("Larkspur Primary (demo)", "900012", Phase::Primary),
 ];
 
+/// A (fictional) price of a day, in pence.
+const PRICE_PER_DAY_PENCE: i64 = 45_000;
+
 /// Traded days bought by each school, in the order above.
 const TRADED_DAYS: &[i64] = &[3, 6, 2, 10, 4, 8, 3, 12, 2, 5, 7, 4];
 
@@ -47,7 +53,10 @@ const EPS: &[(&str, &str)] = &[
     ("Cara Lindqvist (demo EP)", "cara.lindqvist@ep.demo.invalid"),
     ("Dev Ramanathan (demo trainee EP)", "dev.ramanathan@ep.demo.invalid"),
     ("Dr Esme Hart (demo EP)", "esme.hart@ep.demo.invalid"),
-    ("Femi Adeyemi (demo assistant psychologist)", "femi.adeyemi@ep.demo.invalid"),
+    (
+        "Femi Adeyemi (demo assistant psychologist)",
+        "femi.adeyemi@ep.demo.invalid",
+    ),
 ];
 
 struct Seeded {
@@ -66,7 +75,11 @@ fn time(h: u32, m: u32) -> NaiveTime {
 
 fn nth_monday(y: i32, m: u32, last: bool) -> anyhow::Result<NaiveDate> {
     let mut d = if last {
-        let next = if m == 12 { date(y + 1, 1, 1)? } else { date(y, m + 1, 1)? };
+        let next = if m == 12 {
+            date(y + 1, 1, 1)?
+        } else {
+            date(y, m + 1, 1)?
+        };
         next - Days::days(1)
     } else {
         date(y, m, 1)?
@@ -92,12 +105,18 @@ async fn prepare_database(config: &mut Config, explicit: bool) -> anyhow::Result
     app::migrate(config).await?;
     let db = domain::db::connect(config.database.url.expose(), 2, None).await?;
     let existing = db
-        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM services"))
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM services",
+        ))
         .await?
         .and_then(|r| r.try_get::<i64>("", "n").ok())
         .unwrap_or(0);
     if existing > 0 {
-        anyhow::bail!("the demo needs an empty database, and {} has a service already", config.database);
+        anyhow::bail!(
+            "the demo needs an empty database, and {} has a service already",
+            config.database
+        );
     }
     Ok(())
 }
@@ -112,7 +131,9 @@ pub async fn run(mut config: Config, explicit_database: bool) -> anyhow::Result<
     let base = format!("http://{}", config.bind);
     println!();
     println!("scps demo is running. GraphiQL: {base}/graphql");
-    println!("Everyone signs in with the password \"{DEMO_PASSWORD}\" (signIn mutation), or use these tokens (valid 12 hours):");
+    println!(
+        "Everyone signs in with the password \"{DEMO_PASSWORD}\" (signIn mutation), or use these tokens (valid 12 hours):"
+    );
     println!();
     for (role, who, token) in &seeded.tokens {
         println!("  {role:<34} {who}");
@@ -124,7 +145,10 @@ pub async fn run(mut config: Config, explicit_database: bool) -> anyhow::Result<
     println!("  Authorization: Bearer {token}");
     println!();
     println!("Try, as the SENCO: {{ schools(first: 20) {{ edges {{ node {{ name urn phase }} }} }} }}");
-    println!("The demo service's id is {}.", crate::graphql::ids::encode("Service", seeded.service).0);
+    println!(
+        "The demo service's id is {}.",
+        crate::graphql::ids::encode("Service", seeded.service).0
+    );
     app.run().await?;
     Ok(())
 }
@@ -134,7 +158,15 @@ async fn caller_for(db: &Db, email: &str) -> anyhow::Result<Caller> {
     Ok(Caller::new(principal, "demo-seed"))
 }
 
-async fn person(db: &Db, admin: &Caller, service: ServiceId, name: &str, email: &str, role: Role, school: Option<SchoolId>) -> anyhow::Result<PersonId> {
+async fn person(
+    db: &Db,
+    admin: &Caller,
+    service: ServiceId,
+    name: &str,
+    email: &str,
+    role: Role,
+    school: Option<SchoolId>,
+) -> anyhow::Result<PersonId> {
     let invited = people::invite(
         db,
         admin,
@@ -149,22 +181,34 @@ async fn person(db: &Db, admin: &Caller, service: ServiceId, name: &str, email: 
     .await
     .map_err(fail)?;
     if let Some(code) = invited.invitation_code {
-        people::accept_invitation(db, &code, DEMO_PASSWORD, "demo-seed").await.map_err(fail)?;
+        people::accept_invitation(db, &code, DEMO_PASSWORD, "demo-seed")
+            .await
+            .map_err(fail)?;
     }
     Ok(invited.person.id)
 }
 
 async fn token_for(db: &Db, auth: &crate::auth::Auth, email: &str) -> anyhow::Result<String> {
-    let signed_in = identity::sign_in(db, email, DEMO_PASSWORD, Duration::from_secs(12 * 3600), "demo-seed").await.map_err(fail)?;
+    let signed_in = identity::sign_in(db, email, DEMO_PASSWORD, Duration::from_secs(12 * 3600), "demo-seed")
+        .await
+        .map_err(fail)?;
     Ok(auth
-        .issue_for_person(signed_in.person.id, signed_in.session_id, Some(Duration::from_secs(12 * 3600)))
+        .issue_for_person(
+            signed_in.person.id,
+            signed_in.session_id,
+            Some(Duration::from_secs(12 * 3600)),
+        )
         .map_err(fail)?
         .token)
 }
 
 /// The academic year that contains `today` (September to August).
 fn year_start(today: NaiveDate) -> i32 {
-    if today.month() >= 9 { today.year() } else { today.year() - 1 }
+    if today.month() >= 9 {
+        today.year()
+    } else {
+        today.year() - 1
+    }
 }
 
 async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
@@ -213,19 +257,28 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
                     "Autumn",
                     date(y, 9, 3)?,
                     date(y, 12, 18)?,
-                    vec![half("Autumn 1", date(y, 9, 3)?, date(y, 10, 23)?), half("Autumn 2", date(y, 11, 2)?, date(y, 12, 18)?)],
+                    vec![
+                        half("Autumn 1", date(y, 9, 3)?, date(y, 10, 23)?),
+                        half("Autumn 2", date(y, 11, 2)?, date(y, 12, 18)?),
+                    ],
                 ),
                 term(
                     "Spring",
                     date(y + 1, 1, 5)?,
                     date(y + 1, 3, 26)?,
-                    vec![half("Spring 1", date(y + 1, 1, 5)?, date(y + 1, 2, 12)?), half("Spring 2", date(y + 1, 2, 22)?, date(y + 1, 3, 26)?)],
+                    vec![
+                        half("Spring 1", date(y + 1, 1, 5)?, date(y + 1, 2, 12)?),
+                        half("Spring 2", date(y + 1, 2, 22)?, date(y + 1, 3, 26)?),
+                    ],
                 ),
                 term(
                     "Summer",
                     date(y + 1, 4, 12)?,
                     date(y + 1, 7, 21)?,
-                    vec![half("Summer 1", date(y + 1, 4, 12)?, date(y + 1, 5, 21)?), half("Summer 2", date(y + 1, 6, 1)?, date(y + 1, 7, 21)?)],
+                    vec![
+                        half("Summer 1", date(y + 1, 4, 12)?, date(y + 1, 5, 21)?),
+                        half("Summer 2", date(y + 1, 6, 1)?, date(y + 1, 7, 21)?),
+                    ],
                 ),
             ],
         },
@@ -236,37 +289,58 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
         (date(y, 12, 25)?, ClosureKind::BankHoliday, "Christmas Day"),
         (date(y, 12, 28)?, ClosureKind::BankHoliday, "Boxing Day (substitute)"),
         (date(y + 1, 1, 1)?, ClosureKind::BankHoliday, "New Year's Day"),
-        (nth_monday(y + 1, 5, false)?, ClosureKind::BankHoliday, "Early May bank holiday"),
-        (nth_monday(y + 1, 5, true)?, ClosureKind::BankHoliday, "Spring bank holiday"),
+        (
+            nth_monday(y + 1, 5, false)?,
+            ClosureKind::BankHoliday,
+            "Early May bank holiday",
+        ),
+        (
+            nth_monday(y + 1, 5, true)?,
+            ClosureKind::BankHoliday,
+            "Spring bank holiday",
+        ),
     ] {
-        settings::add_closure(db, &admin, settings::NewClosure {
-            service_id: sid,
-            school_id: None,
-            kind,
-            starts_on: d,
-            ends_on: d,
-            reason: Some(reason.into()),
-        })
+        settings::add_closure(
+            db,
+            &admin,
+            settings::NewClosure {
+                service_id: sid,
+                school_id: None,
+                kind,
+                starts_on: d,
+                ends_on: d,
+                reason: Some(reason.into()),
+            },
+        )
         .await
         .map_err(fail)?;
     }
     // Show over-allocation as warnings rather than refusals, so that the summary has flags.
-    settings::update(db, &admin, sid, settings::PolicyPatch {
-        overbooking_policy: Some(OverbookingPolicy::AllowWithWarning),
-        ..Default::default()
-    })
+    settings::update(
+        db,
+        &admin,
+        sid,
+        settings::PolicyPatch {
+            overbooking_policy: Some(OverbookingPolicy::AllowWithWarning),
+            ..Default::default()
+        },
+    )
     .await
     .map_err(fail)?;
 
     // Schools and EPs.
     let mut school_ids = Vec::new();
     for (name, urn, phase) in SCHOOLS {
-        let s = schools::create(db, &admin, schools::NewSchool {
-            service_id: sid,
-            name: (*name).into(),
-            urn: (*urn).into(),
-            phase: *phase,
-        })
+        let s = schools::create(
+            db,
+            &admin,
+            schools::NewSchool {
+                service_id: sid,
+                name: (*name).into(),
+                urn: (*urn).into(),
+                phase: *phase,
+            },
+        )
         .await
         .map_err(fail)?;
         school_ids.push(s.id);
@@ -275,77 +349,132 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
     for (name, email) in EPS {
         eps.push(person(db, &admin, sid, name, email, Role::Psychologist, None).await?);
     }
-    let senco = person(db, &admin, sid, "Sam Patel (demo SENCO)", "sam.patel@ashgrove.demo.invalid", Role::Senco, Some(school_ids[0])).await?;
+    let senco = person(
+        db,
+        &admin,
+        sid,
+        "Sam Patel (demo SENCO)",
+        "sam.patel@ashgrove.demo.invalid",
+        Role::Senco,
+        Some(school_ids[0]),
+    )
+    .await?;
     let _ = senco;
-    person(db, &admin, sid, "Jo Brennan (demo SENCO, two schools)", "jo.brennan@schools.demo.invalid", Role::Senco, Some(school_ids[1])).await?;
+    person(
+        db,
+        &admin,
+        sid,
+        "Jo Brennan (demo SENCO, two schools)",
+        "jo.brennan@schools.demo.invalid",
+        Role::Senco,
+        Some(school_ids[1]),
+    )
+    .await?;
     let jo = caller_for(db, "jo.brennan@schools.demo.invalid").await?;
-    people::grant(db, &admin, people::Grant {
-        person_id: jo.principal.person_id().ok_or_else(|| anyhow::anyhow!("no person"))?,
-        service_id: sid,
-        role: Role::Senco,
-        school_id: Some(school_ids[5]),
-    })
+    people::grant(
+        db,
+        &admin,
+        people::Grant {
+            person_id: jo.principal.person_id().ok_or_else(|| anyhow::anyhow!("no person"))?,
+            service_id: sid,
+            role: Role::Senco,
+            school_id: Some(school_ids[5]),
+        },
+    )
     .await
     .map_err(fail)?;
-    person(db, &admin, sid, "Morgan Ellis (demo headteacher)", "morgan.ellis@ashgrove.demo.invalid", Role::SchoolLeader, Some(school_ids[0])).await?;
-    person(db, &admin, sid, "Riley Shaw (demo teaching assistant)", "riley.shaw@ashgrove.demo.invalid", Role::SchoolStaff, Some(school_ids[0])).await?;
+    person(
+        db,
+        &admin,
+        sid,
+        "Morgan Ellis (demo headteacher)",
+        "morgan.ellis@ashgrove.demo.invalid",
+        Role::SchoolLeader,
+        Some(school_ids[0]),
+    )
+    .await?;
+    person(
+        db,
+        &admin,
+        sid,
+        "Riley Shaw (demo teaching assistant)",
+        "riley.shaw@ashgrove.demo.invalid",
+        Role::SchoolStaff,
+        Some(school_ids[0]),
+    )
+    .await?;
 
     // Working patterns: most full time, two part time.
     let this_year = date(y, 9, 1)?;
     for (i, ep) in eps.iter().enumerate() {
         let days: &[u32] = if i == 3 || i == 5 { &[1, 2, 3] } else { &[1, 2, 3, 4, 5] };
-        calendar::set_pattern(db, &admin, calendar::NewPattern {
-            service_id: sid,
-            ep_id: *ep,
-            effective_from: this_year,
-            fte_hundredths: (days.len() * 20) as i32,
-            hours: days
-                .iter()
-                .map(|d| calendar::Hours {
-                    weekday: *d,
-                    starts_at: time(8, 30),
-                    ends_at: time(17, 0),
-                })
-                .collect(),
-        })
+        calendar::set_pattern(
+            db,
+            &admin,
+            calendar::NewPattern {
+                service_id: sid,
+                ep_id: *ep,
+                effective_from: this_year,
+                fte_hundredths: (days.len() * 20) as i32,
+                hours: days
+                    .iter()
+                    .map(|d| calendar::Hours {
+                        weekday: *d,
+                        starts_at: time(8, 30),
+                        ends_at: time(17, 0),
+                    })
+                    .collect(),
+            },
+        )
         .await
         .map_err(fail)?;
     }
 
     // Contracts for the year: traded for every school, core for some, each with a link EP.
     let units = settings::units(db, &admin, sid).await.map_err(fail)?;
-    let day = units.iter().find(|u| u.name == "day").ok_or_else(|| anyhow::anyhow!("no day unit"))?;
+    let day = units
+        .iter()
+        .find(|u| u.name == "day")
+        .ok_or_else(|| anyhow::anyhow!("no day unit"))?;
     for (i, school) in school_ids.iter().enumerate() {
         let link = eps[i % eps.len()];
-        contracts::create(db, &admin, contracts::NewContract {
-            school_id: *school,
-            period_kind: PeriodKind::AcademicYear,
-            academic_year_id: Some(year.year.id),
-            starts_on: None,
-            ends_on: None,
-            funding_stream: FundingStream::Traded,
-            unit_id: day.id,
-            quantity_hundredths: TRADED_DAYS[i] * 100,
-            price_pence: Some(TRADED_DAYS[i] * 450_00),
-            link_ep_id: Some(link),
-            status: ContractStatus::Active,
-        })
-        .await
-        .map_err(fail)?;
-        if i % 3 == 0 {
-            contracts::create(db, &admin, contracts::NewContract {
+        contracts::create(
+            db,
+            &admin,
+            contracts::NewContract {
                 school_id: *school,
                 period_kind: PeriodKind::AcademicYear,
                 academic_year_id: Some(year.year.id),
                 starts_on: None,
                 ends_on: None,
-                funding_stream: FundingStream::Core,
+                funding_stream: FundingStream::Traded,
                 unit_id: day.id,
-                quantity_hundredths: 100,
-                price_pence: None,
+                quantity_hundredths: TRADED_DAYS[i] * 100,
+                price_pence: Some(TRADED_DAYS[i] * PRICE_PER_DAY_PENCE),
                 link_ep_id: Some(link),
                 status: ContractStatus::Active,
-            })
+            },
+        )
+        .await
+        .map_err(fail)?;
+        if i % 3 == 0 {
+            contracts::create(
+                db,
+                &admin,
+                contracts::NewContract {
+                    school_id: *school,
+                    period_kind: PeriodKind::AcademicYear,
+                    academic_year_id: Some(year.year.id),
+                    starts_on: None,
+                    ends_on: None,
+                    funding_stream: FundingStream::Core,
+                    unit_id: day.id,
+                    quantity_hundredths: 100,
+                    price_pence: None,
+                    link_ep_id: Some(link),
+                    status: ContractStatus::Active,
+                },
+            )
             .await
             .map_err(fail)?;
         }
@@ -355,14 +484,18 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
     let today = Utc::now().with_timezone(&tz).date_naive();
     let monday = today - Days::days(i64::from(today.weekday().num_days_from_monday()));
     let leave_start = monday + Days::weeks(2);
-    calendar::add_exception(db, &admin, calendar::NewException {
-        service_id: sid,
-        ep_id: eps[2],
-        kind: ExceptionKind::Leave,
-        starts_at: local_to_utc(tz, leave_start, time(0, 0)),
-        ends_at: local_to_utc(tz, leave_start + Days::days(5), time(0, 0)),
-        reason: Some("Annual leave".into()),
-    })
+    calendar::add_exception(
+        db,
+        &admin,
+        calendar::NewException {
+            service_id: sid,
+            ep_id: eps[2],
+            kind: ExceptionKind::Leave,
+            starts_at: local_to_utc(tz, leave_start, time(0, 0)),
+            ends_at: local_to_utc(tz, leave_start + Days::days(5), time(0, 0)),
+            reason: Some("Annual leave".into()),
+        },
+    )
     .await
     .map_err(fail)?;
 
@@ -375,26 +508,42 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
                 continue;
             }
             let ep = eps[i % eps.len()];
-            let weekday = if i % 6 == 3 || i % 6 == 5 { (i / 6) as i64 % 3 } else { (i % 5) as i64 };
+            let weekday = if i % 6 == 3 || i % 6 == 5 {
+                (i / 6) as i64 % 3
+            } else {
+                (i % 5) as i64
+            };
             let d = monday + Days::weeks(week) + Days::days(weekday);
-            let (from, to) = if i < 6 { (time(9, 0), time(12, 15)) } else { (time(13, 15), time(16, 30)) };
+            let (from, to) = if i < 6 {
+                (time(9, 0), time(12, 15))
+            } else {
+                (time(13, 15), time(16, 30))
+            };
             let starts_at = local_to_utc(tz, d, from);
             let ends_at = local_to_utc(tz, d, to);
-            let visit = bookings::create(db, &admin, bookings::NewBooking {
-                service_id: None,
-                school_id: Some(*school),
-                ep_id: ep,
-                kind: BookingKind::Visit,
-                visit_id: None,
-                mode: BookingMode::InPerson,
-                location: Some("School office".into()),
-                starts_at,
-                ends_at,
-                preparation_minutes: 30,
-                funding_stream: None,
-                status: if week > 3 { BookingStatus::Tentative } else { BookingStatus::Confirmed },
-                overbooking_reason: None,
-            })
+            let visit = bookings::create(
+                db,
+                &admin,
+                bookings::NewBooking {
+                    service_id: None,
+                    school_id: Some(*school),
+                    ep_id: ep,
+                    kind: BookingKind::Visit,
+                    visit_id: None,
+                    mode: BookingMode::InPerson,
+                    location: Some("School office".into()),
+                    starts_at,
+                    ends_at,
+                    preparation_minutes: 30,
+                    funding_stream: None,
+                    status: if week > 3 {
+                        BookingStatus::Tentative
+                    } else {
+                        BookingStatus::Confirmed
+                    },
+                    overbooking_reason: None,
+                },
+            )
             .await;
             let visit = match visit {
                 Ok(v) => v.booking,
@@ -404,20 +553,28 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
             made += 1;
             if week < 0 {
                 if (week == -2 && i % 4 == 1) || (week == -4 && i == 7) {
-                    bookings::cancel(db, &admin, bookings::Cancel {
-                        id: visit.id,
-                        reason: "The school asked to cancel at short notice".into(),
-                        cancelled_for: Some(CancelledFor::School),
-                        alternative_booking_id: None,
-                    })
+                    bookings::cancel(
+                        db,
+                        &admin,
+                        bookings::Cancel {
+                            id: visit.id,
+                            reason: "The school asked to cancel at short notice".into(),
+                            cancelled_for: Some(CancelledFor::School),
+                            alternative_booking_id: None,
+                        },
+                    )
                     .await
                     .map_err(fail)?;
                 } else {
-                    bookings::deliver(db, &admin, bookings::Delivery {
-                        id: visit.id,
-                        direct_minutes: None,
-                        preparation_minutes: Some(if i % 2 == 0 { 30 } else { 45 }),
-                    })
+                    bookings::deliver(
+                        db,
+                        &admin,
+                        bookings::Delivery {
+                            id: visit.id,
+                            direct_minutes: None,
+                            preparation_minutes: Some(if i % 2 == 0 { 30 } else { 45 }),
+                        },
+                    )
                     .await
                     .map_err(fail)?;
                 }
@@ -430,36 +587,52 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
     for (n, i) in [1usize, 4, 8].iter().enumerate() {
         let d = monday + Days::weeks(1) + Days::days(4);
         let start = local_to_utc(tz, d, time(9 + 2 * n as u32, 0));
-        let _ = bookings::create(db, &admin, bookings::NewBooking {
-            service_id: None,
-            school_id: Some(school_ids[*i]),
-            ep_id: eps[4],
-            kind: BookingKind::Other,
-            visit_id: None,
-            mode: BookingMode::InPerson,
-            location: Some("EHC needs assessment".into()),
-            starts_at: start,
-            ends_at: start + Days::minutes(90),
-            preparation_minutes: 60,
-            funding_stream: Some(FundingStream::Statutory),
-            status: BookingStatus::Confirmed,
-            overbooking_reason: None,
-        })
+        let _ = bookings::create(
+            db,
+            &admin,
+            bookings::NewBooking {
+                service_id: None,
+                school_id: Some(school_ids[*i]),
+                ep_id: eps[4],
+                kind: BookingKind::Other,
+                visit_id: None,
+                mode: BookingMode::InPerson,
+                location: Some("EHC needs assessment".into()),
+                starts_at: start,
+                ends_at: start + Days::minutes(90),
+                preparation_minutes: 60,
+                funding_stream: Some(FundingStream::Statutory),
+                status: BookingStatus::Confirmed,
+                overbooking_reason: None,
+            },
+        )
         .await;
     }
     tracing::info!(visits = made, "demo bookings made");
 
     // The partner client: a council portal limited to three schools.
-    let issued = partners::create(db, &admin, partners::NewClient {
-        service_id: sid,
-        name: "Northmoor Council Portal (demo)".into(),
-        scopes: vec![PartnerScope::SchoolsRead, PartnerScope::AvailabilityRead, PartnerScope::BookingsRead],
-        school_ids: Some(vec![school_ids[0], school_ids[1], school_ids[2]]),
-    })
+    let issued = partners::create(
+        db,
+        &admin,
+        partners::NewClient {
+            service_id: sid,
+            name: "Northmoor Council Portal (demo)".into(),
+            scopes: vec![
+                PartnerScope::SchoolsRead,
+                PartnerScope::AvailabilityRead,
+                PartnerScope::BookingsRead,
+            ],
+            school_ids: Some(vec![school_ids[0], school_ids[1], school_ids[2]]),
+        },
+    )
     .await
     .map_err(fail)?;
     let partner_token = auth
-        .issue_for_client(issued.client.row.id, issued.client.row.secret_version, issued.client.row.scopes.clone())
+        .issue_for_client(
+            issued.client.row.id,
+            issued.client.row.secret_version,
+            issued.client.row.scopes.clone(),
+        )
         .map_err(fail)?
         .token;
 
@@ -469,7 +642,10 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
         ("EP (link EP for two schools)", EPS[0].1),
         ("SENCO of Ashgrove Primary", "sam.patel@ashgrove.demo.invalid"),
         ("SENCO of two schools", "jo.brennan@schools.demo.invalid"),
-        ("School leader of Ashgrove Primary", "morgan.ellis@ashgrove.demo.invalid"),
+        (
+            "School leader of Ashgrove Primary",
+            "morgan.ellis@ashgrove.demo.invalid",
+        ),
         ("School staff at Ashgrove Primary", "riley.shaw@ashgrove.demo.invalid"),
     ] {
         tokens.push((role.to_owned(), email.to_owned(), token_for(db, auth, email).await?));
@@ -481,23 +657,34 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
     })
 }
 
-async fn add_consultation(db: &Db, admin: &Caller, school: SchoolId, ep: PersonId, visit: BookingId, visit_start: chrono::DateTime<Utc>) -> anyhow::Result<()> {
+async fn add_consultation(
+    db: &Db,
+    admin: &Caller,
+    school: SchoolId,
+    ep: PersonId,
+    visit: BookingId,
+    visit_start: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
     let start = visit_start + Days::minutes(30);
-    bookings::create(db, admin, bookings::NewBooking {
-        service_id: None,
-        school_id: Some(school),
-        ep_id: ep,
-        kind: BookingKind::Consultation,
-        visit_id: Some(visit),
-        mode: BookingMode::InPerson,
-        location: Some("Meeting room".into()),
-        starts_at: start,
-        ends_at: start + Days::minutes(75),
-        preparation_minutes: 30,
-        funding_stream: None,
-        status: BookingStatus::Confirmed,
-        overbooking_reason: None,
-    })
+    bookings::create(
+        db,
+        admin,
+        bookings::NewBooking {
+            service_id: None,
+            school_id: Some(school),
+            ep_id: ep,
+            kind: BookingKind::Consultation,
+            visit_id: Some(visit),
+            mode: BookingMode::InPerson,
+            location: Some("Meeting room".into()),
+            starts_at: start,
+            ends_at: start + Days::minutes(75),
+            preparation_minutes: 30,
+            funding_stream: None,
+            status: BookingStatus::Confirmed,
+            overbooking_reason: None,
+        },
+    )
     .await
     .map_err(fail)?;
     Ok(())

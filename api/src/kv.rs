@@ -109,21 +109,35 @@ impl Kv {
         if let Some(m) = &self.redis {
             let mut con = m.clone();
             let ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-            match redis::Script::new(BUMP).key(&key.0).arg(ms).invoke_async::<(i64, i64)>(&mut con).await {
+            match redis::Script::new(BUMP)
+                .key(&key.0)
+                .arg(ms)
+                .invoke_async::<(i64, i64)>(&mut con)
+                .await
+            {
                 Ok((n, ttl)) => return (n, Duration::from_millis(u64::try_from(ttl.max(0)).unwrap_or(0))),
                 Err(e) => tracing::warn!(error.kind = %e.category(), "redis unavailable; counting in process"),
             }
         }
-        self.memory.lock().map(|mut m| m.bump(key, window)).unwrap_or((1, window))
+        self.memory
+            .lock()
+            .map(|mut m| m.bump(key, window))
+            .unwrap_or((1, window))
     }
 
     /// The current count of a window, without adding to it.
     pub async fn peek(&self, key: &Key) -> (i64, Duration) {
         if let Some(m) = &self.redis {
             let mut con = m.clone();
-            let result: Result<(Option<i64>, i64), _> = redis::pipe().get(&key.0).pttl(&key.0).query_async(&mut con).await;
+            let result: Result<(Option<i64>, i64), _> =
+                redis::pipe().get(&key.0).pttl(&key.0).query_async(&mut con).await;
             match result {
-                Ok((n, ttl)) => return (n.unwrap_or(0), Duration::from_millis(u64::try_from(ttl.max(0)).unwrap_or(0))),
+                Ok((n, ttl)) => {
+                    return (
+                        n.unwrap_or(0),
+                        Duration::from_millis(u64::try_from(ttl.max(0)).unwrap_or(0)),
+                    );
+                }
                 Err(e) => tracing::warn!(error.kind = %e.category(), "redis unavailable; reading in-process counters"),
             }
         }

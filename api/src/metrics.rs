@@ -80,7 +80,9 @@ pub struct Metrics {
 /// An operation name fit for a label: letters, digits and underscores, at most 64 of them.
 pub fn operation_label(name: Option<&str>) -> String {
     match name {
-        Some(n) if !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => n.to_owned(),
+        Some(n) if !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            n.to_owned()
+        }
         Some(_) => "invalid".to_owned(),
         None => "anonymous".to_owned(),
     }
@@ -131,7 +133,11 @@ impl Metrics {
         out.push_str("# HELP scps_graphql_request_duration_seconds GraphQL requests by operation name and outcome.\n");
         out.push_str("# TYPE scps_graphql_request_duration_seconds histogram\n");
         for ((op, outcome), h) in &inner.operations {
-            h.render(&mut out, "scps_graphql_request_duration_seconds", &format!("operation=\"{op}\",outcome=\"{outcome}\""));
+            h.render(
+                &mut out,
+                "scps_graphql_request_duration_seconds",
+                &format!("operation=\"{op}\",outcome=\"{outcome}\""),
+            );
         }
         out.push_str("# HELP scps_graphql_sql_statements SQL statements per GraphQL request, by operation name.\n");
         out.push_str("# TYPE scps_graphql_sql_statements histogram\n");
@@ -141,17 +147,32 @@ impl Metrics {
         out.push_str("# HELP scps_http_responses_total HTTP responses by route and status.\n");
         out.push_str("# TYPE scps_http_responses_total counter\n");
         for ((route, status), n) in &inner.http {
-            let _ = writeln!(out, "scps_http_responses_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "scps_http_responses_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+            );
         }
-        out.push_str("# HELP scps_sql_statements_total SQL statements run.\n# TYPE scps_sql_statements_total counter\n");
+        out.push_str(
+            "# HELP scps_sql_statements_total SQL statements run.\n# TYPE scps_sql_statements_total counter\n",
+        );
         let _ = writeln!(out, "scps_sql_statements_total {}", self.statements_total());
         out.push_str("# HELP scps_sql_statements_failed_total SQL statements that failed.\n# TYPE scps_sql_statements_failed_total counter\n");
-        let _ = writeln!(out, "scps_sql_statements_failed_total {}", self.statements_failed.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "scps_sql_statements_failed_total {}",
+            self.statements_failed.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP scps_db_pool_connections Connections in the database pool.\n# TYPE scps_db_pool_connections gauge\n");
         let _ = writeln!(out, "scps_db_pool_connections{{state=\"open\"}} {}", pool.size);
         let _ = writeln!(out, "scps_db_pool_connections{{state=\"idle\"}} {}", pool.idle);
-        let _ = writeln!(out, "scps_db_pool_connections{{state=\"in_use\"}} {}", pool.size.saturating_sub(pool.idle));
-        out.push_str("# HELP scps_db_pool_max_connections The pool's limit.\n# TYPE scps_db_pool_max_connections gauge\n");
+        let _ = writeln!(
+            out,
+            "scps_db_pool_connections{{state=\"in_use\"}} {}",
+            pool.size.saturating_sub(pool.idle)
+        );
+        out.push_str(
+            "# HELP scps_db_pool_max_connections The pool's limit.\n# TYPE scps_db_pool_max_connections gauge\n",
+        );
         let _ = writeln!(out, "scps_db_pool_max_connections {}", pool.max);
         out
     }
@@ -185,7 +206,11 @@ mod tests {
         m.graphql("Schools", true, Duration::from_millis(12), 3);
         m.http("graphql", 200);
         m.statement(false);
-        let text = m.render(PoolStats { size: 2, idle: 1, max: 10 });
+        let text = m.render(PoolStats {
+            size: 2,
+            idle: 1,
+            max: 10,
+        });
         assert!(text.contains("scps_graphql_request_duration_seconds_count{operation=\"Schools\",outcome=\"ok\"} 1"));
         assert!(text.contains("scps_graphql_sql_statements_sum{operation=\"Schools\"} 3"));
         assert!(text.contains("scps_http_responses_total{route=\"graphql\",status=\"200\"} 1"));

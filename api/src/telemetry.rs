@@ -25,7 +25,12 @@ pub fn init(config: &Config) {
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match config.log_format {
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .try_init(),
         LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().compact()).try_init(),
     };

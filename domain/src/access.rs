@@ -163,7 +163,12 @@ pub const RULES: &[Rule] = &[
     Rule {
         action: Action::ViewPeople,
         what: "see people and their memberships",
-        grants: &[ADMIN, g(Psychologist, Service), g(Senco, OwnSchool), g(SchoolLeader, OwnSchool)],
+        grants: &[
+            ADMIN,
+            g(Psychologist, Service),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+        ],
     },
     Rule {
         action: Action::ManagePeople,
@@ -200,7 +205,12 @@ pub const RULES: &[Rule] = &[
     Rule {
         action: Action::ViewContracts,
         what: "see a school's contracts and top-ups",
-        grants: &[ADMIN, g(Psychologist, LinkedSchools), g(Senco, OwnSchool), g(SchoolLeader, OwnSchool)],
+        grants: &[
+            ADMIN,
+            g(Psychologist, LinkedSchools),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+        ],
     },
     Rule {
         action: Action::ManageContracts,
@@ -231,7 +241,11 @@ pub const RULES: &[Rule] = &[
     Rule {
         action: Action::ManageBookings,
         what: "book, confirm and reschedule EP time",
-        grants: &[ADMIN, g(Psychologist, OwnCalendar), partner(PartnerScope::BookingsWrite)],
+        grants: &[
+            ADMIN,
+            g(Psychologist, OwnCalendar),
+            partner(PartnerScope::BookingsWrite),
+        ],
     },
     Rule {
         action: Action::CancelBookings,
@@ -263,7 +277,12 @@ pub const RULES: &[Rule] = &[
     Rule {
         action: Action::ViewLedger,
         what: "see time ledger entries, balances and the time summary",
-        grants: &[ADMIN, g(Psychologist, LinkedSchools), g(Senco, OwnSchool), g(SchoolLeader, OwnSchool)],
+        grants: &[
+            ADMIN,
+            g(Psychologist, LinkedSchools),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+        ],
     },
     Rule {
         action: Action::AdjustLedger,
@@ -275,10 +294,7 @@ pub const RULES: &[Rule] = &[
 /// The rule for an action.
 pub fn rule(action: Action) -> &'static Rule {
     // Every action has exactly one rule: `tests::every_action_has_one_rule` checks it.
-    RULES
-        .iter()
-        .find(|r| r.action == action)
-        .unwrap_or(&RULES[0])
+    RULES.iter().find(|r| r.action == action).unwrap_or(&RULES[0])
 }
 
 /// How a target relates to the caller, for reading the table without a database.
@@ -470,9 +486,10 @@ impl Principal {
             }
         }
         if let Some(p) = &self.partner {
-            let granted = rule.grants.iter().any(|g| {
-                g.role == Role::PartnerClient && g.scope.is_none_or(|s| p.scopes.contains(&s))
-            });
+            let granted = rule
+                .grants
+                .iter()
+                .any(|g| g.role == Role::PartnerClient && g.scope.is_none_or(|s| p.scopes.contains(&s)));
             if granted {
                 match &p.schools {
                     None => {
@@ -546,7 +563,12 @@ impl Access {
 
     /// A filter for rows that carry a service, maybe a school and maybe an EP: true where any of
     /// them is in reach, and false everywhere when nothing is.
-    pub fn condition<C: sea_orm::ColumnTrait>(&self, service: C, school: Option<C>, ep: Option<C>) -> sea_orm::Condition {
+    pub fn condition<C: sea_orm::ColumnTrait>(
+        &self,
+        service: C,
+        school: Option<C>,
+        ep: Option<C>,
+    ) -> sea_orm::Condition {
         use sea_orm::sea_query::{Expr, ExprTrait};
         let mut any = sea_orm::Condition::any();
         if !self.services.is_empty() {
@@ -628,7 +650,11 @@ mod tests {
                     OwnSchool => grant.role.is_school_role(),
                     PartnerSchools => grant.role == PartnerClient,
                 };
-                assert!(fits, "{:?}: {:?} cannot reach {:?}", rule.action, grant.role, grant.reach);
+                assert!(
+                    fits,
+                    "{:?}: {:?} cannot reach {:?}",
+                    rule.action, grant.role, grant.reach
+                );
                 assert!(grant.scope.is_none() || grant.role == PartnerClient);
             }
         }

@@ -141,8 +141,14 @@ pub async fn list(
     if let Some(to) = filter.to {
         select = select.filter(audit_event::Column::OccurredAt.lt(to));
     }
-    page::fetch(conn, select, audit_event::Column::Id, SortKey::Id, true, &window, |m: &audit_event::Model| {
-        Position { key: None, id: m.id.0 }
-    })
+    page::fetch(
+        conn,
+        select,
+        audit_event::Column::Id,
+        SortKey::Id,
+        true,
+        &window,
+        |m: &audit_event::Model| Position { key: None, id: m.id.0 },
+    )
     .await
 }

@@ -25,7 +25,8 @@ pub async fn connect(url: &str, max_connections: u32, observer: Option<Statement
         && let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -127,7 +128,13 @@ const RULES: &[Rule] = &[
     Rule {
         name: "ux_schools_service_id_urn",
         sqlite_message: "schools.service_id, schools.urn",
-        meaning: || DomainError::invalid("urn", FieldErrorCode::Taken, "another school in this service has this URN"),
+        meaning: || {
+            DomainError::invalid(
+                "urn",
+                FieldErrorCode::Taken,
+                "another school in this service has this URN",
+            )
+        },
     },
     Rule {
         name: "ux_people_email",
@@ -137,23 +144,45 @@ const RULES: &[Rule] = &[
     Rule {
         name: "ux_memberships_active_service_role",
         sqlite_message: "memberships.person_id, memberships.service_id, memberships.role",
-        meaning: || DomainError::invalid("role", FieldErrorCode::Taken, "this person already holds this role here"),
+        meaning: || {
+            DomainError::invalid(
+                "role",
+                FieldErrorCode::Taken,
+                "this person already holds this role here",
+            )
+        },
     },
     Rule {
         name: "ux_memberships_active_school_role",
         sqlite_message: "memberships.person_id, memberships.school_id, memberships.role",
-        meaning: || DomainError::invalid("role", FieldErrorCode::Taken, "this person already holds this role here"),
+        meaning: || {
+            DomainError::invalid(
+                "role",
+                FieldErrorCode::Taken,
+                "this person already holds this role here",
+            )
+        },
     },
     Rule {
         name: "ux_time_units_service_id_name",
         sqlite_message: "time_units.service_id, time_units.name",
-        meaning: || DomainError::invalid("name", FieldErrorCode::Taken, "the service already has a unit with this name"),
+        meaning: || {
+            DomainError::invalid(
+                "name",
+                FieldErrorCode::Taken,
+                "the service already has a unit with this name",
+            )
+        },
     },
     Rule {
         name: "ux_academic_years_service_id_name",
         sqlite_message: "academic_years.service_id, academic_years.name",
         meaning: || {
-            DomainError::invalid("name", FieldErrorCode::Taken, "the service already has an academic year with this name")
+            DomainError::invalid(
+                "name",
+                FieldErrorCode::Taken,
+                "the service already has an academic year with this name",
+            )
         },
     },
 ];

@@ -46,7 +46,13 @@ async fn issue_refresh_token(
 
 /// Signs in with email and password. Every failure is the same `Unauthenticated`, and takes
 /// about as long, whether or not the account exists.
-pub async fn sign_in(db: &Db, email: &str, password: &str, session_ttl: std::time::Duration, request_id: &str) -> DomainResult<SignedIn> {
+pub async fn sign_in(
+    db: &Db,
+    email: &str,
+    password: &str,
+    session_ttl: std::time::Duration,
+    request_id: &str,
+) -> DomainResult<SignedIn> {
     let Ok(email) = Email::parse("email", email) else {
         secrets::verify_password_against_nothing(password);
         return Err(DomainError::Unauthenticated);
@@ -60,7 +66,12 @@ pub async fn sign_in(db: &Db, email: &str, password: &str, session_ttl: std::tim
         Some(p) => {
             secrets::verify_password_against_nothing(password);
             let txn = db::begin_write(db).await?;
-            audit::record(&txn, Who::Anonymous { request_id }, Entry::new("person.sign_in_refused", "Person", p.id)).await?;
+            audit::record(
+                &txn,
+                Who::Anonymous { request_id },
+                Entry::new("person.sign_in_refused", "Person", p.id),
+            )
+            .await?;
             txn.commit().await?;
             return Err(DomainError::Unauthenticated);
         }
@@ -77,12 +88,22 @@ pub async fn sign_in(db: &Db, email: &str, password: &str, session_ttl: std::tim
         .map_err(|e| DomainError::internal("verifying a password", e))?;
     let txn = db::begin_write(db).await?;
     if !matches {
-        audit::record(&txn, Who::Anonymous { request_id }, Entry::new("person.sign_in_failed", "Person", person.id)).await?;
+        audit::record(
+            &txn,
+            Who::Anonymous { request_id },
+            Entry::new("person.sign_in_failed", "Person", person.id),
+        )
+        .await?;
         txn.commit().await?;
         return Err(DomainError::Unauthenticated);
     }
     let signed_in = start_session(&txn, person, SignInMethod::Password, session_ttl).await?;
-    audit::record(&txn, Who::System { request_id }, Entry::new("person.sign_in", "Person", signed_in.person.id)).await?;
+    audit::record(
+        &txn,
+        Who::System { request_id },
+        Entry::new("person.sign_in", "Person", signed_in.person.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(signed_in)
 }
@@ -218,7 +239,11 @@ async fn principal_of(conn: &impl ConnectionTrait, person: PersonId) -> DomainRe
 
 /// The principal behind an access token of scps's own: the person must be active and the
 /// session neither revoked nor expired.
-pub async fn session_principal(conn: &impl ConnectionTrait, person: PersonId, session: SessionId) -> DomainResult<Principal> {
+pub async fn session_principal(
+    conn: &impl ConnectionTrait,
+    person: PersonId,
+    session: SessionId,
+) -> DomainResult<Principal> {
     let now = Utc::now();
     let live = session::Entity::find_by_id(session)
         .filter(session::Column::PersonId.eq(person))

@@ -15,7 +15,7 @@ pub mod values;
 pub use error::{DomainError, DomainResult, FieldError, FieldErrorCode};
 pub mod audit;
 pub mod db;
-pub mod page;
 pub mod identity;
+pub mod page;
 pub mod tenancy;
 pub mod time;

@@ -4,7 +4,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Select,
+    Value,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
@@ -88,30 +91,54 @@ impl PageRequest {
             if (1..=MAX_PAGE as i64).contains(&n) {
                 Ok(n as u64)
             } else {
-                Err(DomainError::invalid(field, FieldErrorCode::OutOfRange, format!("must be between 1 and {MAX_PAGE}")))
+                Err(DomainError::invalid(
+                    field,
+                    FieldErrorCode::OutOfRange,
+                    format!("must be between 1 and {MAX_PAGE}"),
+                ))
             }
         };
         match (self.first, self.last) {
-            (Some(_), Some(_)) => Err(DomainError::invalid("last", FieldErrorCode::Invalid, "give first or last, not both")),
+            (Some(_), Some(_)) => Err(DomainError::invalid(
+                "last",
+                FieldErrorCode::Invalid,
+                "give first or last, not both",
+            )),
             (_, Some(n)) => {
                 if self.after.is_some() {
-                    return Err(DomainError::invalid("after", FieldErrorCode::Invalid, "use before with last"));
+                    return Err(DomainError::invalid(
+                        "after",
+                        FieldErrorCode::Invalid,
+                        "use before with last",
+                    ));
                 }
                 Ok(Window {
                     forward: false,
                     size: check("last", n)?,
-                    from: self.before.as_deref().map(|c| Position::decode("before", c)).transpose()?,
+                    from: self
+                        .before
+                        .as_deref()
+                        .map(|c| Position::decode("before", c))
+                        .transpose()?,
                     from_cursor: self.before.is_some(),
                 })
             }
             (first, None) => {
                 if self.before.is_some() {
-                    return Err(DomainError::invalid("before", FieldErrorCode::Invalid, "use after with first"));
+                    return Err(DomainError::invalid(
+                        "before",
+                        FieldErrorCode::Invalid,
+                        "use after with first",
+                    ));
                 }
                 Ok(Window {
                     forward: true,
                     size: check("first", first.unwrap_or(DEFAULT_PAGE as i64))?,
-                    from: self.after.as_deref().map(|c| Position::decode("after", c)).transpose()?,
+                    from: self
+                        .after
+                        .as_deref()
+                        .map(|c| Position::decode("after", c))
+                        .transpose()?,
                     from_cursor: self.after.is_some(),
                 })
             }
@@ -158,7 +185,9 @@ where
             (SortKey::Text(col), Some(k)) => Some((*col, k.clone().into())),
             (SortKey::Time(col), Some(k)) => {
                 let at = chrono::DateTime::parse_from_rfc3339(k)
-                    .map_err(|_| DomainError::invalid("after", FieldErrorCode::Invalid, "is not a cursor from this list"))?
+                    .map_err(|_| {
+                        DomainError::invalid("after", FieldErrorCode::Invalid, "is not a cursor from this list")
+                    })?
                     .with_timezone(&chrono::Utc);
                 Some((*col, at.into()))
             }
@@ -180,20 +209,13 @@ where
     if let SortKey::Text(col) | SortKey::Time(col) = &key {
         select = select.order_by(*col, order.clone());
     }
-    let mut rows = select
-        .order_by(id, order)
-        .limit(window.size + 1)
-        .all(db)
-        .await?;
+    let mut rows = select.order_by(id, order).limit(window.size + 1).all(db).await?;
     let more = rows.len() as u64 > window.size;
     rows.truncate(window.size as usize);
     if !window.forward {
         rows.reverse();
     }
-    let items = rows
-        .into_iter()
-        .map(|m| (position_of(&m).encode(), m))
-        .collect();
+    let items = rows.into_iter().map(|m| (position_of(&m).encode(), m)).collect();
     Ok(if window.forward {
         Page {
             items,
@@ -271,7 +293,10 @@ mod tests {
             id: uuid::Uuid::nil(),
         };
         let first = in_memory(all.clone(), &PageRequest::first(4).window().unwrap(), pos);
-        assert_eq!(first.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(
+            first.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3]
+        );
         assert!(first.has_next_page && !first.has_previous_page);
         let next = PageRequest {
             first: Some(4),
@@ -279,14 +304,20 @@ mod tests {
             ..Default::default()
         };
         let second = in_memory(all.clone(), &next.window().unwrap(), pos);
-        assert_eq!(second.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![4, 5, 6, 7]);
+        assert_eq!(
+            second.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+            vec![4, 5, 6, 7]
+        );
         let back = PageRequest {
             last: Some(3),
             before: Some(second.items[0].0.clone()),
             ..Default::default()
         };
         let previous = in_memory(all, &back.window().unwrap(), pos);
-        assert_eq!(previous.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            previous.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
         assert!(previous.has_previous_page && previous.has_next_page);
     }
 }

@@ -22,10 +22,18 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Fie
         return Err(err(field, FieldErrorCode::Required, "must not be empty"));
     }
     if trimmed.chars().count() > max {
-        return Err(err(field, FieldErrorCode::TooLong, format!("must be at most {max} characters")));
+        return Err(err(
+            field,
+            FieldErrorCode::TooLong,
+            format!("must be at most {max} characters"),
+        ));
     }
     if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(err(field, FieldErrorCode::Invalid, "must not contain control characters"));
+        return Err(err(
+            field,
+            FieldErrorCode::Invalid,
+            "must not contain control characters",
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -71,7 +79,11 @@ impl Urn {
         if v.len() == 6 && v.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(v.to_owned()))
         } else {
-            Err(err(field, FieldErrorCode::Invalid, "a URN is six digits, such as 100000"))
+            Err(err(
+                field,
+                FieldErrorCode::Invalid,
+                "a URN is six digits, such as 100000",
+            ))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -157,9 +169,13 @@ impl TimeZone {
     pub const DEFAULT: &'static str = "Europe/London";
 
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
-        chrono_tz::Tz::from_str(value.trim())
-            .map(Self)
-            .map_err(|_| err(field, FieldErrorCode::Invalid, "is not a time zone such as Europe/London"))
+        chrono_tz::Tz::from_str(value.trim()).map(Self).map_err(|_| {
+            err(
+                field,
+                FieldErrorCode::Invalid,
+                "is not a time zone such as Europe/London",
+            )
+        })
     }
     pub fn name(&self) -> &'static str {
         self.0.name()
@@ -246,29 +262,52 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         assert_eq!(Name::parse("name", "  Oak Primary ").unwrap().as_str(), "Oak Primary");
         assert_eq!(Name::parse("name", "   ").unwrap_err().code, FieldErrorCode::Required);
-        assert_eq!(Name::parse("name", &"x".repeat(201)).unwrap_err().code, FieldErrorCode::TooLong);
+        assert_eq!(
+            Name::parse("name", &"x".repeat(201)).unwrap_err().code,
+            FieldErrorCode::TooLong
+        );
         assert!(Name::parse("name", &"é".repeat(200)).is_ok());
-        assert_eq!(Name::parse("name", "a\u{0}b").unwrap_err().code, FieldErrorCode::Invalid);
+        assert_eq!(
+            Name::parse("name", "a\u{0}b").unwrap_err().code,
+            FieldErrorCode::Invalid
+        );
     }
 
     #[test]
     fn emails_are_lower_cased_and_shaped() {
-        assert_eq!(Email::parse("email", " Senco@Oak.sch.UK ").unwrap().as_str(), "senco@oak.sch.uk");
-        for bad in ["senco", "senco@", "@oak.sch.uk", "se nco@oak.uk", "a@b", "a@b..uk", "a@@b.uk"] {
+        assert_eq!(
+            Email::parse("email", " Senco@Oak.sch.UK ").unwrap().as_str(),
+            "senco@oak.sch.uk"
+        );
+        for bad in [
+            "senco",
+            "senco@",
+            "@oak.sch.uk",
+            "se nco@oak.uk",
+            "a@b",
+            "a@b..uk",
+            "a@@b.uk",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn passwords_have_bounds_and_never_print() {
-        assert_eq!(Password::parse("password", "short").unwrap_err().code, FieldErrorCode::TooShort);
+        assert_eq!(
+            Password::parse("password", "short").unwrap_err().code,
+            FieldErrorCode::TooShort
+        );
         let p = Password::parse("password", "a long enough passphrase").unwrap();
         assert!(!format!("{p:?}").contains("passphrase"));
     }
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(TimeZone::parse("timeZone", "Europe/London").unwrap().name(), "Europe/London");
+        assert_eq!(
+            TimeZone::parse("timeZone", "Europe/London").unwrap().name(),
+            "Europe/London"
+        );
         assert!(TimeZone::parse("timeZone", "Mars/Olympus").is_err());
     }
 }

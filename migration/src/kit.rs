@@ -30,7 +30,12 @@ pub fn instant_null(name: &'static str) -> ColumnDef {
 }
 
 /// A foreign key from `table.column` to `target.id`.
-pub fn fk(table: &'static str, column: &'static str, target: &'static str, on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
+pub fn fk(
+    table: &'static str,
+    column: &'static str,
+    target: &'static str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{table}_{column}"))
         .from(table, column)
@@ -64,7 +69,9 @@ pub async fn sql(manager: &SchemaManager<'_>, statement: &str) -> Result<(), DbE
 /// Drops tables in the order given.
 pub async fn drop_tables(manager: &SchemaManager<'_>, tables: &[&'static str]) -> Result<(), DbErr> {
     for t in tables {
-        manager.drop_table(Table::drop().table(*t).if_exists().to_owned()).await?;
+        manager
+            .drop_table(Table::drop().table(*t).if_exists().to_owned())
+            .await?;
     }
     Ok(())
 }

@@ -146,7 +146,12 @@ impl MigrationTrait for Migration {
                 .col(reference("partner_client_id"))
                 .col(reference("school_id"))
                 .primary_key(Index::create().col("partner_client_id").col("school_id"))
-                .foreign_key(&mut fk("partner_client_schools", "partner_client_id", "partner_clients", CASCADE))
+                .foreign_key(&mut fk(
+                    "partner_client_schools",
+                    "partner_client_id",
+                    "partner_clients",
+                    CASCADE,
+                ))
                 .foreign_key(&mut fk("partner_client_schools", "school_id", "schools", CASCADE))
                 .to_owned(),
         )
@@ -204,7 +209,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("audit_events", &["service_id", "occurred_at"])).await?;
+        m.create_index(index("audit_events", &["service_id", "occurred_at"]))
+            .await?;
         m.create_index(index("audit_events", &["object_id"])).await?;
         m.create_index(index("audit_events", &["actor_person_id"])).await?;
         m.create_index(index("audit_events", &["school_id"])).await?;

@@ -2,9 +2,9 @@
 //! patterns and exceptions, bookings (one table for every kind of EP time, so that one rule keeps
 //! an EP in one place at a time) and the append-only time ledger.
 
-use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::kit::{self, fk, id, index, instant, instant_null, reference, reference_null, unique};
 
@@ -108,7 +108,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(unique("academic_years", &["service_id", "name"])).await?;
+        m.create_index(unique("academic_years", &["service_id", "name"]))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -178,7 +179,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(index("contracts", &["service_id", "starts_on"])).await?;
-        m.create_index(index("contracts", &["school_id", "funding_stream"])).await?;
+        m.create_index(index("contracts", &["school_id", "funding_stream"]))
+            .await?;
         m.create_index(index("contracts", &["academic_year_id"])).await?;
         m.create_index(index("contracts", &["unit_id"])).await?;
         m.create_index(index("contracts", &["link_ep_id"])).await?;
@@ -219,7 +221,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("working_patterns", &["service_id", "ep_id", "effective_from"])).await?;
+        m.create_index(index("working_patterns", &["service_id", "ep_id", "effective_from"]))
+            .await?;
         m.create_index(index("working_patterns", &["ep_id"])).await?;
 
         m.create_table(
@@ -254,7 +257,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("calendar_exceptions", &["service_id", "ep_id", "starts_at"])).await?;
+        m.create_index(index("calendar_exceptions", &["service_id", "ep_id", "starts_at"]))
+            .await?;
         m.create_index(index("calendar_exceptions", &["ep_id"])).await?;
 
         m.create_table(
@@ -337,13 +341,21 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut fk("ledger_entries", "ep_id", "people", RESTRICT))
                 .foreign_key(&mut fk("ledger_entries", "contract_id", "contracts", RESTRICT))
                 .foreign_key(&mut fk("ledger_entries", "booking_id", "bookings", RESTRICT))
-                .foreign_key(&mut fk("ledger_entries", "corrects_entry_id", "ledger_entries", RESTRICT))
+                .foreign_key(&mut fk(
+                    "ledger_entries",
+                    "corrects_entry_id",
+                    "ledger_entries",
+                    RESTRICT,
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ledger_entries", &["service_id", "applies_on"])).await?;
-        m.create_index(index("ledger_entries", &["school_id", "applies_on"])).await?;
-        m.create_index(index("ledger_entries", &["ep_id", "applies_on"])).await?;
+        m.create_index(index("ledger_entries", &["service_id", "applies_on"]))
+            .await?;
+        m.create_index(index("ledger_entries", &["school_id", "applies_on"]))
+            .await?;
+        m.create_index(index("ledger_entries", &["ep_id", "applies_on"]))
+            .await?;
         m.create_index(index("ledger_entries", &["contract_id"])).await?;
         m.create_index(index("ledger_entries", &["booking_id"])).await?;
         m.create_index(index("ledger_entries", &["corrects_entry_id"])).await?;

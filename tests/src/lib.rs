@@ -40,8 +40,12 @@ impl TestDatabase {
         match std::env::var("SCPS_TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let name = format!("scps_test_{}", uuid::Uuid::now_v7().simple());
-                let admin = domain::db::connect(&admin_url, 1, None).await.expect("connect to SCPS_TEST_DATABASE_URL");
-                sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+                let admin = domain::db::connect(&admin_url, 1, None)
+                    .await
+                    .expect("connect to SCPS_TEST_DATABASE_URL");
+                sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
                 admin.close().await.ok();
                 let (base, _) = admin_url.rsplit_once('/').expect("a database URL ends with /name");
                 Self {
@@ -71,10 +75,16 @@ impl Drop for TestDatabase {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Drop cannot await: drop the database from a thread with its own runtime.
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                        return;
+                    };
                     rt.block_on(async move {
                         if let Ok(admin) = domain::db::connect(&admin_url, 1, None).await {
-                            let _ = sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                            let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                                &admin,
+                                &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                            )
+                            .await;
                             let _ = admin.close().await;
                         }
                     });
@@ -124,7 +134,11 @@ impl Answer {
     pub fn codes(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
     pub fn data(&self) -> &Value {
@@ -160,7 +174,10 @@ impl TestApp {
             address: format!("http://127.0.0.1:{port}"),
             port,
             services,
-            client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
             database,
         }
     }
@@ -182,7 +199,10 @@ impl TestApp {
 
     /// POSTs a GraphQL request.
     pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> Answer {
-        let mut req = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -208,7 +228,10 @@ impl TestApp {
                 json!({ "i": { "email": email, "password": password } }),
             )
             .await;
-        a.ok()["signIn"]["session"]["accessToken"].as_str().expect("a token").to_owned()
+        a.ok()["signIn"]["session"]["accessToken"]
+            .as_str()
+            .expect("a token")
+            .to_owned()
     }
 
     /// Rows in a table, read straight from the database (to prove nothing was written).
@@ -216,7 +239,10 @@ impl TestApp {
         let db = &self.services.db;
         let row = sea_orm::ConnectionTrait::query_one_raw(
             db,
-            sea_orm::Statement::from_string(sea_orm::ConnectionTrait::get_database_backend(db), format!("SELECT COUNT(*) AS n FROM {table}")),
+            sea_orm::Statement::from_string(
+                sea_orm::ConnectionTrait::get_database_backend(db),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ),
         )
         .await
         .expect("count")
@@ -289,14 +315,66 @@ impl TestApp {
             person_id: String::new(),
             token: admin_token,
         };
-        let school_a = self.create_school(&admin.token, &service_id, &format!("Alder School {tag}"), "100001").await;
-        let school_b = self.create_school(&admin.token, &service_id, &format!("Beech School {tag}"), "100002").await;
-        let ep = self.invite(&admin.token, &service_id, &format!("ep-{tag}@test.invalid"), "PSYCHOLOGIST", None).await;
-        let other_ep = self.invite(&admin.token, &service_id, &format!("ep2-{tag}@test.invalid"), "PSYCHOLOGIST", None).await;
-        let senco_a = self.invite(&admin.token, &service_id, &format!("senco-a-{tag}@test.invalid"), "SENCO", Some(&school_a.id)).await;
-        let senco_b = self.invite(&admin.token, &service_id, &format!("senco-b-{tag}@test.invalid"), "SENCO", Some(&school_b.id)).await;
-        let leader_a = self.invite(&admin.token, &service_id, &format!("leader-a-{tag}@test.invalid"), "SCHOOL_LEADER", Some(&school_a.id)).await;
-        let staff_a = self.invite(&admin.token, &service_id, &format!("staff-a-{tag}@test.invalid"), "SCHOOL_STAFF", Some(&school_a.id)).await;
+        let school_a = self
+            .create_school(&admin.token, &service_id, &format!("Alder School {tag}"), "100001")
+            .await;
+        let school_b = self
+            .create_school(&admin.token, &service_id, &format!("Beech School {tag}"), "100002")
+            .await;
+        let ep = self
+            .invite(
+                &admin.token,
+                &service_id,
+                &format!("ep-{tag}@test.invalid"),
+                "PSYCHOLOGIST",
+                None,
+            )
+            .await;
+        let other_ep = self
+            .invite(
+                &admin.token,
+                &service_id,
+                &format!("ep2-{tag}@test.invalid"),
+                "PSYCHOLOGIST",
+                None,
+            )
+            .await;
+        let senco_a = self
+            .invite(
+                &admin.token,
+                &service_id,
+                &format!("senco-a-{tag}@test.invalid"),
+                "SENCO",
+                Some(&school_a.id),
+            )
+            .await;
+        let senco_b = self
+            .invite(
+                &admin.token,
+                &service_id,
+                &format!("senco-b-{tag}@test.invalid"),
+                "SENCO",
+                Some(&school_b.id),
+            )
+            .await;
+        let leader_a = self
+            .invite(
+                &admin.token,
+                &service_id,
+                &format!("leader-a-{tag}@test.invalid"),
+                "SCHOOL_LEADER",
+                Some(&school_a.id),
+            )
+            .await;
+        let staff_a = self
+            .invite(
+                &admin.token,
+                &service_id,
+                &format!("staff-a-{tag}@test.invalid"),
+                "SCHOOL_STAFF",
+                Some(&school_a.id),
+            )
+            .await;
         Tenant {
             service_id,
             service: service.id,
@@ -322,7 +400,10 @@ impl TestApp {
             )
             .await;
         let school = &a.ok()["createSchool"]["school"];
-        let id = school["id"].as_str().unwrap_or_else(|| panic!("school created: {}", a.body)).to_owned();
+        let id = school["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("school created: {}", a.body))
+            .to_owned();
         let (_, uuid) = scps::graphql::ids::decode(&id).expect("a global id");
         SchoolFx {
             id,
@@ -332,7 +413,14 @@ impl TestApp {
     }
 
     /// Invites someone, accepts the invitation with [`PASSWORD`], and signs them in.
-    pub async fn invite(&self, admin_token: &str, service_id: &str, email: &str, role: &str, school: Option<&str>) -> Account {
+    pub async fn invite(
+        &self,
+        admin_token: &str,
+        service_id: &str,
+        email: &str,
+        role: &str,
+        school: Option<&str>,
+    ) -> Account {
         let a = self
             .gql(
                 admin_token,
@@ -341,7 +429,10 @@ impl TestApp {
             )
             .await;
         let inv = &a.ok()["invitePerson"]["invitation"];
-        let person_id = inv["person"]["id"].as_str().unwrap_or_else(|| panic!("invited: {}", a.body)).to_owned();
+        let person_id = inv["person"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("invited: {}", a.body))
+            .to_owned();
         if let Some(code) = inv["code"].as_str() {
             let accepted = self
                 .post(
@@ -350,7 +441,10 @@ impl TestApp {
                     json!({ "i": { "code": code, "password": PASSWORD } }),
                 )
                 .await;
-            let token = accepted.ok()["acceptInvitation"]["session"]["accessToken"].as_str().expect("a token").to_owned();
+            let token = accepted.ok()["acceptInvitation"]["session"]["accessToken"]
+                .as_str()
+                .expect("a token")
+                .to_owned();
             return Account {
                 email: email.to_owned(),
                 person_id,

@@ -27,8 +27,7 @@ fn london(date: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
 /// The Monday `weeks` weeks after this week's.
 fn monday_in(weeks: i64) -> NaiveDate {
     let today = Utc::now().with_timezone(&London).date_naive();
-    today - Duration::days(i64::from(today.weekday().num_days_from_monday()))
-        + Duration::weeks(weeks)
+    today - Duration::days(i64::from(today.weekday().num_days_from_monday())) + Duration::weeks(weeks)
 }
 
 fn rfc(t: DateTime<Utc>) -> String {
@@ -46,15 +45,7 @@ struct TimeFixture {
 async fn setup(app: &TestApp) -> TimeFixture {
     let t = app.tenant().await;
     set_pattern(app, &t, &t.ep.person_id, &[1, 2, 3, 4, 5], "09:00", "17:00").await;
-    set_pattern(
-        app,
-        &t,
-        &t.other_ep.person_id,
-        &[1, 2, 3, 4, 5],
-        "09:00",
-        "17:00",
-    )
-    .await;
+    set_pattern(app, &t, &t.other_ep.person_id, &[1, 2, 3, 4, 5], "09:00", "17:00").await;
     let units = app
         .gql(
             &t.admin.token,
@@ -72,11 +63,7 @@ async fn setup(app: &TestApp) -> TimeFixture {
         .unwrap()
         .to_owned();
     let contract = create_contract(app, &t, &t.school_a.id, &unit_day, 10.0, &t.ep.person_id).await;
-    TimeFixture {
-        t,
-        contract,
-        unit_day,
-    }
+    TimeFixture { t, contract, unit_day }
 }
 
 async fn set_pattern(app: &TestApp, t: &Tenant, ep: &str, days: &[i32], from: &str, to: &str) {
@@ -98,14 +85,7 @@ async fn set_pattern(app: &TestApp, t: &Tenant, ep: &str, days: &[i32], from: &s
     );
 }
 
-async fn create_contract(
-    app: &TestApp,
-    t: &Tenant,
-    school: &str,
-    unit: &str,
-    quantity: f64,
-    link_ep: &str,
-) -> String {
+async fn create_contract(app: &TestApp, t: &Tenant, school: &str, unit: &str, quantity: f64, link_ep: &str) -> String {
     let today = Utc::now().date_naive();
     let a = app
         .gql(
@@ -124,13 +104,7 @@ async fn create_contract(
         .to_owned()
 }
 
-fn booking_input(
-    t: &Tenant,
-    school: Option<&str>,
-    ep: &str,
-    start: DateTime<Utc>,
-    minutes: i64,
-) -> Value {
+fn booking_input(t: &Tenant, school: Option<&str>, ep: &str, start: DateTime<Utc>, minutes: i64) -> Value {
     json!({
         "schoolId": school, "epId": ep, "kind": "CONSULTATION",
         "startsAt": rfc(start), "endsAt": rfc(start + Duration::minutes(minutes)),
@@ -231,12 +205,7 @@ async fn fifty_concurrent_attempts_at_one_slot_make_exactly_one_booking() {
                 body["errors"][0]["extensions"]["code"], "CONFLICT",
                 "every loser gets a conflict: {body}"
             );
-            assert!(
-                body["errors"][0]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("not available")
-            );
+            assert!(body["errors"][0]["message"].as_str().unwrap().contains("not available"));
             conflicts += 1;
         }
     }
@@ -324,10 +293,7 @@ async fn two_server_processes_on_one_postgres_database_still_make_one_booking() 
         if body["data"]["createBooking"]["result"]["booking"]["id"].is_string() {
             made += 1;
         } else {
-            assert_eq!(
-                body["errors"][0]["extensions"]["code"], "CONFLICT",
-                "{body}"
-            );
+            assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT", "{body}");
         }
     }
     for mut c in children {
@@ -347,39 +313,21 @@ async fn back_to_back_bookings_fit_and_travel_buffers_block() {
     let a = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_a.id),
-            &t.ep.person_id,
-            london(day, 10, 0),
-            60,
-        ),
+        booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 10, 0), 60),
     )
     .await;
     booked_id(&a);
     let b = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_a.id),
-            &t.ep.person_id,
-            london(day, 11, 0),
-            60,
-        ),
+        booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 11, 0), 60),
     )
     .await;
     booked_id(&b);
     let overlap = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_a.id),
-            &t.ep.person_id,
-            london(day, 11, 30),
-            60,
-        ),
+        booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 11, 30), 60),
     )
     .await;
     assert_eq!(overlap.code(), Some("CONFLICT"));
@@ -397,52 +345,28 @@ async fn back_to_back_bookings_fit_and_travel_buffers_block() {
             json!({ "i": { "serviceId": t.service_id, "travelBufferMinutes": 30 } }),
         )
         .await;
-    assert_eq!(
-        s.ok()["updateTimeSettings"]["timeSettings"]["travelBufferMinutes"],
-        30
-    );
+    assert_eq!(s.ok()["updateTimeSettings"]["timeSettings"]["travelBufferMinutes"], 30);
     // In person at a school, 12:00 to 13:00 now needs 11:30 to 13:30 clear.
     let tight = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_a.id),
-            &t.ep.person_id,
-            london(day, 12, 0),
-            60,
-        ),
+        booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 12, 0), 60),
     )
     .await;
     assert_eq!(tight.code(), Some("CONFLICT"));
     let later = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_a.id),
-            &t.ep.person_id,
-            london(day, 12, 30),
-            60,
-        ),
+        booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 12, 30), 60),
     )
     .await;
     let blocked_from = later.ok()["createBooking"]["result"]["booking"]["blockedFrom"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        blocked_from.parse::<DateTime<Utc>>().unwrap(),
-        london(day, 12, 0)
-    );
+    assert_eq!(blocked_from.parse::<DateTime<Utc>>().unwrap(), london(day, 12, 0));
     // Online needs no travel.
-    let mut online = booking_input(
-        t,
-        Some(&t.school_a.id),
-        &t.ep.person_id,
-        london(day, 14, 0),
-        30,
-    );
+    let mut online = booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 14, 0), 30);
     online["mode"] = json!("ONLINE");
     booked_id(&book(&app, &t.admin.token, online).await);
 }
@@ -457,13 +381,7 @@ async fn a_late_school_cancellation_is_charged_and_an_early_one_is_not() {
     while matches!(soon.weekday(), Weekday::Sat | Weekday::Sun) {
         soon += Duration::days(1);
     }
-    let mut late_input = booking_input(
-        t,
-        Some(&t.school_a.id),
-        &t.ep.person_id,
-        london(soon, 16, 0),
-        60,
-    );
+    let mut late_input = booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(soon, 16, 0), 60);
     late_input["preparationMinutes"] = json!(30);
     let late = booked_id(&book(&app, &t.admin.token, late_input).await);
     let early = booked_id(
@@ -516,10 +434,7 @@ async fn a_late_school_cancellation_is_charged_and_an_early_one_is_not() {
     assert_eq!(c.ok()["cancelBooking"]["result"]["chargedMinutes"], 0);
     assert_eq!(
         entries(&app, &t.admin.token, &early).await,
-        BTreeMap::from([
-            entry("BOOKED", "DIRECT", 60),
-            entry("RELEASED", "DIRECT", -60)
-        ])
+        BTreeMap::from([entry("BOOKED", "DIRECT", 60), entry("RELEASED", "DIRECT", -60)])
     );
     let b = balance(&app, &t.admin.token, &fx.contract).await;
     assert_eq!(b["lateCancellationMinutes"], 90);
@@ -544,13 +459,7 @@ async fn the_charge_follows_the_policy_and_the_service_or_ep_is_never_charged() 
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                london(day, 9, 0),
-                90,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 9, 0), 90),
         )
         .await,
     );
@@ -558,13 +467,7 @@ async fn the_charge_follows_the_policy_and_the_service_or_ep_is_never_charged() 
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                london(day, 11, 0),
-                60,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 11, 0), 60),
         )
         .await,
     );
@@ -572,13 +475,7 @@ async fn the_charge_follows_the_policy_and_the_service_or_ep_is_never_charged() 
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                london(day, 13, 0),
-                60,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 13, 0), 60),
         )
         .await,
     );
@@ -586,13 +483,7 @@ async fn the_charge_follows_the_policy_and_the_service_or_ep_is_never_charged() 
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                london(day, 15, 0),
-                60,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 15, 0), 60),
         )
         .await,
     );
@@ -610,11 +501,7 @@ async fn the_charge_follows_the_policy_and_the_service_or_ep_is_never_charged() 
         "half of 90 minutes"
     );
     let service = app
-        .gql(
-            &t.admin.token,
-            CANCEL,
-            json!({ "i": { "id": b, "reason": "r" } }),
-        )
+        .gql(&t.admin.token, CANCEL, json!({ "i": { "id": b, "reason": "r" } }))
         .await;
     assert_eq!(
         service.ok()["cancelBooking"]["result"]["booking"]["cancellation"]["cancelledFor"],
@@ -623,11 +510,7 @@ async fn the_charge_follows_the_policy_and_the_service_or_ep_is_never_charged() 
     assert_eq!(service.ok()["cancelBooking"]["result"]["chargedMinutes"], 0);
     // The EP cancels: the policy asks for an alternative.
     let bare = app
-        .gql(
-            &t.ep.token,
-            CANCEL,
-            json!({ "i": { "id": c, "reason": "Unwell" } }),
-        )
+        .gql(&t.ep.token, CANCEL, json!({ "i": { "id": c, "reason": "Unwell" } }))
         .await;
     assert_eq!(user_error_codes(&bare, "cancelBooking"), vec!["REQUIRED"]);
     let with_alt = app
@@ -645,13 +528,7 @@ async fn the_charge_follows_the_policy_and_the_service_or_ep_is_never_charged() 
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                london(day, 16, 0),
-                30,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 16, 0), 30),
         )
         .await,
     );
@@ -662,10 +539,7 @@ async fn the_charge_follows_the_policy_and_the_service_or_ep_is_never_charged() 
             json!({ "i": { "id": d, "reason": "r", "cancelledFor": "SERVICE" } }),
         )
         .await;
-    assert_eq!(
-        user_error_codes(&pretend, "cancelBooking"),
-        vec!["NOT_ALLOWED"]
-    );
+    assert_eq!(user_error_codes(&pretend, "cancelBooking"), vec!["NOT_ALLOWED"]);
 }
 
 #[tokio::test]
@@ -678,13 +552,7 @@ async fn a_reschedule_is_all_or_nothing_and_links_both_ways() {
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                london(day, 10, 0),
-                60,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 10, 0), 60),
         )
         .await,
     );
@@ -692,13 +560,7 @@ async fn a_reschedule_is_all_or_nothing_and_links_both_ways() {
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                london(day, 14, 0),
-                60,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 14, 0), 60),
         )
         .await,
     );
@@ -707,19 +569,15 @@ async fn a_reschedule_is_all_or_nothing_and_links_both_ways() {
     let q = "mutation($i: RescheduleBookingInput!) { rescheduleBooking(input: $i) { result { previous { id status rescheduledToId } booking { id status rescheduledFromId startsAt } } userErrors { code } } }";
 
     let clash = app
-        .gql(&t.admin.token, q, json!({ "i": { "id": first, "startsAt": rfc(london(day, 14, 30)), "endsAt": rfc(london(day, 15, 30)) } }))
+        .gql(
+            &t.admin.token,
+            q,
+            json!({ "i": { "id": first, "startsAt": rfc(london(day, 14, 30)), "endsAt": rfc(london(day, 15, 30)) } }),
+        )
         .await;
     assert_eq!(clash.code(), Some("CONFLICT"));
-    assert_eq!(
-        app.count("bookings").await,
-        bookings_before,
-        "no new booking"
-    );
-    assert_eq!(
-        app.count("ledger_entries").await,
-        ledger_before,
-        "no ledger entry"
-    );
+    assert_eq!(app.count("bookings").await, bookings_before, "no new booking");
+    assert_eq!(app.count("ledger_entries").await, ledger_before, "no ledger entry");
     let still = app
         .gql(
             &t.admin.token,
@@ -731,7 +589,11 @@ async fn a_reschedule_is_all_or_nothing_and_links_both_ways() {
 
     // Half an hour later overlaps the booking itself: the new time is booked, then the old freed.
     let moved = app
-        .gql(&t.admin.token, q, json!({ "i": { "id": first, "startsAt": rfc(london(day, 10, 30)), "endsAt": rfc(london(day, 11, 30)) } }))
+        .gql(
+            &t.admin.token,
+            q,
+            json!({ "i": { "id": first, "startsAt": rfc(london(day, 10, 30)), "endsAt": rfc(london(day, 11, 30)) } }),
+        )
         .await;
     let r = &moved.ok()["rescheduleBooking"]["result"];
     let new_id = r["booking"]["id"].as_str().unwrap().to_owned();
@@ -740,10 +602,7 @@ async fn a_reschedule_is_all_or_nothing_and_links_both_ways() {
     assert_eq!(r["booking"]["rescheduledFromId"], first.as_str());
     assert_eq!(r["booking"]["status"], "CONFIRMED");
     let b = balance(&app, &t.admin.token, &fx.contract).await;
-    assert_eq!(
-        b["bookedMinutes"], 120,
-        "two bookings of an hour are held, not three"
-    );
+    assert_eq!(b["bookedMinutes"], 120, "two bookings of an hour are held, not three");
 }
 
 #[tokio::test]
@@ -813,10 +672,7 @@ async fn a_refused_booking_leaves_nothing_behind() {
         )
         .await,
     );
-    let after_one = (
-        app.count("bookings").await,
-        app.count("ledger_entries").await,
-    );
+    let after_one = (app.count("bookings").await, app.count("ledger_entries").await);
     assert_eq!(after_one.0, before.0 + 1);
     let clash = book(
         &app,
@@ -832,10 +688,7 @@ async fn a_refused_booking_leaves_nothing_behind() {
     .await;
     assert_eq!(clash.code(), Some("CONFLICT"));
     assert_eq!(
-        (
-            app.count("bookings").await,
-            app.count("ledger_entries").await
-        ),
+        (app.count("bookings").await, app.count("ledger_entries").await),
         after_one
     );
     // Unknown enum values never reach the service.
@@ -843,18 +696,12 @@ async fn a_refused_booking_leaves_nothing_behind() {
     bad_kind["kind"] = json!("PICNIC");
     let a = book(&app, &t.admin.token, bad_kind).await;
     assert!(
-        matches!(
-            a.code(),
-            Some("BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED")
-        ),
+        matches!(a.code(), Some("BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED")),
         "{}",
         a.body
     );
     assert_eq!(
-        (
-            app.count("bookings").await,
-            app.count("ledger_entries").await
-        ),
+        (app.count("bookings").await, app.count("ledger_entries").await),
         after_one
     );
 }
@@ -869,23 +716,12 @@ async fn overbooking_follows_each_policy() {
     let day = monday_in(3);
     let policy = |p: &str| json!({ "i": { "serviceId": t.service_id, "overbookingPolicy": p } });
     let set = "mutation($i: UpdateTimeSettingsInput!) { updateTimeSettings(input: $i) { timeSettings { overbookingPolicy } } }";
-    let counts = || async {
-        (
-            app.count("bookings").await,
-            app.count("ledger_entries").await,
-        )
-    };
+    let counts = || async { (app.count("bookings").await, app.count("ledger_entries").await) };
 
     let hard = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_b.id),
-            &t.ep.person_id,
-            london(day, 9, 0),
-            120,
-        ),
+        booking_input(t, Some(&t.school_b.id), &t.ep.person_id, london(day, 9, 0), 120),
     )
     .await;
     assert_eq!(
@@ -901,19 +737,11 @@ async fn overbooking_follows_each_policy() {
     );
     assert_eq!(counts().await, (0, 0));
 
-    app.gql(&t.admin.token, set, policy("ALLOW_WITH_WARNING"))
-        .await
-        .ok();
+    app.gql(&t.admin.token, set, policy("ALLOW_WITH_WARNING")).await.ok();
     let warned = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_b.id),
-            &t.ep.person_id,
-            london(day, 9, 0),
-            120,
-        ),
+        booking_input(t, Some(&t.school_b.id), &t.ep.person_id, london(day, 9, 0), 120),
     )
     .await;
     let warnings = warned.ok()["createBooking"]["result"]["warnings"]
@@ -929,50 +757,24 @@ async fn overbooking_follows_each_policy() {
     let b = balance(&app, &t.admin.token, &small).await;
     assert_eq!(b["remainingMinutes"], 98 - 120);
 
-    app.gql(&t.admin.token, set, policy("ADMIN_OVERRIDE"))
-        .await
-        .ok();
+    app.gql(&t.admin.token, set, policy("ADMIN_OVERRIDE")).await.ok();
     let before = counts().await;
     let by_ep = book(
         &app,
         &t.ep.token,
-        booking_input(
-            t,
-            Some(&t.school_b.id),
-            &t.ep.person_id,
-            london(day, 13, 0),
-            60,
-        ),
+        booking_input(t, Some(&t.school_b.id), &t.ep.person_id, london(day, 13, 0), 60),
     )
     .await;
-    assert_eq!(
-        user_error_codes(&by_ep, "createBooking"),
-        vec!["NOT_ALLOWED"]
-    );
+    assert_eq!(user_error_codes(&by_ep, "createBooking"), vec!["NOT_ALLOWED"]);
     let no_reason = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_b.id),
-            &t.ep.person_id,
-            london(day, 13, 0),
-            60,
-        ),
+        booking_input(t, Some(&t.school_b.id), &t.ep.person_id, london(day, 13, 0), 60),
     )
     .await;
-    assert_eq!(
-        user_error_codes(&no_reason, "createBooking"),
-        vec!["NOT_ALLOWED"]
-    );
+    assert_eq!(user_error_codes(&no_reason, "createBooking"), vec!["NOT_ALLOWED"]);
     assert_eq!(counts().await, before);
-    let mut with_reason = booking_input(
-        t,
-        Some(&t.school_b.id),
-        &t.ep.person_id,
-        london(day, 13, 0),
-        60,
-    );
+    let mut with_reason = booking_input(t, Some(&t.school_b.id), &t.ep.person_id, london(day, 13, 0), 60);
     with_reason["overbookingReason"] = json!("Urgent: agreed with the head");
     booked_id(&book(&app, &t.admin.token, with_reason).await);
 }
@@ -1013,10 +815,7 @@ async fn balances_equal_a_hand_computed_fixture() {
             json!({ "i": { "contractId": fx.contract, "quantity": 1, "reason": "Extra day agreed in October" } }),
         )
         .await;
-    assert_eq!(
-        top.ok()["topUpContract"]["contract"]["purchasedMinutes"],
-        4290
-    );
+    assert_eq!(top.ok()["topUpContract"]["contract"]["purchasedMinutes"], 4290);
 
     // A: last week, delivered with 120 direct and 30 preparation minutes.
     let past = london(monday_in(-1) + Duration::days(1), 10, 0);
@@ -1051,23 +850,13 @@ async fn balances_equal_a_hand_computed_fixture() {
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                past + Duration::days(1),
-                60,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, past + Duration::days(1), 60),
         )
         .await,
     );
-    app.gql(
-        &t.senco_a.token,
-        CANCEL,
-        json!({ "i": { "id": c, "reason": "Late" } }),
-    )
-    .await
-    .ok();
+    app.gql(&t.senco_a.token, CANCEL, json!({ "i": { "id": c, "reason": "Late" } }))
+        .await
+        .ok();
     // D: cancelled by the school well ahead: nothing charged.
     let d = booked_id(
         &book(
@@ -1083,13 +872,9 @@ async fn balances_equal_a_hand_computed_fixture() {
         )
         .await,
     );
-    app.gql(
-        &t.senco_a.token,
-        CANCEL,
-        json!({ "i": { "id": d, "reason": "Early" } }),
-    )
-    .await
-    .ok();
+    app.gql(&t.senco_a.token, CANCEL, json!({ "i": { "id": d, "reason": "Early" } }))
+        .await
+        .ok();
     // An adjustment gives 30 minutes back.
     let adj = app
         .gql(
@@ -1166,12 +951,9 @@ async fn the_ledger_cannot_be_edited_or_deleted_in_the_database() {
         .await,
     );
     let db = &app.services.db;
-    let update =
-        sea_orm::ConnectionTrait::execute_unprepared(db, "UPDATE ledger_entries SET minutes = 0")
-            .await;
+    let update = sea_orm::ConnectionTrait::execute_unprepared(db, "UPDATE ledger_entries SET minutes = 0").await;
     assert!(update.is_err(), "updates are refused");
-    let delete =
-        sea_orm::ConnectionTrait::execute_unprepared(db, "DELETE FROM ledger_entries").await;
+    let delete = sea_orm::ConnectionTrait::execute_unprepared(db, "DELETE FROM ledger_entries").await;
     assert!(delete.is_err(), "deletes are refused");
     assert_eq!(app.count("ledger_entries").await, 1);
 }
@@ -1256,11 +1038,7 @@ async fn availability_keeps_to_local_hours_on_the_last_sunday_of_march() {
     let d = sunday.format("%Y-%m-%d");
     assert_eq!(
         found,
-        vec![
-            format!("{d} 00:00"),
-            format!("{d} 01:00"),
-            format!("{d} 02:00")
-        ]
+        vec![format!("{d} 00:00"), format!("{d} 01:00"), format!("{d} 02:00")]
     );
     // The Monday after, 09:00 local is 08:00 UTC.
     set_pattern(&app, &t, &t.other_ep.person_id, &[1], "09:00", "11:00").await;
@@ -1333,13 +1111,7 @@ async fn availability_skips_closures_leave_and_bookings() {
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                london(wednesday, 10, 0),
-                60,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(wednesday, 10, 0), 60),
         )
         .await,
     );
@@ -1381,35 +1153,17 @@ async fn availability_skips_closures_leave_and_bookings() {
     let holiday = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_a.id),
-            &t.ep.person_id,
-            london(monday, 10, 0),
-            60,
-        ),
+        booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(monday, 10, 0), 60),
     )
     .await;
-    assert_eq!(
-        user_error_codes(&holiday, "createBooking"),
-        vec!["NOT_ALLOWED"]
-    );
+    assert_eq!(user_error_codes(&holiday, "createBooking"), vec!["NOT_ALLOWED"]);
     let on_leave = book(
         &app,
         &t.admin.token,
-        booking_input(
-            t,
-            Some(&t.school_a.id),
-            &t.ep.person_id,
-            london(tuesday, 14, 0),
-            60,
-        ),
+        booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(tuesday, 14, 0), 60),
     )
     .await;
-    assert_eq!(
-        user_error_codes(&on_leave, "createBooking"),
-        vec!["NOT_ALLOWED"]
-    );
+    assert_eq!(user_error_codes(&on_leave, "createBooking"), vec!["NOT_ALLOWED"]);
 }
 
 struct NaiveDateTimeUtc;
@@ -1428,13 +1182,7 @@ async fn a_school_search_finds_its_link_eps_slots_and_time_inside_its_visits() {
     let t = &fx.t;
     hourly_steps(&app, t).await;
     let day = monday_in(3) + Duration::days(3);
-    let mut visit = booking_input(
-        t,
-        Some(&t.school_a.id),
-        &t.ep.person_id,
-        london(day, 9, 0),
-        180,
-    );
+    let mut visit = booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 9, 0), 180);
     visit["kind"] = json!("VISIT");
     let visit_id = booked_id(&book(&app, &t.admin.token, visit).await);
     let a = app
@@ -1449,25 +1197,13 @@ async fn a_school_search_finds_its_link_eps_slots_and_time_inside_its_visits() {
         .iter()
         .filter(|e| e["node"]["visitId"] == visit_id.as_str())
         .collect();
-    assert_eq!(
-        inside.len(),
-        3,
-        "09:00, 10:00 and 11:00 inside the visit: {edges:?}"
-    );
+    assert_eq!(inside.len(), 3, "09:00, 10:00 and 11:00 inside the visit: {edges:?}");
     assert!(
-        edges
-            .iter()
-            .all(|e| e["node"]["epId"] == t.ep.person_id.as_str()),
+        edges.iter().all(|e| e["node"]["epId"] == t.ep.person_id.as_str()),
         "only the link EP works with school A"
     );
     // A booking inside the visit takes its slot there, without clashing with the visit.
-    let mut inner = booking_input(
-        t,
-        Some(&t.school_a.id),
-        &t.ep.person_id,
-        london(day, 10, 0),
-        60,
-    );
+    let mut inner = booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 10, 0), 60);
     inner["visitId"] = json!(visit_id);
     let made = book(&app, &t.admin.token, inner).await;
     assert!(
@@ -1495,67 +1231,33 @@ async fn each_role_sees_what_the_table_says_of_ep_time() {
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_a.id),
-                &t.ep.person_id,
-                london(day, 10, 0),
-                60,
-            ),
+            booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 10, 0), 60),
         )
         .await,
     );
-    let contract_b = create_contract(
-        &app,
-        t,
-        &t.school_b.id,
-        &fx.unit_day,
-        2.0,
-        &t.other_ep.person_id,
-    )
-    .await;
+    let contract_b = create_contract(&app, t, &t.school_b.id, &fx.unit_day, 2.0, &t.other_ep.person_id).await;
     let b = booked_id(
         &book(
             &app,
             &t.admin.token,
-            booking_input(
-                t,
-                Some(&t.school_b.id),
-                &t.other_ep.person_id,
-                london(day, 10, 0),
-                60,
-            ),
+            booking_input(t, Some(&t.school_b.id), &t.other_ep.person_id, london(day, 10, 0), 60),
         )
         .await,
     );
-    let (partner, _, _) = app
-        .partner(t, &["AVAILABILITY_READ"], Some(vec![&t.school_a.id]))
-        .await;
+    let (partner, _, _) = app.partner(t, &["AVAILABILITY_READ"], Some(vec![&t.school_a.id])).await;
     let other = app.tenant().await;
 
     let get = "query($id: ID!) { booking(id: $id) { id } }";
     let code = |a: &Answer| a.code().map(str::to_owned);
     // Administrators: everything in their service; another service's administrator: nothing.
-    assert!(
-        app.gql(&t.admin.token, get, json!({ "id": b })).await.ok()["booking"]["id"].is_string()
-    );
+    assert!(app.gql(&t.admin.token, get, json!({ "id": b })).await.ok()["booking"]["id"].is_string());
     assert_eq!(
         code(&app.gql(&other.admin.token, get, json!({ "id": a })).await).as_deref(),
         Some("NOT_FOUND")
     );
     // SENCOs and leaders: their school's bookings, contract and balance; nothing of the other.
-    assert!(
-        app.gql(&t.senco_a.token, get, json!({ "id": a }))
-            .await
-            .ok()["booking"]["id"]
-            .is_string()
-    );
-    assert!(
-        app.gql(&t.leader_a.token, get, json!({ "id": a }))
-            .await
-            .ok()["booking"]["id"]
-            .is_string()
-    );
+    assert!(app.gql(&t.senco_a.token, get, json!({ "id": a })).await.ok()["booking"]["id"].is_string());
+    assert!(app.gql(&t.leader_a.token, get, json!({ "id": a })).await.ok()["booking"]["id"].is_string());
     assert_eq!(
         code(&app.gql(&t.senco_b.token, get, json!({ "id": a })).await).as_deref(),
         Some("NOT_FOUND")
@@ -1569,19 +1271,11 @@ async fn each_role_sees_what_the_table_says_of_ep_time() {
         3900
     );
     assert_eq!(
-        code(
-            &app.gql(&t.senco_a.token, BALANCE, json!({ "id": contract_b }))
-                .await
-        )
-        .as_deref(),
+        code(&app.gql(&t.senco_a.token, BALANCE, json!({ "id": contract_b })).await).as_deref(),
         Some("NOT_FOUND")
     );
     let list = app
-        .gql(
-            &t.senco_a.token,
-            "{ bookings { edges { node { id } } } }",
-            json!({}),
-        )
+        .gql(&t.senco_a.token, "{ bookings { edges { node { id } } } }", json!({}))
         .await;
     let ids: Vec<&str> = list.ok()["bookings"]["edges"]
         .as_array()
@@ -1593,24 +1287,16 @@ async fn each_role_sees_what_the_table_says_of_ep_time() {
     // School staff: no contracts, no bookings.
     assert_eq!(
         code(
-            &app.gql(
-                &t.staff_a.token,
-                "{ bookings { edges { node { id } } } }",
-                json!({})
-            )
-            .await
+            &app.gql(&t.staff_a.token, "{ bookings { edges { node { id } } } }", json!({}))
+                .await
         )
         .as_deref(),
         Some("FORBIDDEN")
     );
     assert_eq!(
         code(
-            &app.gql(
-                &t.staff_a.token,
-                "{ contracts { edges { node { id } } } }",
-                json!({})
-            )
-            .await
+            &app.gql(&t.staff_a.token, "{ contracts { edges { node { id } } } }", json!({}))
+                .await
         )
         .as_deref(),
         Some("FORBIDDEN")
@@ -1621,21 +1307,13 @@ async fn each_role_sees_what_the_table_says_of_ep_time() {
         code(&app.gql(&t.ep.token, get, json!({ "id": b })).await).as_deref(),
         Some("NOT_FOUND")
     );
-    assert!(
-        app.gql(&t.other_ep.token, get, json!({ "id": b }))
-            .await
-            .ok()["booking"]["id"]
-            .is_string()
-    );
+    assert!(app.gql(&t.other_ep.token, get, json!({ "id": b })).await.ok()["booking"]["id"].is_string());
     // An EP records delivery of their own booking only.
-    let deliver = "mutation($i: RecordDeliveryInput!) { recordDelivery(input: $i) { booking { status } userErrors { code } } }";
-    let not_theirs = app
-        .gql(&t.ep.token, deliver, json!({ "i": { "id": b } }))
-        .await;
+    let deliver =
+        "mutation($i: RecordDeliveryInput!) { recordDelivery(input: $i) { booking { status } userErrors { code } } }";
+    let not_theirs = app.gql(&t.ep.token, deliver, json!({ "i": { "id": b } })).await;
     assert_eq!(code(&not_theirs).as_deref(), Some("NOT_FOUND"));
-    let not_yet = app
-        .gql(&t.ep.token, deliver, json!({ "i": { "id": a } }))
-        .await;
+    let not_yet = app.gql(&t.ep.token, deliver, json!({ "i": { "id": a } })).await;
     assert_eq!(
         user_error_codes(&not_yet, "recordDelivery"),
         vec!["INVALID_STATE"],
@@ -1645,13 +1323,7 @@ async fn each_role_sees_what_the_table_says_of_ep_time() {
     let senco_books = book(
         &app,
         &t.senco_a.token,
-        booking_input(
-            t,
-            Some(&t.school_a.id),
-            &t.ep.person_id,
-            london(day, 14, 0),
-            60,
-        ),
+        booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 14, 0), 60),
     )
     .await;
     assert_eq!(code(&senco_books).as_deref(), Some("FORBIDDEN"));
@@ -1663,20 +1335,11 @@ async fn each_role_sees_what_the_table_says_of_ep_time() {
             json!({ "i": { "schoolId": t.school_a.id, "from": rfc(london(day, 0, 0)), "to": rfc(london(day, 23, 0)), "durationMinutes": 60 } }),
         )
         .await;
-    assert!(
-        !free.ok()["availability"]["edges"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(!free.ok()["availability"]["edges"].as_array().unwrap().is_empty());
     assert_eq!(
         code(
-            &app.gql(
-                &partner.token,
-                "{ bookings { edges { node { id } } } }",
-                json!({})
-            )
-            .await
+            &app.gql(&partner.token, "{ bookings { edges { node { id } } } }", json!({}))
+                .await
         )
         .as_deref(),
         Some("FORBIDDEN")
@@ -1686,36 +1349,17 @@ async fn each_role_sees_what_the_table_says_of_ep_time() {
         Some("NOT_FOUND")
     );
     // The summary: administrators see every school; a SENCO only theirs.
-    let summary = "query($i: TimeSummaryInput!) { timeSummary(input: $i) { schools { school { id } } eps { ep { id } } } }";
+    let summary =
+        "query($i: TimeSummaryInput!) { timeSummary(input: $i) { schools { school { id } } eps { ep { id } } } }";
     let range = json!({ "i": { "serviceId": t.service_id, "from": (Utc::now().date_naive() - Duration::days(30)).to_string(), "to": (Utc::now().date_naive() + Duration::days(60)).to_string() } });
     let admin_view = app.gql(&t.admin.token, summary, range.clone()).await;
-    assert_eq!(
-        admin_view.ok()["timeSummary"]["schools"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    assert_eq!(
-        admin_view.ok()["timeSummary"]["eps"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(admin_view.ok()["timeSummary"]["schools"].as_array().unwrap().len(), 2);
+    assert_eq!(admin_view.ok()["timeSummary"]["eps"].as_array().unwrap().len(), 2);
     let senco_view = app.gql(&t.senco_a.token, summary, range.clone()).await;
-    let schools = senco_view.ok()["timeSummary"]["schools"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let schools = senco_view.ok()["timeSummary"]["schools"].as_array().unwrap().clone();
     assert_eq!(schools.len(), 1);
     assert_eq!(schools[0]["school"]["id"], t.school_a.id.as_str());
-    assert!(
-        senco_view.ok()["timeSummary"]["eps"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(senco_view.ok()["timeSummary"]["eps"].as_array().unwrap().is_empty());
     assert_eq!(
         code(&app.gql(&other.admin.token, summary, range).await).as_deref(),
         Some("NOT_FOUND")
@@ -1729,18 +1373,9 @@ async fn the_summary_of_many_schools_takes_as_many_statements_as_of_few() {
     let t = &fx.t;
     let q = "query($i: TimeSummaryInput!) { timeSummary(input: $i) { schools { school { name } flags streams { balance { remainingMinutes } byPeriod { usedMinutes } } } eps { ep { displayName } balance { deliveredMinutes } } } }";
     let input = json!({ "i": { "serviceId": t.service_id, "from": (Utc::now().date_naive() - Duration::days(30)).to_string(), "to": (Utc::now().date_naive() + Duration::days(90)).to_string() } });
-    let statements = |a: &Answer| {
-        a.headers["x-sql-statements"]
-            .to_str()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-    };
+    let statements = |a: &Answer| a.headers["x-sql-statements"].to_str().unwrap().parse::<u64>().unwrap();
     let few = app.gql(&t.admin.token, q, input.clone()).await;
-    assert_eq!(
-        few.ok()["timeSummary"]["schools"].as_array().unwrap().len(),
-        2
-    );
+    assert_eq!(few.ok()["timeSummary"]["schools"].as_array().unwrap().len(), 2);
     for i in 0..13 {
         let s = app
             .create_school(
@@ -1767,13 +1402,7 @@ async fn the_summary_of_many_schools_takes_as_many_statements_as_of_few() {
         );
     }
     let many = app.gql(&t.admin.token, q, input).await;
-    assert_eq!(
-        many.ok()["timeSummary"]["schools"]
-            .as_array()
-            .unwrap()
-            .len(),
-        15
-    );
+    assert_eq!(many.ok()["timeSummary"]["schools"].as_array().unwrap().len(), 15);
     assert_eq!(
         statements(&many),
         statements(&few),
@@ -1835,9 +1464,7 @@ async fn contracts_refuse_bad_input_and_write_nothing() {
     }
     assert_eq!(app.count("contracts").await, before);
     // Not an administrator: forbidden (they can see the school); another service: not found.
-    let senco = app
-        .gql(&t.senco_b.token, q, json!({ "i": base.clone() }))
-        .await;
+    let senco = app.gql(&t.senco_b.token, q, json!({ "i": base.clone() })).await;
     assert_eq!(senco.code(), Some("FORBIDDEN"));
     let foreign = app.gql(&other.admin.token, q, json!({ "i": base })).await;
     assert_eq!(foreign.code(), Some("NOT_FOUND"));

@@ -62,7 +62,10 @@ pub struct SignOutPayload {
 }
 
 fn session(c: &RequestContext, signed_in: SignedIn) -> Result<Session, DomainError> {
-    let access = c.services.auth.issue_for_person(signed_in.person.id, signed_in.session_id, None)?;
+    let access = c
+        .services
+        .auth
+        .issue_for_person(signed_in.person.id, signed_in.session_id, None)?;
     Ok(Session {
         access_token: access.token,
         access_token_expires_at: access.expires_at,
@@ -86,7 +89,10 @@ async fn check_limits(c: &RequestContext, keys: &[(Key, i64)]) -> Result<(), Dom
 }
 
 fn limit_keys(c: &RequestContext, email: &str) -> Vec<(Key, i64)> {
-    let mut keys = vec![(Key::new("signin-account", &secrets::token_digest(&email.trim().to_lowercase())), PER_ACCOUNT)];
+    let mut keys = vec![(
+        Key::new("signin-account", &secrets::token_digest(&email.trim().to_lowercase())),
+        PER_ACCOUNT,
+    )];
     if let Some(ip) = &c.client_ip {
         keys.push((Key::new("signin-address", &secrets::token_digest(ip)), PER_ADDRESS));
     }
@@ -127,7 +133,9 @@ impl AuthMutation {
     /// one ends its session (it was copied).
     async fn refresh_token(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<RefreshTokenPayload> {
         let c = context::of(ctx)?;
-        let signed_in = identity::refresh(c.db(), &input.refresh_token, &c.request_id).await.or_gql(c)?;
+        let signed_in = identity::refresh(c.db(), &input.refresh_token, &c.request_id)
+            .await
+            .or_gql(c)?;
         let s = session(c, signed_in).or_gql(c)?;
         Ok(RefreshTokenPayload {
             session: Some(s),
@@ -147,7 +155,11 @@ impl AuthMutation {
     }
 
     /// Sets a first password with an invitation code, and signs in.
-    async fn accept_invitation(&self, ctx: &Context<'_>, input: AcceptInvitationInput) -> Result<AcceptInvitationPayload> {
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptInvitationInput,
+    ) -> Result<AcceptInvitationPayload> {
         let c = context::of(ctx)?;
         let result = people::accept_invitation(c.db(), &input.code, &input.password, &c.request_id).await;
         let person = match result {
@@ -160,9 +172,15 @@ impl AuthMutation {
             }
             Err(e) => return Err(to_graphql(e, &c.request_id)),
         };
-        let signed_in = identity::sign_in(c.db(), &person.email, &input.password, c.services.config.auth.session_ttl, &c.request_id)
-            .await
-            .or_gql(c)?;
+        let signed_in = identity::sign_in(
+            c.db(),
+            &person.email,
+            &input.password,
+            c.services.config.auth.session_ttl,
+            &c.request_id,
+        )
+        .await
+        .or_gql(c)?;
         Ok(AcceptInvitationPayload {
             session: Some(session(c, signed_in).or_gql(c)?),
             user_errors: Vec::new(),

@@ -88,7 +88,13 @@ pub fn to_graphql(err: DomainError, request_id: &str) -> async_graphql::Error {
         DomainError::Invalid(problems) => {
             let text = problems
                 .iter()
-                .map(|p| if p.field.is_empty() { p.message.clone() } else { format!("{}: {}", p.field.join("."), p.message) })
+                .map(|p| {
+                    if p.field.is_empty() {
+                        p.message.clone()
+                    } else {
+                        format!("{}: {}", p.field.join("."), p.message)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             let fields: Vec<async_graphql::Value> = problems
@@ -100,8 +106,11 @@ pub fn to_graphql(err: DomainError, request_id: &str) -> async_graphql::Error {
         DomainError::Internal(internal) => {
             tracing::error!(request_id, context = internal.context, error = %internal.cause, "internal error");
             let id = request_id.to_owned();
-            coded(format!("Internal error. Quote request {request_id} when reporting it."), "INTERNAL")
-                .extend_with(move |_, e| e.set("requestId", id.clone()))
+            coded(
+                format!("Internal error. Quote request {request_id} when reporting it."),
+                "INTERNAL",
+            )
+            .extend_with(move |_, e| e.set("requestId", id.clone()))
         }
     }
 }
@@ -130,9 +139,16 @@ pub fn outcome<T>(result: Result<T, DomainError>, request_id: &str) -> async_gra
 
 /// The code for an error the engine raised itself (parsing, validation, limits).
 pub fn engine_code(message: &str) -> &'static str {
-    if message == "Query is too complex." || message == "Query is nested too deep." || message.starts_with("The recursion depth") || message.starts_with("The number of directives") {
+    if message == "Query is too complex."
+        || message == "Query is nested too deep."
+        || message.starts_with("The recursion depth")
+        || message.starts_with("The number of directives")
+    {
         "QUERY_TOO_COMPLEX"
-    } else if message.starts_with("Failed to parse") || message.starts_with("Invalid value for argument") || message.contains("Oneof input") {
+    } else if message.starts_with("Failed to parse")
+        || message.starts_with("Invalid value for argument")
+        || message.contains("Oneof input")
+    {
         "BAD_USER_INPUT"
     } else {
         "GRAPHQL_VALIDATION_FAILED"
@@ -170,13 +186,21 @@ impl Extension for ErrorCodesExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         next.run(ctx, query, variables).await.map_err(|mut e| {
-            let code = if e.message.starts_with("The recursion depth") { "QUERY_TOO_COMPLEX" } else { "GRAPHQL_PARSE_FAILED" };
+            let code = if e.message.starts_with("The recursion depth") {
+                "QUERY_TOO_COMPLEX"
+            } else {
+                "GRAPHQL_PARSE_FAILED"
+            };
             e.extensions.get_or_insert_with(Default::default).set("code", code);
             e
         })
     }
 
-    async fn validation(&self, ctx: &ExtensionContext<'_>, next: NextValidation<'_>) -> Result<ValidationResult, Vec<ServerError>> {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|mut errors| {
             label(&mut errors, engine_code);
             errors
@@ -201,6 +225,10 @@ impl<T> OrGraphql<T> for Result<T, DomainError> {
 }
 
 /// A mutation's domain result as a payload's outcome, each value turned into its API type.
-pub fn payload_of<T, G>(ctx: &super::Context, result: Result<T, DomainError>, f: impl FnOnce(T) -> G) -> async_graphql::Result<Outcome<G>> {
+pub fn payload_of<T, G>(
+    ctx: &super::Context,
+    result: Result<T, DomainError>,
+    f: impl FnOnce(T) -> G,
+) -> async_graphql::Result<Outcome<G>> {
     outcome(result.map(f), &ctx.request_id)
 }

@@ -24,7 +24,11 @@ pub fn decode(id: &str) -> Option<(String, Uuid)> {
 pub fn expect<T: From<Uuid>>(field: &str, kind: &str, id: &ID) -> Result<T, DomainError> {
     match decode(id) {
         Some((k, uuid)) if k == kind => Ok(T::from(uuid)),
-        _ => Err(DomainError::invalid(field, FieldErrorCode::Invalid, format!("is not the id of a {kind}"))),
+        _ => Err(DomainError::invalid(
+            field,
+            FieldErrorCode::Invalid,
+            format!("is not the id of a {kind}"),
+        )),
     }
 }
 

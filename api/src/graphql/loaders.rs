@@ -26,7 +26,9 @@ impl Loader<SchoolId> for SchoolLoader {
     type Error = Arc<DomainError>;
 
     async fn load(&self, keys: &[SchoolId]) -> Result<HashMap<SchoolId, Self::Value>, Self::Error> {
-        let rows = tenancy::schools::get_many(&self.db, &self.caller, keys).await.map_err(Arc::new)?;
+        let rows = tenancy::schools::get_many(&self.db, &self.caller, keys)
+            .await
+            .map_err(Arc::new)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
 }
@@ -41,7 +43,9 @@ impl Loader<PersonId> for PersonLoader {
     type Error = Arc<DomainError>;
 
     async fn load(&self, keys: &[PersonId]) -> Result<HashMap<PersonId, Self::Value>, Self::Error> {
-        let rows = tenancy::people::get_many(&self.db, &self.caller, keys).await.map_err(Arc::new)?;
+        let rows = tenancy::people::get_many(&self.db, &self.caller, keys)
+            .await
+            .map_err(Arc::new)?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
 }
@@ -56,8 +60,14 @@ impl Loader<ServiceId> for ServiceLoader {
     type Error = Arc<DomainError>;
 
     async fn load(&self, keys: &[ServiceId]) -> Result<HashMap<ServiceId, Self::Value>, Self::Error> {
-        let rows = tenancy::services::mine(&self.db, &self.caller).await.map_err(Arc::new)?;
-        Ok(rows.into_iter().filter(|r| keys.contains(&r.id)).map(|r| (r.id, r)).collect())
+        let rows = tenancy::services::mine(&self.db, &self.caller)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| keys.contains(&r.id))
+            .map(|r| (r.id, r))
+            .collect())
     }
 }
 
@@ -77,9 +87,27 @@ impl Loaders {
             tokio::spawn(REQUEST_STATEMENTS.scope(counter, fut))
         };
         Self {
-            schools: DataLoader::new(SchoolLoader { db: db.clone(), caller: caller.clone() }, spawner.clone()),
-            people: DataLoader::new(PersonLoader { db: db.clone(), caller: caller.clone() }, spawner.clone()),
-            services: DataLoader::new(ServiceLoader { db: db.clone(), caller: caller.clone() }, spawner),
+            schools: DataLoader::new(
+                SchoolLoader {
+                    db: db.clone(),
+                    caller: caller.clone(),
+                },
+                spawner.clone(),
+            ),
+            people: DataLoader::new(
+                PersonLoader {
+                    db: db.clone(),
+                    caller: caller.clone(),
+                },
+                spawner.clone(),
+            ),
+            services: DataLoader::new(
+                ServiceLoader {
+                    db: db.clone(),
+                    caller: caller.clone(),
+                },
+                spawner,
+            ),
         }
     }
 }

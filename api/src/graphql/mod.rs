@@ -33,7 +33,7 @@ pub mod scalars;
 pub mod tenancy;
 pub mod time;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SDLExportOptions};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 use crate::config::HttpConfig;
 
@@ -77,6 +77,9 @@ pub fn sdl() -> String {
 
 /// What a page of a connection costs: its size times what each item costs.
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
-    let n = first.or(last).unwrap_or(domain::page::DEFAULT_PAGE as i32).clamp(1, domain::page::MAX_PAGE as i32);
+    let n = first
+        .or(last)
+        .unwrap_or(domain::page::DEFAULT_PAGE as i32)
+        .clamp(1, domain::page::MAX_PAGE as i32);
     (n as usize).saturating_mul(child).saturating_add(1)
 }

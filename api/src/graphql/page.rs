@@ -21,6 +21,7 @@ pub fn request(first: Option<i32>, after: Option<String>, last: Option<i32>, bef
 /// A domain page as a connection, each item turned into its API type.
 pub fn connection<T, G: OutputType>(page: Page<T>, f: impl Fn(T) -> G) -> Conn<G> {
     let mut conn = Connection::new(page.has_previous_page, page.has_next_page);
-    conn.edges.extend(page.items.into_iter().map(|(cursor, item)| Edge::new(cursor, f(item))));
+    conn.edges
+        .extend(page.items.into_iter().map(|(cursor, item)| Edge::new(cursor, f(item))));
     conn
 }

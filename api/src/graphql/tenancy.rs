@@ -65,25 +65,39 @@ impl Service {
     /// The cancellation and overbooking policies and other time settings.
     async fn time_settings(&self, ctx: &Context<'_>) -> Result<TimeSettings> {
         let c = context::of(ctx)?;
-        domain::time::settings::get(c.db(), c.caller()?, self.0.id).await.map(TimeSettings).or_gql(c)
+        domain::time::settings::get(c.db(), c.caller()?, self.0.id)
+            .await
+            .map(TimeSettings)
+            .or_gql(c)
     }
     /// The units of time the service sells (a day, a session, an hour...).
     async fn units(&self, ctx: &Context<'_>) -> Result<Vec<TimeUnit>> {
         let c = context::of(ctx)?;
-        let rows = domain::time::settings::units(c.db(), c.caller()?, self.0.id).await.or_gql(c)?;
+        let rows = domain::time::settings::units(c.db(), c.caller()?, self.0.id)
+            .await
+            .or_gql(c)?;
         Ok(rows.into_iter().map(TimeUnit).collect())
     }
     /// Academic years with their terms and half-terms.
     async fn academic_years(&self, ctx: &Context<'_>) -> Result<Vec<AcademicYear>> {
         let c = context::of(ctx)?;
-        let rows = domain::time::settings::academic_years(c.db(), c.caller()?, self.0.id).await.or_gql(c)?;
+        let rows = domain::time::settings::academic_years(c.db(), c.caller()?, self.0.id)
+            .await
+            .or_gql(c)?;
         Ok(rows.into_iter().map(AcademicYear).collect())
     }
     /// Bank holidays, service closures and school closures overlapping the dates.
-    async fn closures(&self, ctx: &Context<'_>, from: super::scalars::Date, to: super::scalars::Date) -> Result<Vec<Closure>> {
+    async fn closures(
+        &self,
+        ctx: &Context<'_>,
+        from: super::scalars::Date,
+        to: super::scalars::Date,
+    ) -> Result<Vec<Closure>> {
         let c = context::of(ctx)?;
         let range = domain::time::DateRange::new("to", from.0, to.0).or_gql(c)?;
-        let rows = domain::time::settings::closures(c.db(), c.caller()?, self.0.id, range).await.or_gql(c)?;
+        let rows = domain::time::settings::closures(c.db(), c.caller()?, self.0.id, range)
+            .await
+            .or_gql(c)?;
         Ok(rows.into_iter().map(Closure).collect())
     }
 }
@@ -121,7 +135,9 @@ impl School {
     async fn service(&self, ctx: &Context<'_>) -> Result<Option<Service>> {
         let c = context::of(ctx)?;
         let loaded = loaders(ctx)?.services.load_one(self.0.service_id).await;
-        Ok(loaded.map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?.map(Service))
+        Ok(loaded
+            .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
+            .map(Service))
     }
     /// The school's contracts, newest first.
     #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
@@ -138,7 +154,10 @@ impl School {
             school_id: Some(self.0.id),
             ..Default::default()
         };
-        let rows = domain::time::contracts::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before)).await.or_gql(c)?;
+        let rows =
+            domain::time::contracts::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
+                .await
+                .or_gql(c)?;
         Ok(page::connection(rows, Contract))
     }
 }
@@ -210,19 +229,25 @@ impl Membership {
     async fn service(&self, ctx: &Context<'_>) -> Result<Option<Service>> {
         let c = context::of(ctx)?;
         let loaded = loaders(ctx)?.services.load_one(self.0.service_id).await;
-        Ok(loaded.map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?.map(Service))
+        Ok(loaded
+            .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
+            .map(Service))
     }
     /// The school, for a school role.
     async fn school(&self, ctx: &Context<'_>) -> Result<Option<School>> {
         let Some(id) = self.0.school_id else { return Ok(None) };
         let c = context::of(ctx)?;
         let loaded = loaders(ctx)?.schools.load_one(id).await;
-        Ok(loaded.map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?.map(School))
+        Ok(loaded
+            .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
+            .map(School))
     }
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
         let c = context::of(ctx)?;
         let loaded = loaders(ctx)?.people.load_one(self.0.person_id).await;
-        Ok(loaded.map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?.map(Person))
+        Ok(loaded
+            .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
+            .map(Person))
     }
 }
 
@@ -246,7 +271,10 @@ impl PartnerClient {
     }
     /// The schools the client is limited to; null when it may see all of the service's.
     async fn school_ids(&self) -> Option<Vec<ID>> {
-        self.0.schools.as_ref().map(|s| s.iter().map(|id| ids::encode("School", *id)).collect())
+        self.0
+            .schools
+            .as_ref()
+            .map(|s| s.iter().map(|id| ids::encode("School", *id)).collect())
     }
     async fn status(&self) -> PartnerClientStatus {
         self.0.row.status.into()
@@ -334,14 +362,24 @@ impl Viewer {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         match caller.principal.actor {
-            Actor::Person(id) => Ok(people::memberships_of(c.db(), caller, id).await.or_gql(c)?.into_iter().map(Membership).collect()),
+            Actor::Person(id) => Ok(people::memberships_of(c.db(), caller, id)
+                .await
+                .or_gql(c)?
+                .into_iter()
+                .map(Membership)
+                .collect()),
             Actor::PartnerClient(_) => Ok(Vec::new()),
         }
     }
     /// The services the caller belongs to.
     async fn services(&self, ctx: &Context<'_>) -> Result<Vec<Service>> {
         let c = context::of(ctx)?;
-        Ok(services::mine(c.db(), c.caller()?).await.or_gql(c)?.into_iter().map(Service).collect())
+        Ok(services::mine(c.db(), c.caller()?)
+            .await
+            .or_gql(c)?
+            .into_iter()
+            .map(Service)
+            .collect())
     }
 }
 
@@ -379,15 +417,25 @@ pub struct TenancyQuery;
 
 /// Loads any object by global id; not found (or not visible) is `None`.
 pub async fn load_node(c: &RequestContext, id: &ID) -> Result<Option<Node>> {
-    let Some((kind, uuid)) = ids::decode(id) else { return Ok(None) };
+    let Some((kind, uuid)) = ids::decode(id) else {
+        return Ok(None);
+    };
     let caller = c.caller()?;
     let db = c.db();
     let found: Result<Node, DomainError> = match kind.as_str() {
-        "Service" => services::get(db, caller, ServiceId(uuid)).await.map(|m| Node::Service(Service(m))),
-        "School" => schools::get(db, caller, SchoolId(uuid)).await.map(|m| Node::School(School(m))),
-        "Person" => people::get(db, caller, PersonId(uuid)).await.map(|m| Node::Person(Person(m))),
+        "Service" => services::get(db, caller, ServiceId(uuid))
+            .await
+            .map(|m| Node::Service(Service(m))),
+        "School" => schools::get(db, caller, SchoolId(uuid))
+            .await
+            .map(|m| Node::School(School(m))),
+        "Person" => people::get(db, caller, PersonId(uuid))
+            .await
+            .map(|m| Node::Person(Person(m))),
         "Membership" => membership_node(c, MembershipId(uuid)).await,
-        "PartnerClient" => partners::get(db, caller, PartnerClientId(uuid)).await.map(|m| Node::PartnerClient(PartnerClient(m))),
+        "PartnerClient" => partners::get(db, caller, PartnerClientId(uuid))
+            .await
+            .map(|m| Node::PartnerClient(PartnerClient(m))),
         other => super::time::load_node(c, other, uuid).await,
     };
     match found {
@@ -400,7 +448,10 @@ pub async fn load_node(c: &RequestContext, id: &ID) -> Result<Option<Node>> {
 async fn membership_node(c: &RequestContext, id: MembershipId) -> Result<Node, DomainError> {
     use sea_orm::EntityTrait;
     let caller = c.caller.as_ref().ok_or(DomainError::Unauthenticated)?;
-    let row = membership::Entity::find_by_id(id).one(c.db()).await?.ok_or(DomainError::NotFound)?;
+    let row = membership::Entity::find_by_id(id)
+        .one(c.db())
+        .await?
+        .ok_or(DomainError::NotFound)?;
     let visible = people::memberships_of(c.db(), caller, row.person_id).await?;
     visible
         .into_iter()
@@ -442,7 +493,9 @@ impl TenancyQuery {
     /// A service the caller belongs to.
     async fn service(&self, ctx: &Context<'_>, id: ID) -> Result<Service> {
         let c = context::of(ctx)?;
-        let id = ids::expect("id", "Service", &id).map_err(|_| DomainError::NotFound).or_gql(c)?;
+        let id = ids::expect("id", "Service", &id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
         services::get(c.db(), c.caller()?, id).await.map(Service).or_gql(c)
     }
 
@@ -466,14 +519,18 @@ impl TenancyQuery {
             statuses: f.statuses.map(|s| enums::all(&s)),
             name: f.name,
         };
-        let rows = schools::list(c.db(), caller, filter, &page::request(first, after, last, before)).await.or_gql(c)?;
+        let rows = schools::list(c.db(), caller, filter, &page::request(first, after, last, before))
+            .await
+            .or_gql(c)?;
         Ok(page::connection(rows, School))
     }
 
     /// One school the caller can see.
     async fn school(&self, ctx: &Context<'_>, id: ID) -> Result<School> {
         let c = context::of(ctx)?;
-        let id = ids::expect("id", "School", &id).map_err(|_| DomainError::NotFound).or_gql(c)?;
+        let id = ids::expect("id", "School", &id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
         schools::get(c.db(), c.caller()?, id).await.map(School).or_gql(c)
     }
 
@@ -496,7 +553,9 @@ impl TenancyQuery {
             role: f.role.map(Into::into),
             name: f.name,
         };
-        let rows = people::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before)).await.or_gql(c)?;
+        let rows = people::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
+            .await
+            .or_gql(c)?;
         Ok(page::connection(rows, Person))
     }
 
@@ -512,13 +571,18 @@ impl TenancyQuery {
         before: Option<String>,
     ) -> Result<Conn<PartnerClient>> {
         let c = context::of(ctx)?;
-        let service = ids::expect("serviceId", "Service", &service_id).map_err(|_| DomainError::NotFound).or_gql(c)?;
-        let rows = partners::list(c.db(), c.caller()?, service, &page::request(first, after, last, before)).await.or_gql(c)?;
+        let service = ids::expect("serviceId", "Service", &service_id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
+        let rows = partners::list(c.db(), c.caller()?, service, &page::request(first, after, last, before))
+            .await
+            .or_gql(c)?;
         Ok(page::connection(rows, PartnerClient))
     }
 
     /// A service's audit log, newest first (administrators).
     #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // each is a GraphQL argument: the service, a filter and paging
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -530,7 +594,9 @@ impl TenancyQuery {
         before: Option<String>,
     ) -> Result<Conn<AuditEvent>> {
         let c = context::of(ctx)?;
-        let service = ids::expect("serviceId", "Service", &service_id).map_err(|_| DomainError::NotFound).or_gql(c)?;
+        let service = ids::expect("serviceId", "Service", &service_id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
         let f = filter.unwrap_or_default();
         let filter = audit::Filter {
             action: f.action,
@@ -540,7 +606,15 @@ impl TenancyQuery {
             from: f.from,
             to: f.to,
         };
-        let rows = audit::list(c.db(), c.caller()?, service, filter, &page::request(first, after, last, before)).await.or_gql(c)?;
+        let rows = audit::list(
+            c.db(),
+            c.caller()?,
+            service,
+            filter,
+            &page::request(first, after, last, before),
+        )
+        .await
+        .or_gql(c)?;
         Ok(page::connection(rows, AuditEvent))
     }
 }
@@ -641,7 +715,9 @@ payload!(UpdateServicePayload { service: Service });
 payload!(GrantMembershipPayload { membership: Membership });
 payload!(RevokeMembershipPayload { membership: Membership });
 payload!(SetPersonDisabledPayload { person: Person });
-payload!(UpdatePartnerClientPayload { partner_client: PartnerClient });
+payload!(UpdatePartnerClientPayload {
+    partner_client: PartnerClient
+});
 
 /// The result of an invitation.
 #[derive(SimpleObject)]
@@ -665,8 +741,12 @@ pub struct PartnerClientCredentials {
     pub client_secret: String,
 }
 
-payload!(CreatePartnerClientPayload { credentials: PartnerClientCredentials });
-payload!(RotatePartnerClientSecretPayload { credentials: PartnerClientCredentials });
+payload!(CreatePartnerClientPayload {
+    credentials: PartnerClientCredentials
+});
+payload!(RotatePartnerClientSecretPayload {
+    credentials: PartnerClientCredentials
+});
 
 fn credentials(issued: partners::Issued) -> PartnerClientCredentials {
     PartnerClientCredentials {
@@ -706,7 +786,9 @@ impl TenancyMutation {
     async fn update_school(&self, ctx: &Context<'_>, input: UpdateSchoolInput) -> Result<UpdateSchoolPayload> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
-        let id = ids::expect("id", "School", &input.id).map_err(|_| DomainError::NotFound).or_gql(c)?;
+        let id = ids::expect("id", "School", &input.id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
         let patch = schools::SchoolPatch {
             name: input.name,
             urn: input.urn,
@@ -718,14 +800,18 @@ impl TenancyMutation {
 
     async fn archive_school(&self, ctx: &Context<'_>, input: ArchiveSchoolInput) -> Result<ArchiveSchoolPayload> {
         let c = context::of(ctx)?;
-        let id = ids::expect("id", "School", &input.id).map_err(|_| DomainError::NotFound).or_gql(c)?;
+        let id = ids::expect("id", "School", &input.id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
         Ok(payload_of(c, schools::archive(c.db(), c.caller()?, id).await, School)?.into())
     }
 
     /// Renames the service or changes its time zone (administrators).
     async fn update_service(&self, ctx: &Context<'_>, input: UpdateServiceInput) -> Result<UpdateServicePayload> {
         let c = context::of(ctx)?;
-        let id = ids::expect("id", "Service", &input.id).map_err(|_| DomainError::NotFound).or_gql(c)?;
+        let id = ids::expect("id", "Service", &input.id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
         let patch = services::ServicePatch {
             name: input.name,
             time_zone: input.time_zone,
@@ -779,22 +865,45 @@ impl TenancyMutation {
         Ok(payload_of(c, result, Membership)?.into())
     }
 
-    async fn revoke_membership(&self, ctx: &Context<'_>, input: RevokeMembershipInput) -> Result<RevokeMembershipPayload> {
+    async fn revoke_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeMembershipInput,
+    ) -> Result<RevokeMembershipPayload> {
         let c = context::of(ctx)?;
-        let id = ids::expect("id", "Membership", &input.id).map_err(|_| DomainError::NotFound).or_gql(c)?;
+        let id = ids::expect("id", "Membership", &input.id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
         Ok(payload_of(c, people::revoke(c.db(), c.caller()?, id).await, Membership)?.into())
     }
 
     /// Disables an account (every session ends at once) or enables it again.
-    async fn set_person_disabled(&self, ctx: &Context<'_>, input: SetPersonDisabledInput) -> Result<SetPersonDisabledPayload> {
+    async fn set_person_disabled(
+        &self,
+        ctx: &Context<'_>,
+        input: SetPersonDisabledInput,
+    ) -> Result<SetPersonDisabledPayload> {
         let c = context::of(ctx)?;
-        let service = ids::expect("serviceId", "Service", &input.service_id).map_err(|_| DomainError::NotFound).or_gql(c)?;
-        let person = ids::expect("personId", "Person", &input.person_id).map_err(|_| DomainError::NotFound).or_gql(c)?;
-        Ok(payload_of(c, people::set_disabled(c.db(), c.caller()?, service, person, input.disabled).await, Person)?.into())
+        let service = ids::expect("serviceId", "Service", &input.service_id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
+        let person = ids::expect("personId", "Person", &input.person_id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
+        Ok(payload_of(
+            c,
+            people::set_disabled(c.db(), c.caller()?, service, person, input.disabled).await,
+            Person,
+        )?
+        .into())
     }
 
     /// Creates a partner client; its secret is in the payload, once.
-    async fn create_partner_client(&self, ctx: &Context<'_>, input: CreatePartnerClientInput) -> Result<CreatePartnerClientPayload> {
+    async fn create_partner_client(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePartnerClientInput,
+    ) -> Result<CreatePartnerClientPayload> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
@@ -802,7 +911,11 @@ impl TenancyMutation {
                 service_id: ids::expect("serviceId", "Service", &input.service_id)?,
                 name: input.name,
                 scopes: enums::all(&input.scopes),
-                school_ids: input.school_ids.as_deref().map(|s| ids::expect_all("schoolIds", "School", s)).transpose()?,
+                school_ids: input
+                    .school_ids
+                    .as_deref()
+                    .map(|s| ids::expect_all("schoolIds", "School", s))
+                    .transpose()?,
             };
             partners::create(c.db(), caller, client).await
         }
@@ -811,16 +924,28 @@ impl TenancyMutation {
     }
 
     /// Issues a new secret; the old one and its tokens stop working at once.
-    async fn rotate_partner_client_secret(&self, ctx: &Context<'_>, input: RotatePartnerClientSecretInput) -> Result<RotatePartnerClientSecretPayload> {
+    async fn rotate_partner_client_secret(
+        &self,
+        ctx: &Context<'_>,
+        input: RotatePartnerClientSecretInput,
+    ) -> Result<RotatePartnerClientSecretPayload> {
         let c = context::of(ctx)?;
-        let id = ids::expect("id", "PartnerClient", &input.id).map_err(|_| DomainError::NotFound).or_gql(c)?;
+        let id = ids::expect("id", "PartnerClient", &input.id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
         Ok(payload_of(c, partners::rotate_secret(c.db(), c.caller()?, id).await, credentials)?.into())
     }
 
-    async fn update_partner_client(&self, ctx: &Context<'_>, input: UpdatePartnerClientInput) -> Result<UpdatePartnerClientPayload> {
+    async fn update_partner_client(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePartnerClientInput,
+    ) -> Result<UpdatePartnerClientPayload> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
-        let id = ids::expect("id", "PartnerClient", &input.id).map_err(|_| DomainError::NotFound).or_gql(c)?;
+        let id = ids::expect("id", "PartnerClient", &input.id)
+            .map_err(|_| DomainError::NotFound)
+            .or_gql(c)?;
         let result = async {
             let school_ids = match input.school_ids {
                 MaybeUndefined::Undefined => None,

@@ -7,13 +7,16 @@ use uuid::Uuid;
 
 use domain::DomainError;
 use domain::entities::{booking, calendar_exception, closure, ledger_entry, term, time_settings, time_unit};
-use domain::ids::{AcademicYearId, BookingId, CalendarExceptionId, ClosureId, ContractId, LedgerEntryId, PersonId, SchoolId, ServiceId, TimeUnitId, WorkingPatternId};
+use domain::ids::{
+    AcademicYearId, BookingId, CalendarExceptionId, ClosureId, ContractId, LedgerEntryId, PersonId, SchoolId,
+    ServiceId, TimeUnitId, WorkingPatternId,
+};
 use domain::time::{availability, bookings, calendar, contracts, ledger, settings, summary};
 
 use super::context::{self, Context as RequestContext};
 use super::enums::{
-    self, BookingKind, BookingMode, BookingStatus, CancelledFor, ClosureKind, ContractStatus, ExceptionKind, FundingStream, LedgerKind,
-    OverbookingPolicy, PeriodKind, SpreadPeriod, TimeCategory,
+    self, BookingKind, BookingMode, BookingStatus, CancelledFor, ClosureKind, ContractStatus, ExceptionKind,
+    FundingStream, LedgerKind, OverbookingPolicy, PeriodKind, SpreadPeriod, TimeCategory,
 };
 use super::errors::{OrGraphql, payload_of};
 use super::ids;
@@ -30,14 +33,18 @@ async fn load_school(ctx: &Context<'_>, id: Option<SchoolId>) -> Result<Option<S
     let Some(id) = id else { return Ok(None) };
     let c = context::of(ctx)?;
     let loaded = loaders(ctx)?.schools.load_one(id).await;
-    Ok(loaded.map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?.map(School))
+    Ok(loaded
+        .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
+        .map(School))
 }
 
 async fn load_person(ctx: &Context<'_>, id: Option<PersonId>) -> Result<Option<Person>> {
     let Some(id) = id else { return Ok(None) };
     let c = context::of(ctx)?;
     let loaded = loaders(ctx)?.people.load_one(id).await;
-    Ok(loaded.map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?.map(Person))
+    Ok(loaded
+        .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
+        .map(Person))
 }
 
 /// Minutes as a number of units (rounded to hundredths).
@@ -328,7 +335,9 @@ impl Contract {
     /// Purchased, booked, delivered and remaining time, summed from the ledger.
     async fn balance(&self, ctx: &Context<'_>) -> Result<Balance> {
         let c = context::of(ctx)?;
-        let b = ledger::contract_balance(c.db(), self.0.row.id, self.0.purchased_minutes()).await.or_gql(c)?;
+        let b = ledger::contract_balance(c.db(), self.0.row.id, self.0.purchased_minutes())
+            .await
+            .or_gql(c)?;
         Ok(Balance::of(&b, Some(self.0.unit.minutes)))
     }
     async fn created_at(&self) -> DateTime<Utc> {
@@ -520,7 +529,9 @@ impl Booking {
             visit_id: Some(self.0.id),
             ..Default::default()
         };
-        let rows = bookings::list(c.db(), c.caller()?, filter, &page::request(first, after, None, None)).await.or_gql(c)?;
+        let rows = bookings::list(c.db(), c.caller()?, filter, &page::request(first, after, None, None))
+            .await
+            .or_gql(c)?;
         Ok(page::connection(rows, Booking))
     }
 }
@@ -731,13 +742,27 @@ pub async fn load_node(c: &RequestContext, kind: &str, uuid: Uuid) -> Result<Nod
     let caller = c.caller.as_ref().ok_or(DomainError::Unauthenticated)?;
     let db = c.db();
     match kind {
-        "Contract" => contracts::get(db, caller, ContractId(uuid)).await.map(|m| Node::Contract(Contract(m))),
-        "Booking" => bookings::get(db, caller, BookingId(uuid)).await.map(|m| Node::Booking(Booking(m))),
-        "LedgerEntry" => ledger::entry(db, caller, LedgerEntryId(uuid)).await.map(|m| Node::LedgerEntry(LedgerEntry(m))),
-        "TimeUnit" => settings::find_unit(db, caller, TimeUnitId(uuid)).await.map(|m| Node::TimeUnit(TimeUnit(m))),
-        "AcademicYear" => settings::find_academic_year(db, caller, AcademicYearId(uuid)).await.map(|m| Node::AcademicYear(AcademicYear(m))),
-        "Closure" => settings::find_closure(db, caller, ClosureId(uuid)).await.map(|m| Node::Closure(Closure(m))),
-        "WorkingPattern" => calendar::find_pattern(db, caller, WorkingPatternId(uuid)).await.map(|m| Node::WorkingPattern(WorkingPattern(m))),
+        "Contract" => contracts::get(db, caller, ContractId(uuid))
+            .await
+            .map(|m| Node::Contract(Contract(m))),
+        "Booking" => bookings::get(db, caller, BookingId(uuid))
+            .await
+            .map(|m| Node::Booking(Booking(m))),
+        "LedgerEntry" => ledger::entry(db, caller, LedgerEntryId(uuid))
+            .await
+            .map(|m| Node::LedgerEntry(LedgerEntry(m))),
+        "TimeUnit" => settings::find_unit(db, caller, TimeUnitId(uuid))
+            .await
+            .map(|m| Node::TimeUnit(TimeUnit(m))),
+        "AcademicYear" => settings::find_academic_year(db, caller, AcademicYearId(uuid))
+            .await
+            .map(|m| Node::AcademicYear(AcademicYear(m))),
+        "Closure" => settings::find_closure(db, caller, ClosureId(uuid))
+            .await
+            .map(|m| Node::Closure(Closure(m))),
+        "WorkingPattern" => calendar::find_pattern(db, caller, WorkingPatternId(uuid))
+            .await
+            .map(|m| Node::WorkingPattern(WorkingPattern(m))),
         "CalendarException" => calendar::find_exception(db, caller, CalendarExceptionId(uuid))
             .await
             .map(|m| Node::CalendarException(CalendarException(m))),
@@ -844,7 +869,9 @@ impl TimeQuery {
             covering: f.covering.map(|d| d.0),
             link_ep_id: ids::expect_opt("filter.linkEpId", "Person", f.link_ep_id.as_ref()).or_gql(c)?,
         };
-        let rows = contracts::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before)).await.or_gql(c)?;
+        let rows = contracts::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
+            .await
+            .or_gql(c)?;
         Ok(page::connection(rows, Contract))
     }
 
@@ -855,13 +882,22 @@ impl TimeQuery {
     }
 
     /// An EP's working patterns and exceptions over a range (administrators; EPs their own).
-    async fn ep_calendar(&self, ctx: &Context<'_>, service_id: ID, ep_id: ID, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<EpCalendar> {
+    async fn ep_calendar(
+        &self,
+        ctx: &Context<'_>,
+        service_id: ID,
+        ep_id: ID,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<EpCalendar> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let service: ServiceId = not_found_if_bad(ids::expect("serviceId", "Service", &service_id)).or_gql(c)?;
         let ep: PersonId = not_found_if_bad(ids::expect("epId", "Person", &ep_id)).or_gql(c)?;
         let patterns = calendar::patterns(c.db(), caller, service, ep).await.or_gql(c)?;
-        let exceptions = calendar::exceptions(c.db(), caller, service, ep, from, to).await.or_gql(c)?;
+        let exceptions = calendar::exceptions(c.db(), caller, service, ep, from, to)
+            .await
+            .or_gql(c)?;
         Ok(EpCalendar {
             ep_id,
             working_patterns: patterns.into_iter().map(WorkingPattern).collect(),
@@ -892,7 +928,9 @@ impl TimeQuery {
             statuses: f.statuses.map(|s| enums::all(&s)),
             kinds: f.kinds.map(|k| enums::all(&k)),
         };
-        let rows = bookings::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before)).await.or_gql(c)?;
+        let rows = bookings::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
+            .await
+            .or_gql(c)?;
         Ok(page::connection(rows, Booking))
     }
 
@@ -961,7 +999,9 @@ impl TimeQuery {
             from: f.from.map(|d| d.0),
             to: f.to.map(|d| d.0),
         };
-        let rows = ledger::entries(c.db(), c.caller()?, filter, &page::request(first, after, last, before)).await.or_gql(c)?;
+        let rows = ledger::entries(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
+            .await
+            .or_gql(c)?;
         Ok(page::connection(rows, LedgerEntry))
     }
 
@@ -972,11 +1012,22 @@ impl TimeQuery {
         let c = context::of(ctx)?;
         let q = summary::Query {
             service_id: not_found_if_bad(ids::expect("serviceId", "Service", &input.service_id)).or_gql(c)?,
-            academic_year_id: ids::expect_opt("input.academicYearId", "AcademicYear", input.academic_year_id.as_ref()).or_gql(c)?,
+            academic_year_id: ids::expect_opt("input.academicYearId", "AcademicYear", input.academic_year_id.as_ref())
+                .or_gql(c)?,
             from: input.from.map(|d| d.0),
             to: input.to.map(|d| d.0),
-            school_ids: input.school_ids.as_deref().map(|s| ids::expect_all("input.schoolIds", "School", s)).transpose().or_gql(c)?,
-            ep_ids: input.ep_ids.as_deref().map(|s| ids::expect_all("input.epIds", "Person", s)).transpose().or_gql(c)?,
+            school_ids: input
+                .school_ids
+                .as_deref()
+                .map(|s| ids::expect_all("input.schoolIds", "School", s))
+                .transpose()
+                .or_gql(c)?,
+            ep_ids: input
+                .ep_ids
+                .as_deref()
+                .map(|s| ids::expect_all("input.epIds", "Person", s))
+                .transpose()
+                .or_gql(c)?,
             funding_stream: input.funding_stream.map(Into::into),
         };
         let s = summary::summary(c.db(), c.caller()?, q).await.or_gql(c)?;
@@ -1213,13 +1264,21 @@ pub struct AdjustLedgerInput {
     pub corrects_entry_id: Option<ID>,
 }
 
-payload!(UpdateTimeSettingsPayload { time_settings: TimeSettings });
+payload!(UpdateTimeSettingsPayload {
+    time_settings: TimeSettings
+});
 payload!(TimeUnitPayload { unit: TimeUnit });
-payload!(CreateAcademicYearPayload { academic_year: AcademicYear });
+payload!(CreateAcademicYearPayload {
+    academic_year: AcademicYear
+});
 payload!(AddClosurePayload { closure: Closure });
 payload!(ContractPayload { contract: Contract });
-payload!(SetWorkingPatternPayload { working_pattern: WorkingPattern });
-payload!(CalendarExceptionPayload { exception: CalendarException });
+payload!(SetWorkingPatternPayload {
+    working_pattern: WorkingPattern
+});
+payload!(CalendarExceptionPayload {
+    exception: CalendarException
+});
 payload!(BookingPayload { booking: Booking });
 payload!(AdjustLedgerPayload { entry: LedgerEntry });
 
@@ -1247,7 +1306,9 @@ pub struct BookingCancelled {
     pub charged_minutes: i64,
 }
 
-payload!(CancelBookingPayload { result: BookingCancelled });
+payload!(CancelBookingPayload {
+    result: BookingCancelled
+});
 
 #[derive(SimpleObject)]
 pub struct BookingRescheduled {
@@ -1257,13 +1318,19 @@ pub struct BookingRescheduled {
     pub warnings: Vec<String>,
 }
 
-payload!(RescheduleBookingPayload { result: BookingRescheduled });
+payload!(RescheduleBookingPayload {
+    result: BookingRescheduled
+});
 
 /// Hundredths from a decimal quantity (7.5 → 750), refusing more than two decimals.
 fn hundredths(field: &str, q: f64) -> Result<i64, DomainError> {
     let scaled = q * 100.0;
     if !scaled.is_finite() || (scaled - scaled.round()).abs() > 1e-6 {
-        return Err(DomainError::invalid(field, domain::FieldErrorCode::Invalid, "must be a number with at most two decimals"));
+        return Err(DomainError::invalid(
+            field,
+            domain::FieldErrorCode::Invalid,
+            "must be a number with at most two decimals",
+        ));
     }
     Ok(scaled.round() as i64)
 }
@@ -1273,7 +1340,11 @@ pub struct TimeMutation;
 
 #[Object]
 impl TimeMutation {
-    async fn update_time_settings(&self, ctx: &Context<'_>, input: UpdateTimeSettingsInput) -> Result<UpdateTimeSettingsPayload> {
+    async fn update_time_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTimeSettingsInput,
+    ) -> Result<UpdateTimeSettingsPayload> {
         let c = context::of(ctx)?;
         let service = not_found_if_bad(ids::expect("serviceId", "Service", &input.service_id)).or_gql(c)?;
         let patch = settings::PolicyPatch {
@@ -1287,22 +1358,41 @@ impl TimeMutation {
             even_use_over: input.even_use_over.map(Into::into),
             under_use_tolerance_percent: input.under_use_tolerance_percent,
         };
-        Ok(payload_of(c, settings::update(c.db(), c.caller()?, service, patch).await, TimeSettings)?.into())
+        Ok(payload_of(
+            c,
+            settings::update(c.db(), c.caller()?, service, patch).await,
+            TimeSettings,
+        )?
+        .into())
     }
 
     async fn create_time_unit(&self, ctx: &Context<'_>, input: CreateTimeUnitInput) -> Result<TimeUnitPayload> {
         let c = context::of(ctx)?;
         let service = not_found_if_bad(ids::expect("serviceId", "Service", &input.service_id)).or_gql(c)?;
-        Ok(payload_of(c, settings::create_unit(c.db(), c.caller()?, service, &input.name, input.minutes).await, TimeUnit)?.into())
+        Ok(payload_of(
+            c,
+            settings::create_unit(c.db(), c.caller()?, service, &input.name, input.minutes).await,
+            TimeUnit,
+        )?
+        .into())
     }
 
     async fn update_time_unit(&self, ctx: &Context<'_>, input: UpdateTimeUnitInput) -> Result<TimeUnitPayload> {
         let c = context::of(ctx)?;
         let id: TimeUnitId = not_found_if_bad(ids::expect("id", "TimeUnit", &input.id)).or_gql(c)?;
-        Ok(payload_of(c, settings::update_unit(c.db(), c.caller()?, id, input.minutes, input.archived).await, TimeUnit)?.into())
+        Ok(payload_of(
+            c,
+            settings::update_unit(c.db(), c.caller()?, id, input.minutes, input.archived).await,
+            TimeUnit,
+        )?
+        .into())
     }
 
-    async fn create_academic_year(&self, ctx: &Context<'_>, input: CreateAcademicYearInput) -> Result<CreateAcademicYearPayload> {
+    async fn create_academic_year(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAcademicYearInput,
+    ) -> Result<CreateAcademicYearPayload> {
         let c = context::of(ctx)?;
         let service = not_found_if_bad(ids::expect("serviceId", "Service", &input.service_id)).or_gql(c)?;
         let year = settings::NewAcademicYear {
@@ -1330,7 +1420,12 @@ impl TimeMutation {
                 })
                 .collect(),
         };
-        Ok(payload_of(c, settings::create_academic_year(c.db(), c.caller()?, year).await, AcademicYear)?.into())
+        Ok(payload_of(
+            c,
+            settings::create_academic_year(c.db(), c.caller()?, year).await,
+            AcademicYear,
+        )?
+        .into())
     }
 
     /// Removes an academic year that no contract uses.
@@ -1430,7 +1525,11 @@ impl TimeMutation {
     }
 
     /// Sets an EP's working pattern from a date.
-    async fn set_working_pattern(&self, ctx: &Context<'_>, input: SetWorkingPatternInput) -> Result<SetWorkingPatternPayload> {
+    async fn set_working_pattern(
+        &self,
+        ctx: &Context<'_>,
+        input: SetWorkingPatternInput,
+    ) -> Result<SetWorkingPatternPayload> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
@@ -1456,7 +1555,11 @@ impl TimeMutation {
     }
 
     /// Records leave, training, sickness or another absence.
-    async fn add_calendar_exception(&self, ctx: &Context<'_>, input: AddCalendarExceptionInput) -> Result<CalendarExceptionPayload> {
+    async fn add_calendar_exception(
+        &self,
+        ctx: &Context<'_>,
+        input: AddCalendarExceptionInput,
+    ) -> Result<CalendarExceptionPayload> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
@@ -1474,10 +1577,19 @@ impl TimeMutation {
         Ok(payload_of(c, result, CalendarException)?.into())
     }
 
-    async fn withdraw_calendar_exception(&self, ctx: &Context<'_>, input: WithdrawCalendarExceptionInput) -> Result<CalendarExceptionPayload> {
+    async fn withdraw_calendar_exception(
+        &self,
+        ctx: &Context<'_>,
+        input: WithdrawCalendarExceptionInput,
+    ) -> Result<CalendarExceptionPayload> {
         let c = context::of(ctx)?;
         let id: CalendarExceptionId = not_found_if_bad(ids::expect("id", "CalendarException", &input.id)).or_gql(c)?;
-        Ok(payload_of(c, calendar::withdraw_exception(c.db(), c.caller()?, id).await, CalendarException)?.into())
+        Ok(payload_of(
+            c,
+            calendar::withdraw_exception(c.db(), c.caller()?, id).await,
+            CalendarException,
+        )?
+        .into())
     }
 
     /// Books EP time. A clash with the EP's other bookings is `CONFLICT`.
@@ -1526,7 +1638,11 @@ impl TimeMutation {
                 id,
                 reason: input.reason,
                 cancelled_for: input.cancelled_for.map(Into::into),
-                alternative_booking_id: ids::expect_opt("alternativeBookingId", "Booking", input.alternative_booking_id.as_ref())?,
+                alternative_booking_id: ids::expect_opt(
+                    "alternativeBookingId",
+                    "Booking",
+                    input.alternative_booking_id.as_ref(),
+                )?,
             };
             bookings::cancel(c.db(), caller, cancel).await
         }
@@ -1539,7 +1655,11 @@ impl TimeMutation {
     }
 
     /// Moves a booking: the new time is booked and the old cancelled, together or not at all.
-    async fn reschedule_booking(&self, ctx: &Context<'_>, input: RescheduleBookingInput) -> Result<RescheduleBookingPayload> {
+    async fn reschedule_booking(
+        &self,
+        ctx: &Context<'_>,
+        input: RescheduleBookingInput,
+    ) -> Result<RescheduleBookingPayload> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let id: BookingId = not_found_if_bad(ids::expect("id", "Booking", &input.id)).or_gql(c)?;
@@ -1578,10 +1698,14 @@ impl TimeMutation {
     async fn record_no_show(&self, ctx: &Context<'_>, input: RecordNoShowInput) -> Result<CancelBookingPayload> {
         let c = context::of(ctx)?;
         let id: BookingId = not_found_if_bad(ids::expect("id", "Booking", &input.id)).or_gql(c)?;
-        Ok(payload_of(c, bookings::no_show(c.db(), c.caller()?, id, &input.reason).await, |r| BookingCancelled {
-            booking: Booking(r.booking),
-            charged_minutes: r.charged_minutes,
-        })?
+        Ok(payload_of(
+            c,
+            bookings::no_show(c.db(), c.caller()?, id, &input.reason).await,
+            |r| BookingCancelled {
+                booking: Booking(r.booking),
+                charged_minutes: r.charged_minutes,
+            },
+        )?
         .into())
     }
 

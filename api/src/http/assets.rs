@@ -21,12 +21,30 @@ pub fn page() -> HttpResponse {
 
 fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
     Some(match name {
-        "graphiql.min.js" => (include_bytes!("../../assets/graphiql/graphiql.min.js"), "text/javascript; charset=utf-8"),
-        "graphiql.min.css" => (include_bytes!("../../assets/graphiql/graphiql.min.css"), "text/css; charset=utf-8"),
-        "react.production.min.js" => (include_bytes!("../../assets/graphiql/react.production.min.js"), "text/javascript; charset=utf-8"),
-        "react-dom.production.min.js" => (include_bytes!("../../assets/graphiql/react-dom.production.min.js"), "text/javascript; charset=utf-8"),
-        "init.js" => (include_bytes!("../../assets/graphiql/init.js"), "text/javascript; charset=utf-8"),
-        "LICENSES.txt" => (include_bytes!("../../assets/graphiql/LICENSES.txt"), "text/plain; charset=utf-8"),
+        "graphiql.min.js" => (
+            include_bytes!("../../assets/graphiql/graphiql.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "graphiql.min.css" => (
+            include_bytes!("../../assets/graphiql/graphiql.min.css"),
+            "text/css; charset=utf-8",
+        ),
+        "react.production.min.js" => (
+            include_bytes!("../../assets/graphiql/react.production.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "react-dom.production.min.js" => (
+            include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "init.js" => (
+            include_bytes!("../../assets/graphiql/init.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "LICENSES.txt" => (
+            include_bytes!("../../assets/graphiql/LICENSES.txt"),
+            "text/plain; charset=utf-8",
+        ),
         _ => return None,
     })
 }

@@ -16,9 +16,9 @@ use domain::access::Caller;
 use super::assets;
 use super::middleware::RequestId;
 use crate::app::Services;
+use crate::graphql::Context;
 use crate::graphql::errors::label_remaining;
 use crate::graphql::loaders::Loaders;
-use crate::graphql::Context;
 use crate::metrics::{self, REQUEST_STATEMENTS};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -36,7 +36,11 @@ fn reply(status: StatusCode, content_type: &str, body: serde_json::Value) -> Htt
 
 /// The response media type the client prefers: the GraphQL-over-HTTP one if it asks for it.
 fn response_type(req: &HttpRequest) -> &'static str {
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if accept.contains(GRAPHQL_RESPONSE) {
         GRAPHQL_RESPONSE
     } else {
@@ -81,7 +85,13 @@ pub async fn get(req: HttpRequest, services: web::Data<Services>) -> HttpRespons
     let kind = response_type(&req);
     let mut request = match async_graphql::http::parse_query_string(qs) {
         Ok(r) => r,
-        Err(_) => return reply(StatusCode::BAD_REQUEST, kind, error_body("The query string is not a GraphQL request.", "BAD_REQUEST")),
+        Err(_) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                kind,
+                error_body("The query string is not a GraphQL request.", "BAD_REQUEST"),
+            );
+        }
     };
     // async-graphql reads `operation_name`; the GraphQL-over-HTTP spelling is `operationName`.
     if let Ok(params) = web::Query::<std::collections::HashMap<String, String>>::from_query(qs)
@@ -93,7 +103,10 @@ pub async fn get(req: HttpRequest, services: web::Data<Services>) -> HttpRespons
     let mutation = match request.parsed_query() {
         Ok(doc) => match operation_type(doc, name.as_deref()) {
             Some(t) => t == OperationType::Mutation,
-            None => doc.operations.iter().any(|(_, op)| op.node.ty == OperationType::Mutation),
+            None => doc
+                .operations
+                .iter()
+                .any(|(_, op)| op.node.ty == OperationType::Mutation),
         },
         Err(_) => false, // execution reports the parse error
     };
@@ -108,7 +121,11 @@ pub async fn get(req: HttpRequest, services: web::Data<Services>) -> HttpRespons
 
 pub async fn post(req: HttpRequest, mut payload: web::Payload, services: web::Data<Services>) -> HttpResponse {
     let kind = response_type(&req);
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence != "application/json" {
         return reply(
@@ -121,13 +138,20 @@ pub async fn post(req: HttpRequest, mut payload: web::Payload, services: web::Da
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let Ok(chunk) = chunk else {
-            return reply(StatusCode::BAD_REQUEST, kind, error_body("The request body could not be read.", "BAD_REQUEST"));
+            return reply(
+                StatusCode::BAD_REQUEST,
+                kind,
+                error_body("The request body could not be read.", "BAD_REQUEST"),
+            );
         };
         if body.len() + chunk.len() > limit {
             return reply(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 kind,
-                error_body(&format!("The request body is larger than {limit} bytes."), "PAYLOAD_TOO_LARGE"),
+                error_body(
+                    &format!("The request body is larger than {limit} bytes."),
+                    "PAYLOAD_TOO_LARGE",
+                ),
             );
         }
         body.extend_from_slice(&chunk);
@@ -138,7 +162,10 @@ pub async fn post(req: HttpRequest, mut payload: web::Payload, services: web::Da
             return reply(
                 StatusCode::BAD_REQUEST,
                 kind,
-                error_body("The body is not a GraphQL request: a JSON object with `query`, and optionally `variables` and `operationName`.", "BAD_REQUEST"),
+                error_body(
+                    "The body is not a GraphQL request: a JSON object with `query`, and optionally `variables` and `operationName`.",
+                    "BAD_REQUEST",
+                ),
             );
         }
     };
@@ -148,7 +175,10 @@ pub async fn post(req: HttpRequest, mut payload: web::Payload, services: web::Da
 pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, "GET, POST"))
-        .json(error_body("Use GET for queries or POST for anything.", "METHOD_NOT_ALLOWED"))
+        .json(error_body(
+            "Use GET for queries or POST for anything.",
+            "METHOD_NOT_ALLOWED",
+        ))
 }
 
 fn bearer(req: &HttpRequest) -> Result<Option<&str>, ()> {
@@ -171,18 +201,31 @@ fn unauthenticated(kind: &str) -> HttpResponse {
         .content_type(kind)
         .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(error_body("The access token is missing, malformed, expired or revoked.", "UNAUTHENTICATED").to_string())
+        .body(
+            error_body(
+                "The access token is missing, malformed, expired or revoked.",
+                "UNAUTHENTICATED",
+            )
+            .to_string(),
+        )
 }
 
 async fn execute(req: &HttpRequest, services: &Services, mut request: async_graphql::Request) -> HttpResponse {
     let kind = response_type(req);
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     let statements = Arc::new(AtomicU64::new(0));
 
     let verified = match bearer(req) {
         Err(()) => return unauthenticated(kind),
         Ok(None) => None,
-        Ok(Some(token)) => match REQUEST_STATEMENTS.scope(statements.clone(), services.auth.verify(&services.db, token)).await {
+        Ok(Some(token)) => match REQUEST_STATEMENTS
+            .scope(statements.clone(), services.auth.verify(&services.db, token))
+            .await
+        {
             Ok(v) => Some(v),
             Err(reason) => {
                 tracing::info!(%reason, "bearer token refused");
@@ -216,12 +259,20 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
     // Past the limit the work is dropped, and with it any open transaction (rolled back).
     let Ok(mut response) = tokio::time::timeout(limit, run).await else {
         tracing::warn!(limit_seconds = limit.as_secs(), "request timed out");
-        services.metrics.graphql(&operation, false, started.elapsed(), statements.load(Ordering::Relaxed));
-        return reply(StatusCode::SERVICE_UNAVAILABLE, kind, error_body("The request took too long and was stopped.", "TIMEOUT"));
+        services
+            .metrics
+            .graphql(&operation, false, started.elapsed(), statements.load(Ordering::Relaxed));
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            kind,
+            error_body("The request took too long and was stopped.", "TIMEOUT"),
+        );
     };
     label_remaining(&mut response.errors);
     let count = statements.load(Ordering::Relaxed);
-    services.metrics.graphql(&operation, response.errors.is_empty(), started.elapsed(), count);
+    services
+        .metrics
+        .graphql(&operation, response.errors.is_empty(), started.elapsed(), count);
 
     let failed_before_execution = response.data == async_graphql::Value::Null && !response.errors.is_empty();
     let status = if failed_before_execution && kind == GRAPHQL_RESPONSE {
@@ -237,7 +288,8 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
         }
     };
     let mut out = HttpResponse::build(status);
-    out.content_type(kind).insert_header((header::CACHE_CONTROL, "no-store"));
+    out.content_type(kind)
+        .insert_header((header::CACHE_CONTROL, "no-store"));
     if !services.config.is_production() {
         out.insert_header(("x-sql-statements", count.to_string()));
     }

@@ -19,10 +19,16 @@ pub struct RequestId(pub String);
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 fn acceptable(id: &str) -> bool {
-    (8..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    (8..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
-pub async fn request_context(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = req
         .headers()
         .get(REQUEST_ID_HEADER)
@@ -38,12 +44,19 @@ pub async fn request_context(req: ServiceRequest, next: Next<impl MessageBody>) 
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
     if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     if let Some(s) = services {
         s.metrics.http(route, status);
     }
-    span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "request finished"));
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request finished"
+        )
+    });
     Ok(res)
 }
 

@@ -42,7 +42,11 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 
 pub async fn token(req: HttpRequest, body: web::Bytes, services: web::Data<Services>) -> HttpResponse {
     use actix_web::http::StatusCode;
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let form: TokenRequest = if content_type.starts_with("application/x-www-form-urlencoded") {
         match serde_urlencoded_form(&body) {
             Some(f) => f,
@@ -54,45 +58,78 @@ pub async fn token(req: HttpRequest, body: web::Bytes, services: web::Data<Servi
             Err(_) => return error(StatusCode::BAD_REQUEST, "invalid_request", "the JSON could not be read"),
         }
     } else {
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", "send application/x-www-form-urlencoded or application/json");
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "send application/x-www-form-urlencoded or application/json",
+        );
     };
     if form.grant_type.as_deref() != Some("client_credentials") {
-        return error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only client_credentials is supported");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        );
     }
     let Some((client_id, secret)) = basic_credentials(&req).or(match (form.client_id, form.client_secret) {
         (Some(i), Some(s)) => Some((i, s)),
         _ => None,
     }) else {
-        return error(StatusCode::UNAUTHORIZED, "invalid_client", "client credentials are required");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client credentials are required",
+        );
     };
     let key = Key::new("oauth", &domain::secrets::token_digest(&client_id));
     let (attempts, wait) = services.kv.peek(&key).await;
     if attempts >= ATTEMPTS {
-        return error(StatusCode::TOO_MANY_REQUESTS, "slow_down", &format!("too many attempts; try again in {} seconds", wait.as_secs().max(1)));
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            &format!("too many attempts; try again in {} seconds", wait.as_secs().max(1)),
+        );
     }
     match tenancy::partners::authenticate(&services.db, &client_id, &secret).await {
         Ok(client) => {
             let scope = client.row.scopes.clone();
-            match services.auth.issue_for_client(client.row.id, client.row.secret_version, scope.clone()) {
-                Ok(issued) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(serde_json::json!({
-                    "access_token": issued.token,
-                    "token_type": "Bearer",
-                    "expires_in": services.auth.access_ttl().as_secs(),
-                    "scope": scope,
-                })),
+            match services
+                .auth
+                .issue_for_client(client.row.id, client.row.secret_version, scope.clone())
+            {
+                Ok(issued) => HttpResponse::Ok()
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .json(serde_json::json!({
+                        "access_token": issued.token,
+                        "token_type": "Bearer",
+                        "expires_in": services.auth.access_ttl().as_secs(),
+                        "scope": scope,
+                    })),
                 Err(e) => {
                     tracing::error!(error = %e, "could not issue a partner token");
-                    error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the token could not be issued")
+                    error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "the token could not be issued",
+                    )
                 }
             }
         }
         Err(DomainError::Unauthenticated) => {
             services.kv.bump(&key, WINDOW).await;
-            error(StatusCode::UNAUTHORIZED, "invalid_client", "the client id or secret is wrong, or the client is disabled")
+            error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "the client id or secret is wrong, or the client is disabled",
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "partner authentication failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the token could not be issued")
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the token could not be issued",
+            )
         }
     }
 }

@@ -49,13 +49,24 @@ fn pool_stats(services: &Services) -> PoolStats {
     match services.db.get_database_backend() {
         DbBackend::Postgres => {
             let p = services.db.get_postgres_connection_pool();
-            PoolStats { size: p.size(), idle: p.num_idle() as u32, max }
+            PoolStats {
+                size: p.size(),
+                idle: p.num_idle() as u32,
+                max,
+            }
         }
         DbBackend::Sqlite => {
             let p = services.db.get_sqlite_connection_pool();
-            PoolStats { size: p.size(), idle: p.num_idle() as u32, max }
+            PoolStats {
+                size: p.size(),
+                idle: p.num_idle() as u32,
+                max,
+            }
         }
-        _ => PoolStats { max, ..PoolStats::default() },
+        _ => PoolStats {
+            max,
+            ..PoolStats::default()
+        },
     }
 }
 

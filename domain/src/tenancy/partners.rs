@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 
 use crate::access::{Action, Actor, Caller, PartnerGrant, PartnerScope, Principal};
 use crate::audit::{self, Entry};
@@ -52,14 +54,29 @@ async fn with_schools(conn: &impl ConnectionTrait, row: partner_client::Model) -
     Ok(PartnerClient { row, schools })
 }
 
-pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId, page: &PageRequest) -> DomainResult<Page<PartnerClient>> {
-    caller.principal.require_service_wide(Action::ManagePartnerClients, service)?;
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    service: ServiceId,
+    page: &PageRequest,
+) -> DomainResult<Page<PartnerClient>> {
+    caller
+        .principal
+        .require_service_wide(Action::ManagePartnerClients, service)?;
     let window = page.window()?;
     let select = partner_client::Entity::find().filter(partner_client::Column::ServiceId.eq(service));
-    let rows = page::fetch(conn, select, partner_client::Column::Id, SortKey::Text(partner_client::Column::Name), false, &window, |m: &partner_client::Model| Position {
-        key: Some(m.name.clone()),
-        id: m.id.0,
-    })
+    let rows = page::fetch(
+        conn,
+        select,
+        partner_client::Column::Id,
+        SortKey::Text(partner_client::Column::Name),
+        false,
+        &window,
+        |m: &partner_client::Model| Position {
+            key: Some(m.name.clone()),
+            id: m.id.0,
+        },
+    )
     .await?;
     let mut items = Vec::with_capacity(rows.items.len());
     for (cursor, row) in rows.items {
@@ -73,9 +90,17 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, service: Service
 }
 
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: PartnerClientId) -> DomainResult<PartnerClient> {
-    let row = partner_client::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    let row = partner_client::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     let own = caller.principal.partner_client_id() == Some(id);
-    if !own && !caller.principal.static_access(Action::ManagePartnerClients).permits_service_wide(row.service_id) {
+    if !own
+        && !caller
+            .principal
+            .static_access(Action::ManagePartnerClients)
+            .permits_service_wide(row.service_id)
+    {
         return Err(DomainError::NotFound);
     }
     with_schools(conn, row).await
@@ -97,7 +122,11 @@ pub struct Issued {
 
 async fn check_schools(conn: &impl ConnectionTrait, service: ServiceId, ids: &[SchoolId]) -> DomainResult<()> {
     if ids.is_empty() {
-        return Err(DomainError::invalid("schoolIds", FieldErrorCode::Required, "give at least one school, or leave schoolIds out for all"));
+        return Err(DomainError::invalid(
+            "schoolIds",
+            FieldErrorCode::Required,
+            "give at least one school, or leave schoolIds out for all",
+        ));
     }
     let unique: BTreeSet<SchoolId> = ids.iter().copied().collect();
     let found = school::Entity::find()
@@ -106,7 +135,11 @@ async fn check_schools(conn: &impl ConnectionTrait, service: ServiceId, ids: &[S
         .count(conn)
         .await?;
     if found as usize != unique.len() {
-        return Err(DomainError::invalid("schoolIds", FieldErrorCode::NotFound, "every school must belong to this service"));
+        return Err(DomainError::invalid(
+            "schoolIds",
+            FieldErrorCode::NotFound,
+            "every school must belong to this service",
+        ));
     }
     Ok(())
 }
@@ -125,10 +158,16 @@ async fn link_schools(conn: &impl ConnectionTrait, client: PartnerClientId, ids:
 }
 
 pub async fn create(db: &Db, caller: &Caller, input: NewClient) -> DomainResult<Issued> {
-    caller.principal.require_service_wide(Action::ManagePartnerClients, input.service_id)?;
+    caller
+        .principal
+        .require_service_wide(Action::ManagePartnerClients, input.service_id)?;
     parse_all!(name = Name::parse("name", &input.name));
     if input.scopes.is_empty() {
-        return Err(DomainError::invalid("scopes", FieldErrorCode::Required, "give the client at least one scope"));
+        return Err(DomainError::invalid(
+            "scopes",
+            FieldErrorCode::Required,
+            "give the client at least one scope",
+        ));
     }
     let scopes: BTreeSet<PartnerScope> = input.scopes.into_iter().collect();
     let txn = db::begin_write(db).await?;
@@ -158,7 +197,12 @@ pub async fn create(db: &Db, caller: &Caller, input: NewClient) -> DomainResult<
     if let Some(ids) = &input.school_ids {
         link_schools(&txn, id, ids).await?;
     }
-    audit::log(&txn, caller, Entry::new("partner_client.create", "PartnerClient", id).in_service(input.service_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("partner_client.create", "PartnerClient", id).in_service(input.service_id),
+    )
+    .await?;
     let client = with_schools(&txn, row).await?;
     txn.commit().await?;
     Ok(Issued {
@@ -167,9 +211,20 @@ pub async fn create(db: &Db, caller: &Caller, input: NewClient) -> DomainResult<
     })
 }
 
-async fn for_change(conn: &impl ConnectionTrait, caller: &Caller, id: PartnerClientId) -> DomainResult<partner_client::Model> {
-    let row = partner_client::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
-    if !caller.principal.static_access(Action::ManagePartnerClients).permits_service_wide(row.service_id) {
+async fn for_change(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: PartnerClientId,
+) -> DomainResult<partner_client::Model> {
+    let row = partner_client::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    if !caller
+        .principal
+        .static_access(Action::ManagePartnerClients)
+        .permits_service_wide(row.service_id)
+    {
         return Err(caller.principal.refusal(row.service_id, None));
     }
     Ok(row)
@@ -188,7 +243,12 @@ pub async fn rotate_secret(db: &Db, caller: &Caller, id: PartnerClientId) -> Dom
     row.secret_rotated_at = Set(now);
     row.updated_at = Set(now);
     let saved = row.update(&txn).await?;
-    audit::log(&txn, caller, Entry::new("partner_client.rotate_secret", "PartnerClient", id).in_service(saved.service_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("partner_client.rotate_secret", "PartnerClient", id).in_service(saved.service_id),
+    )
+    .await?;
     let client = with_schools(&txn, saved).await?;
     txn.commit().await?;
     Ok(Issued {
@@ -218,7 +278,11 @@ pub async fn update(db: &Db, caller: &Caller, id: PartnerClientId, patch: Client
     }
     if let Some(scopes) = patch.scopes {
         if scopes.is_empty() {
-            return Err(DomainError::invalid("scopes", FieldErrorCode::Required, "give the client at least one scope"));
+            return Err(DomainError::invalid(
+                "scopes",
+                FieldErrorCode::Required,
+                "give the client at least one scope",
+            ));
         }
         row.scopes = Set(join_scopes(&scopes.into_iter().collect()));
     }
@@ -238,7 +302,12 @@ pub async fn update(db: &Db, caller: &Caller, id: PartnerClientId, patch: Client
     }
     row.updated_at = Set(Utc::now());
     let saved = row.update(&txn).await?;
-    audit::log(&txn, caller, Entry::new("partner_client.update", "PartnerClient", id).in_service(service)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("partner_client.update", "PartnerClient", id).in_service(service),
+    )
+    .await?;
     let client = with_schools(&txn, saved).await?;
     txn.commit().await?;
     Ok(client)
@@ -266,7 +335,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The principal for a client token: refused once the client is disabled or its secret
 /// rotated since the token was issued.
-pub async fn principal(conn: &impl ConnectionTrait, id: PartnerClientId, secret_version: i32) -> DomainResult<Principal> {
+pub async fn principal(
+    conn: &impl ConnectionTrait,
+    id: PartnerClientId,
+    secret_version: i32,
+) -> DomainResult<Principal> {
     let row = partner_client::Entity::find_by_id(id)
         .one(conn)
         .await?

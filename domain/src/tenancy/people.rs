@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
+};
 
 use crate::access::{Access, Action, Caller, Role};
 use crate::audit::{self, Entry, Who};
@@ -26,7 +29,8 @@ pub const INVITATION_DAYS: i64 = 14;
 /// those in reach, and for members of a school also the administrators and EPs of its
 /// service, whom they work with.
 fn memberships_within(access: &Access) -> Condition {
-    let mut any = Condition::any().add(access.condition(membership::Column::ServiceId, Some(membership::Column::SchoolId), None));
+    let mut any =
+        Condition::any().add(access.condition(membership::Column::ServiceId, Some(membership::Column::SchoolId), None));
     let school_services: BTreeSet<ServiceId> = access.schools.values().copied().collect();
     if !school_services.is_empty() {
         any = any.add(
@@ -47,7 +51,12 @@ pub struct Filter {
 }
 
 /// People who hold a membership the caller can see, by name.
-pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, page: &PageRequest) -> DomainResult<Page<person::Model>> {
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: Filter,
+    page: &PageRequest,
+) -> DomainResult<Page<person::Model>> {
     let window = page.window()?;
     let access = caller.principal.static_access(Action::ViewPeople);
     if access.is_empty() {
@@ -70,15 +79,27 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, 
         .to_owned();
     let mut select = person::Entity::find().filter(person::Column::Id.in_subquery(subquery));
     if let Some(name) = filter.name.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()) {
-        let pattern = format!("%{}%", name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!(
+            "%{}%",
+            name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
         select = select.filter(
-            Expr::expr(Func::lower(Expr::col(person::Column::DisplayName))).like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+            Expr::expr(Func::lower(Expr::col(person::Column::DisplayName)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
         );
     }
-    page::fetch(conn, select, person::Column::Id, SortKey::Text(person::Column::DisplayName), false, &window, |m: &person::Model| Position {
-        key: Some(m.display_name.clone()),
-        id: m.id.0,
-    })
+    page::fetch(
+        conn,
+        select,
+        person::Column::Id,
+        SortKey::Text(person::Column::DisplayName),
+        false,
+        &window,
+        |m: &person::Model| Position {
+            key: Some(m.display_name.clone()),
+            id: m.id.0,
+        },
+    )
     .await
 }
 
@@ -95,11 +116,18 @@ pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: PersonId) -> 
             return Err(DomainError::NotFound);
         }
     }
-    person::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)
+    person::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)
 }
 
 /// Several people at once (for the API's batch loading); those out of reach are left out.
-pub async fn get_many(conn: &impl ConnectionTrait, caller: &Caller, ids: &[PersonId]) -> DomainResult<Vec<person::Model>> {
+pub async fn get_many(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    ids: &[PersonId],
+) -> DomainResult<Vec<person::Model>> {
     let access = caller.principal.static_access(Action::ViewPeople);
     let mut visible = Condition::any().add(
         person::Column::Id.in_subquery(
@@ -121,7 +149,11 @@ pub async fn get_many(conn: &impl ConnectionTrait, caller: &Caller, ids: &[Perso
 }
 
 /// A person's active memberships, limited to those the caller can see.
-pub async fn memberships_of(conn: &impl ConnectionTrait, caller: &Caller, id: PersonId) -> DomainResult<Vec<membership::Model>> {
+pub async fn memberships_of(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: PersonId,
+) -> DomainResult<Vec<membership::Model>> {
     let mut select = membership::Entity::find()
         .filter(membership::Column::PersonId.eq(id))
         .filter(membership::Column::RevokedAt.is_null());
@@ -136,9 +168,21 @@ fn check_place(role: Role, school: Option<SchoolId>) -> DomainResult<()> {
     match (role, school) {
         (r, None) if r.is_service_role() => Ok(()),
         (r, Some(_)) if r.is_school_role() => Ok(()),
-        (Role::PartnerClient, _) => Err(DomainError::invalid("role", FieldErrorCode::Invalid, "partner clients are not people")),
-        (_, None) => Err(DomainError::invalid("schoolId", FieldErrorCode::Required, "a school role needs a school")),
-        (_, Some(_)) => Err(DomainError::invalid("schoolId", FieldErrorCode::Invalid, "a service role is held in the whole service, not a school")),
+        (Role::PartnerClient, _) => Err(DomainError::invalid(
+            "role",
+            FieldErrorCode::Invalid,
+            "partner clients are not people",
+        )),
+        (_, None) => Err(DomainError::invalid(
+            "schoolId",
+            FieldErrorCode::Required,
+            "a school role needs a school",
+        )),
+        (_, Some(_)) => Err(DomainError::invalid(
+            "schoolId",
+            FieldErrorCode::Invalid,
+            "a service role is held in the whole service, not a school",
+        )),
     }
 }
 
@@ -149,7 +193,11 @@ async fn school_in(conn: &impl ConnectionTrait, service: ServiceId, school: Scho
         .count(conn)
         .await?;
     if found == 0 {
-        return Err(DomainError::invalid("schoolId", FieldErrorCode::NotFound, "no such school in this service"));
+        return Err(DomainError::invalid(
+            "schoolId",
+            FieldErrorCode::NotFound,
+            "no such school in this service",
+        ));
     }
     Ok(())
 }
@@ -174,7 +222,11 @@ async fn insert_membership(
         .count(conn)
         .await?;
     if existing > 0 {
-        return Err(DomainError::invalid("role", FieldErrorCode::Taken, "this person already holds this role here"));
+        return Err(DomainError::invalid(
+            "role",
+            FieldErrorCode::Taken,
+            "this person already holds this role here",
+        ));
     }
     let row = membership::Entity::insert(membership::ActiveModel {
         id: Set(MembershipId::new()),
@@ -220,15 +272,24 @@ pub struct Invited {
 /// Invites someone into a service (administrators): creates the account if the email is new,
 /// grants the role, and issues an invitation code unless the person can already sign in.
 pub async fn invite(db: &Db, caller: &Caller, input: Invite) -> DomainResult<Invited> {
-    caller.principal.require_service_wide(Action::ManagePeople, input.service_id)?;
-    parse_all!(email = Email::parse("email", &input.email), name = Name::parse("displayName", &input.display_name));
+    caller
+        .principal
+        .require_service_wide(Action::ManagePeople, input.service_id)?;
+    parse_all!(
+        email = Email::parse("email", &input.email),
+        name = Name::parse("displayName", &input.display_name)
+    );
     check_place(input.role, input.school_id)?;
     let txn = db::begin_write(db).await?;
     if let Some(school) = input.school_id {
         school_in(&txn, input.service_id, school).await?;
     }
     let now = Utc::now();
-    let person = match person::Entity::find().filter(person::Column::Email.eq(email.as_str())).one(&txn).await? {
+    let person = match person::Entity::find()
+        .filter(person::Column::Email.eq(email.as_str()))
+        .one(&txn)
+        .await?
+    {
         Some(p) => p,
         None => {
             let p = person::Entity::insert(person::ActiveModel {
@@ -244,7 +305,12 @@ pub async fn invite(db: &Db, caller: &Caller, input: Invite) -> DomainResult<Inv
             })
             .exec_with_returning(&txn)
             .await?;
-            audit::log(&txn, caller, Entry::new("person.create", "Person", p.id).in_service(input.service_id)).await?;
+            audit::log(
+                &txn,
+                caller,
+                Entry::new("person.create", "Person", p.id).in_service(input.service_id),
+            )
+            .await?;
             p
         }
     };
@@ -268,7 +334,12 @@ pub async fn invite(db: &Db, caller: &Caller, input: Invite) -> DomainResult<Inv
     } else {
         (None, None)
     };
-    audit::log(&txn, caller, Entry::new("person.invite", "Person", person.id).in_school(input.service_id, input.school_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("person.invite", "Person", person.id).in_school(input.service_id, input.school_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(Invited {
         person,
@@ -285,14 +356,23 @@ pub async fn accept_invitation(db: &Db, code: &str, password: &str, request_id: 
         .map_err(|e| DomainError::internal("hashing a password", super::services::PasswordHashError(e.to_string())))?;
     let txn = db::begin_write(db).await?;
     let now = Utc::now();
-    let invalid = || DomainError::invalid("code", FieldErrorCode::Invalid, "this invitation code is not valid or has expired");
+    let invalid = || {
+        DomainError::invalid(
+            "code",
+            FieldErrorCode::Invalid,
+            "this invitation code is not valid or has expired",
+        )
+    };
     let inv = invitation::Entity::find()
         .filter(invitation::Column::TokenDigest.eq(secrets::token_digest(code)))
         .one(&txn)
         .await?
         .filter(|i| i.accepted_at.is_none() && i.expires_at > now)
         .ok_or_else(invalid)?;
-    let person = person::Entity::find_by_id(inv.person_id).one(&txn).await?.ok_or_else(invalid)?;
+    let person = person::Entity::find_by_id(inv.person_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
     if person.status == PersonStatus::Disabled {
         return Err(invalid());
     }
@@ -323,7 +403,9 @@ pub struct Grant {
 
 /// Grants a role to someone already in the service (administrators).
 pub async fn grant(db: &Db, caller: &Caller, input: Grant) -> DomainResult<membership::Model> {
-    caller.principal.require_service_wide(Action::ManagePeople, input.service_id)?;
+    caller
+        .principal
+        .require_service_wide(Action::ManagePeople, input.service_id)?;
     check_place(input.role, input.school_id)?;
     let txn = db::begin_write(db).await?;
     // The person must already be known to this service (or the caller could probe accounts).
@@ -333,12 +415,24 @@ pub async fn grant(db: &Db, caller: &Caller, input: Grant) -> DomainResult<membe
         .count(&txn)
         .await?;
     if known == 0 {
-        return Err(DomainError::invalid("personId", FieldErrorCode::NotFound, "no such person in this service; invite them instead"));
+        return Err(DomainError::invalid(
+            "personId",
+            FieldErrorCode::NotFound,
+            "no such person in this service; invite them instead",
+        ));
     }
     if let Some(school) = input.school_id {
         school_in(&txn, input.service_id, school).await?;
     }
-    let row = insert_membership(&txn, caller, input.person_id, input.service_id, input.school_id, input.role).await?;
+    let row = insert_membership(
+        &txn,
+        caller,
+        input.person_id,
+        input.service_id,
+        input.school_id,
+        input.role,
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -351,7 +445,11 @@ pub async fn revoke(db: &Db, caller: &Caller, id: MembershipId) -> DomainResult<
         .one(&txn)
         .await?
         .ok_or(DomainError::NotFound)?;
-    if !caller.principal.static_access(Action::ManagePeople).permits_service_wide(current.service_id) {
+    if !caller
+        .principal
+        .static_access(Action::ManagePeople)
+        .permits_service_wide(current.service_id)
+    {
         return Err(caller.principal.refusal(current.service_id, current.school_id));
     }
     if current.role == Role::ServiceAdmin {
@@ -362,7 +460,11 @@ pub async fn revoke(db: &Db, caller: &Caller, id: MembershipId) -> DomainResult<
             .count(&txn)
             .await?;
         if admins <= 1 {
-            return Err(DomainError::invalid("id", FieldErrorCode::NotAllowed, "a service must keep at least one administrator"));
+            return Err(DomainError::invalid(
+                "id",
+                FieldErrorCode::NotAllowed,
+                "a service must keep at least one administrator",
+            ));
         }
     }
     let now = Utc::now();
@@ -370,7 +472,12 @@ pub async fn revoke(db: &Db, caller: &Caller, id: MembershipId) -> DomainResult<
     row.revoked_at = Set(Some(now));
     row.revoked_by = Set(caller.principal.person_id());
     let saved = row.update(&txn).await?;
-    audit::log(&txn, caller, Entry::new("membership.revoke", "Membership", id).in_school(saved.service_id, saved.school_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("membership.revoke", "Membership", id).in_school(saved.service_id, saved.school_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -378,7 +485,13 @@ pub async fn revoke(db: &Db, caller: &Caller, id: MembershipId) -> DomainResult<
 /// Disables or re-enables an account (administrators). Disabling ends every session at once.
 /// An account that also belongs to another service is managed there too, so only its
 /// memberships here can be revoked.
-pub async fn set_disabled(db: &Db, caller: &Caller, service: ServiceId, id: PersonId, disabled: bool) -> DomainResult<person::Model> {
+pub async fn set_disabled(
+    db: &Db,
+    caller: &Caller,
+    service: ServiceId,
+    id: PersonId,
+    disabled: bool,
+) -> DomainResult<person::Model> {
     caller.principal.require_service_wide(Action::ManagePeople, service)?;
     let txn = db::begin_write(db).await?;
     let places: Vec<membership::Model> = membership::Entity::find()
@@ -396,9 +509,16 @@ pub async fn set_disabled(db: &Db, caller: &Caller, service: ServiceId, id: Pers
         ));
     }
     if disabled && caller.principal.person_id() == Some(id) {
-        return Err(DomainError::invalid("personId", FieldErrorCode::NotAllowed, "you cannot disable your own account"));
+        return Err(DomainError::invalid(
+            "personId",
+            FieldErrorCode::NotAllowed,
+            "you cannot disable your own account",
+        ));
     }
-    let current = person::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound)?;
+    let current = person::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     let now = Utc::now();
     let mut row: person::ActiveModel = current.clone().into();
     if disabled {
@@ -411,7 +531,11 @@ pub async fn set_disabled(db: &Db, caller: &Caller, service: ServiceId, id: Pers
             .exec(&txn)
             .await?;
     } else {
-        row.status = Set(if current.password_hash.is_some() { PersonStatus::Active } else { PersonStatus::Invited });
+        row.status = Set(if current.password_hash.is_some() {
+            PersonStatus::Active
+        } else {
+            PersonStatus::Invited
+        });
         row.disabled_at = Set(None);
     }
     row.updated_at = Set(now);

@@ -33,13 +33,19 @@ fn position(m: &school::Model) -> Position {
 }
 
 /// The schools the caller can see, by name.
-pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, page: &PageRequest) -> DomainResult<Page<school::Model>> {
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: Filter,
+    page: &PageRequest,
+) -> DomainResult<Page<school::Model>> {
     let window = page.window()?;
     let access = caller.principal.static_access(Action::ViewSchools);
     if access.is_empty() {
         return Err(DomainError::Forbidden);
     }
-    let mut select = school::Entity::find().filter(access.condition(school::Column::ServiceId, Some(school::Column::Id), None));
+    let mut select =
+        school::Entity::find().filter(access.condition(school::Column::ServiceId, Some(school::Column::Id), None));
     if let Some(service) = filter.service_id {
         select = select.filter(school::Column::ServiceId.eq(service));
     }
@@ -50,16 +56,38 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, 
         select = select.filter(school::Column::Status.is_in(statuses));
     }
     if let Some(name) = filter.name.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()) {
-        let pattern = format!("%{}%", name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        select = select.filter(Expr::expr(Func::lower(Expr::col(school::Column::Name))).like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')));
+        let pattern = format!(
+            "%{}%",
+            name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        select = select.filter(
+            Expr::expr(Func::lower(Expr::col(school::Column::Name)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+        );
     }
-    page::fetch(conn, select, school::Column::Id, SortKey::Text(school::Column::Name), false, &window, position).await
+    page::fetch(
+        conn,
+        select,
+        school::Column::Id,
+        SortKey::Text(school::Column::Name),
+        false,
+        &window,
+        position,
+    )
+    .await
 }
 
 /// One school the caller can see, or not found.
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: SchoolId) -> DomainResult<school::Model> {
-    let row = school::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
-    if caller.principal.static_access(Action::ViewSchools).permits_school(row.service_id, row.id) {
+    let row = school::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    if caller
+        .principal
+        .static_access(Action::ViewSchools)
+        .permits_school(row.service_id, row.id)
+    {
         Ok(row)
     } else {
         Err(DomainError::NotFound)
@@ -67,7 +95,11 @@ pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: SchoolId) -> 
 }
 
 /// Several schools at once (for the API's batch loading); those out of reach are left out.
-pub async fn get_many(conn: &impl ConnectionTrait, caller: &Caller, ids: &[SchoolId]) -> DomainResult<Vec<school::Model>> {
+pub async fn get_many(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    ids: &[SchoolId],
+) -> DomainResult<Vec<school::Model>> {
     let access = caller.principal.static_access(Action::ViewSchools);
     Ok(school::Entity::find()
         .filter(school::Column::Id.is_in(ids.iter().copied()))
@@ -79,8 +111,15 @@ pub async fn get_many(conn: &impl ConnectionTrait, caller: &Caller, ids: &[Schoo
 /// A school by id for a change: not found unless the caller can see it, forbidden unless the
 /// caller may manage it.
 async fn for_change(conn: &impl ConnectionTrait, caller: &Caller, id: SchoolId) -> DomainResult<school::Model> {
-    let row = school::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
-    if caller.principal.static_access(Action::ManageSchools).permits_service_wide(row.service_id) {
+    let row = school::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    if caller
+        .principal
+        .static_access(Action::ManageSchools)
+        .permits_service_wide(row.service_id)
+    {
         Ok(row)
     } else {
         Err(caller.principal.refusal(row.service_id, Some(row.id)))
@@ -94,7 +133,12 @@ pub struct NewSchool {
     pub phase: Phase,
 }
 
-async fn ensure_urn_free(conn: &impl ConnectionTrait, service: ServiceId, urn: &Urn, except: Option<SchoolId>) -> DomainResult<()> {
+async fn ensure_urn_free(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    urn: &Urn,
+    except: Option<SchoolId>,
+) -> DomainResult<()> {
     let mut q = school::Entity::find()
         .filter(school::Column::ServiceId.eq(service))
         .filter(school::Column::Urn.eq(urn.as_str()));
@@ -102,14 +146,23 @@ async fn ensure_urn_free(conn: &impl ConnectionTrait, service: ServiceId, urn: &
         q = q.filter(school::Column::Id.ne(id));
     }
     if q.one(conn).await?.is_some() {
-        return Err(DomainError::invalid("urn", FieldErrorCode::Taken, "another school in this service has this URN"));
+        return Err(DomainError::invalid(
+            "urn",
+            FieldErrorCode::Taken,
+            "another school in this service has this URN",
+        ));
     }
     Ok(())
 }
 
 pub async fn create(db: &Db, caller: &Caller, input: NewSchool) -> DomainResult<school::Model> {
-    caller.principal.require_service_wide(Action::ManageSchools, input.service_id)?;
-    parse_all!(name = Name::parse("name", &input.name), urn = Urn::parse("urn", &input.urn));
+    caller
+        .principal
+        .require_service_wide(Action::ManageSchools, input.service_id)?;
+    parse_all!(
+        name = Name::parse("name", &input.name),
+        urn = Urn::parse("urn", &input.urn)
+    );
     let txn = db::begin_write(db).await?;
     ensure_urn_free(&txn, input.service_id, &urn, None).await?;
     let now = Utc::now();
@@ -126,7 +179,12 @@ pub async fn create(db: &Db, caller: &Caller, input: NewSchool) -> DomainResult<
     })
     .exec_with_returning(&txn)
     .await?;
-    audit::log(&txn, caller, Entry::new("school.create", "School", row.id).in_school(row.service_id, Some(row.id))).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("school.create", "School", row.id).in_school(row.service_id, Some(row.id)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -146,7 +204,11 @@ pub async fn update(db: &Db, caller: &Caller, id: SchoolId, patch: SchoolPatch) 
     let current = for_change(&txn, caller, id).await?;
     parse_all!(name = name, urn = urn);
     if patch.status == Some(SchoolStatus::Archived) {
-        return Err(DomainError::invalid("status", FieldErrorCode::Invalid, "use archiveSchool to archive a school"));
+        return Err(DomainError::invalid(
+            "status",
+            FieldErrorCode::Invalid,
+            "use archiveSchool to archive a school",
+        ));
     }
     let mut changed = Vec::new();
     let mut row: school::ActiveModel = current.clone().into();
@@ -187,7 +249,11 @@ pub async fn archive(db: &Db, caller: &Caller, id: SchoolId) -> DomainResult<sch
     let txn = db::begin_write(db).await?;
     let current = for_change(&txn, caller, id).await?;
     if current.status == SchoolStatus::Archived {
-        return Err(DomainError::invalid("id", FieldErrorCode::InvalidState, "the school is already archived"));
+        return Err(DomainError::invalid(
+            "id",
+            FieldErrorCode::InvalidState,
+            "the school is already archived",
+        ));
     }
     let now = Utc::now();
     let mut row: school::ActiveModel = current.into();
@@ -195,7 +261,12 @@ pub async fn archive(db: &Db, caller: &Caller, id: SchoolId) -> DomainResult<sch
     row.archived_at = Set(Some(now));
     row.updated_at = Set(now);
     let saved = row.update(&txn).await?;
-    audit::log(&txn, caller, Entry::new("school.archive", "School", id).in_school(saved.service_id, Some(id))).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("school.archive", "School", id).in_school(saved.service_id, Some(id)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }

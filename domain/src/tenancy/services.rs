@@ -1,7 +1,10 @@
 //! Services: the tenants. Created by `scps bootstrap` (the first) and seen by their members.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
 
 use crate::access::{Action, Caller, Role};
 use crate::audit::{self, Entry, Who};
@@ -18,7 +21,10 @@ pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: ServiceId) ->
     if !caller.principal.static_access(Action::ViewService).touches_service(id) {
         return Err(DomainError::NotFound);
     }
-    service::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)
+    service::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)
 }
 
 /// Every service the caller belongs to, by name.
@@ -40,10 +46,17 @@ pub struct ServicePatch {
 pub async fn update(db: &Db, caller: &Caller, id: ServiceId, patch: ServicePatch) -> DomainResult<service::Model> {
     caller.principal.require_service_wide(Action::ManageTimeSettings, id)?;
     let name = patch.name.as_deref().map(|n| Name::parse("name", n)).transpose();
-    let zone = patch.time_zone.as_deref().map(|z| TimeZone::parse("timeZone", z)).transpose();
+    let zone = patch
+        .time_zone
+        .as_deref()
+        .map(|z| TimeZone::parse("timeZone", z))
+        .transpose();
     parse_all!(name = name, zone = zone);
     let txn = db::begin_write(db).await?;
-    let current = service::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound)?;
+    let current = service::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     let mut row: service::ActiveModel = current.into();
     if let Some(name) = name {
         row.name = Set(name.into_inner());

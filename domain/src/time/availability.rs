@@ -64,12 +64,23 @@ fn align(t: DateTime<Utc>, step: i64) -> DateTime<Utc> {
     let minutes = t.timestamp().div_euclid(60);
     let rem = minutes.rem_euclid(step);
     let base = DateTime::<Utc>::from_timestamp(minutes * 60, 0).unwrap_or(t);
-    if rem == 0 && base >= t { base } else { base + Duration::minutes(step - rem) }
+    if rem == 0 && base >= t {
+        base
+    } else {
+        base + Duration::minutes(step - rem)
+    }
 }
 
 /// Slots of `duration` on the grid inside `spans`, whose blocked range (the slot and `buffer`
 /// either side) touches none of `blocked`.
-fn slots_in(spans: &[Span], blocked: &[Span], duration: Duration, buffer: Duration, step: i64, not_before: DateTime<Utc>) -> Vec<Span> {
+fn slots_in(
+    spans: &[Span],
+    blocked: &[Span],
+    duration: Duration,
+    buffer: Duration,
+    step: i64,
+    not_before: DateTime<Utc>,
+) -> Vec<Span> {
     let mut out = Vec::new();
     for (s, e) in spans {
         let mut at = align((*s).max(not_before), step);
@@ -86,7 +97,11 @@ fn slots_in(spans: &[Span], blocked: &[Span], duration: Duration, buffer: Durati
 }
 
 /// Whether the service keeps an academic calendar, and the term dates in a range.
-async fn term_days(conn: &impl ConnectionTrait, service: ServiceId, range: DateRange) -> DomainResult<Option<Vec<DateRange>>> {
+async fn term_days(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    range: DateRange,
+) -> DomainResult<Option<Vec<DateRange>>> {
     let years = academic_year::Entity::find()
         .filter(academic_year::Column::ServiceId.eq(service))
         .limit(1)
@@ -115,7 +130,13 @@ async fn term_days(conn: &impl ConnectionTrait, service: ServiceId, range: DateR
 
 /// EPs who work with a school in a range: link EPs of its live contracts, and EPs with visits
 /// there.
-async fn school_eps(conn: &impl ConnectionTrait, school: &school::Model, range: DateRange, from: DateTime<Utc>, to: DateTime<Utc>) -> DomainResult<Vec<PersonId>> {
+async fn school_eps(
+    conn: &impl ConnectionTrait,
+    school: &school::Model,
+    range: DateRange,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> DomainResult<Vec<PersonId>> {
     let linked: Vec<Option<PersonId>> = contract::Entity::find()
         .select_only()
         .column(contract::Column::LinkEpId)
@@ -150,17 +171,28 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
     if q.to <= q.from {
         p.add("to", FieldErrorCode::OutOfRange, "must be after from");
     } else if (q.to - q.from).num_days() > MAX_RANGE_DAYS {
-        p.add("to", FieldErrorCode::OutOfRange, format!("a search covers at most {MAX_RANGE_DAYS} days"));
+        p.add(
+            "to",
+            FieldErrorCode::OutOfRange,
+            format!("a search covers at most {MAX_RANGE_DAYS} days"),
+        );
     }
     if !(bookings::MIN_BOOKING_MINUTES..=bookings::MAX_BOOKING_MINUTES).contains(&q.duration_minutes) {
-        p.add("durationMinutes", FieldErrorCode::OutOfRange, "must be between 5 and 720 minutes");
+        p.add(
+            "durationMinutes",
+            FieldErrorCode::OutOfRange,
+            "must be between 5 and 720 minutes",
+        );
     }
     p.finish()?;
     let access = caller.principal.static_access(Action::ViewAvailability);
 
     let (service, school, eps) = match (q.school_id, q.ep_id) {
         (Some(school_id), _) => {
-            let s = school::Entity::find_by_id(school_id).one(conn).await?.ok_or(DomainError::NotFound)?;
+            let s = school::Entity::find_by_id(school_id)
+                .one(conn)
+                .await?
+                .ok_or(DomainError::NotFound)?;
             if !access.permits_school(s.service_id, s.id) {
                 return Err(caller.principal.refusal(s.service_id, Some(s.id)));
             }
@@ -173,7 +205,13 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
                     let mine = access.all_services();
                     match (mine.len(), mine.iter().next()) {
                         (1, Some(s)) => *s,
-                        _ => return Err(DomainError::invalid("serviceId", FieldErrorCode::Required, "say which service")),
+                        _ => {
+                            return Err(DomainError::invalid(
+                                "serviceId",
+                                FieldErrorCode::Required,
+                                "say which service",
+                            ));
+                        }
                     }
                 }
             };
@@ -185,7 +223,13 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
             }
             (service, None, Some(vec![ep]))
         }
-        (None, None) => return Err(DomainError::invalid("epId", FieldErrorCode::Required, "give an EP or a school")),
+        (None, None) => {
+            return Err(DomainError::invalid(
+                "epId",
+                FieldErrorCode::Required,
+                "give an EP or a school",
+            ));
+        }
     };
 
     let tz = service_zone(conn, service).await?;
@@ -217,7 +261,14 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
     };
     let patterns = calendar::patterns_between(conn, service, &eps, days.starts_on, days.ends_on).await?;
     let exceptions = calendar::exceptions_between(conn, service, &eps, q.from, q.to).await?;
-    let held = bookings::holding_time(conn, service, &eps, q.from - Duration::hours(12), q.to + Duration::hours(12)).await?;
+    let held = bookings::holding_time(
+        conn,
+        service,
+        &eps,
+        q.from - Duration::hours(12),
+        q.to + Duration::hours(12),
+    )
+    .await?;
 
     let not_before = (Utc::now() + Duration::hours(i64::from(policies.minimum_notice_hours))).max(q.from);
     let duration = Duration::minutes(q.duration_minutes);
@@ -234,7 +285,9 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
         let mut working: Vec<Span> = Vec::new();
         let mut day = days.starts_on;
         while day <= days.ends_on {
-            let term_ok = in_term.as_ref().is_none_or(|terms| terms.iter().any(|t| t.contains(day)));
+            let term_ok = in_term
+                .as_ref()
+                .is_none_or(|terms| terms.iter().any(|t| t.contains(day)));
             if term_ok && !closed(day) {
                 for pattern in patterns.iter().filter(|p| p.row.ep_id == ep) {
                     for h in pattern.hours_on(day) {
@@ -255,7 +308,11 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
             working = subtract(working, (x.starts_at, x.ends_at));
         }
         let mine: Vec<&crate::entities::booking::Model> = held.iter().filter(|b| b.ep_id == ep).collect();
-        let top_level: Vec<Span> = mine.iter().filter(|b| b.visit_id.is_none()).map(|b| (b.blocked_from, b.blocked_until)).collect();
+        let top_level: Vec<Span> = mine
+            .iter()
+            .filter(|b| b.visit_id.is_none())
+            .map(|b| (b.blocked_from, b.blocked_until))
+            .collect();
         for (s, e) in slots_in(&working, &top_level, duration, buffer, step, not_before) {
             slots.push(Slot {
                 starts_at: s,
@@ -268,7 +325,9 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
         // Time inside the EP's open visits (at this school, when searching by school).
         if q.kind != BookingKind::Visit {
             for visit in mine.iter().filter(|b| {
-                b.kind == BookingKind::Visit && b.status.is_open() && school.as_ref().is_none_or(|s| b.school_id == Some(s.id))
+                b.kind == BookingKind::Visit
+                    && b.status.is_open()
+                    && school.as_ref().is_none_or(|s| b.school_id == Some(s.id))
             }) {
                 let inside: Vec<Span> = mine
                     .iter()
@@ -309,7 +368,10 @@ mod tests {
         let lunch = (at("2026-01-05T12:00:00Z"), at("2026-01-05T13:00:00Z"));
         assert_eq!(
             subtract(day.clone(), lunch),
-            vec![(at("2026-01-05T09:00:00Z"), at("2026-01-05T12:00:00Z")), (at("2026-01-05T13:00:00Z"), at("2026-01-05T17:00:00Z"))]
+            vec![
+                (at("2026-01-05T09:00:00Z"), at("2026-01-05T12:00:00Z")),
+                (at("2026-01-05T13:00:00Z"), at("2026-01-05T17:00:00Z"))
+            ]
         );
         let all_day = (at("2026-01-05T00:00:00Z"), at("2026-01-06T00:00:00Z"));
         assert!(subtract(day, all_day).is_empty());
@@ -319,11 +381,29 @@ mod tests {
     fn slots_keep_to_the_grid_and_clear_buffers() {
         let work = [(at("2026-01-05T09:07:00Z"), at("2026-01-05T11:00:00Z"))];
         let busy = [(at("2026-01-05T10:00:00Z"), at("2026-01-05T10:30:00Z"))];
-        let slots = slots_in(&work, &busy, Duration::minutes(30), Duration::zero(), 15, at("2026-01-01T00:00:00Z"));
+        let slots = slots_in(
+            &work,
+            &busy,
+            Duration::minutes(30),
+            Duration::zero(),
+            15,
+            at("2026-01-01T00:00:00Z"),
+        );
         let starts: Vec<String> = slots.iter().map(|(s, _)| s.format("%H:%M").to_string()).collect();
         assert_eq!(starts, vec!["09:15", "09:30", "10:30"]);
-        let buffered = slots_in(&work, &busy, Duration::minutes(30), Duration::minutes(15), 15, at("2026-01-01T00:00:00Z"));
+        let buffered = slots_in(
+            &work,
+            &busy,
+            Duration::minutes(30),
+            Duration::minutes(15),
+            15,
+            at("2026-01-01T00:00:00Z"),
+        );
         let starts: Vec<String> = buffered.iter().map(|(s, _)| s.format("%H:%M").to_string()).collect();
-        assert_eq!(starts, vec!["09:15"], "a 15-minute buffer keeps slots 15 minutes clear of the busy time");
+        assert_eq!(
+            starts,
+            vec!["09:15"],
+            "a 15-minute buffer keeps slots 15 minutes clear of the busy time"
+        );
     }
 }

@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::ledger::{self, account_of};
 use super::{DateRange, calendar, contracts, local_date, service_zone, settings};
@@ -15,7 +17,10 @@ use crate::db::{self, Db};
 use crate::entities::{booking, school, time_settings};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{BookingId, ContractId, PersonId, SchoolId, ServiceId};
-use crate::model::{BookingKind, BookingMode, BookingStatus, CancelledFor, ClosureKind, FundingStream, LedgerKind, OverbookingPolicy, SchoolStatus, TimeCategory};
+use crate::model::{
+    BookingKind, BookingMode, BookingStatus, CancelledFor, ClosureKind, FundingStream, LedgerKind, OverbookingPolicy,
+    SchoolStatus, TimeCategory,
+};
 use crate::page::{self, Page, PageRequest, Position, SortKey};
 use crate::tenancy;
 use crate::values;
@@ -68,25 +73,58 @@ fn shape(input: &NewBooking) -> DomainResult<(Option<String>, Option<String>)> {
     if input.ends_at <= input.starts_at {
         p.add("endsAt", FieldErrorCode::OutOfRange, "must be after the start");
     } else if !(MIN_BOOKING_MINUTES..=MAX_BOOKING_MINUTES).contains(&minutes) {
-        p.add("endsAt", FieldErrorCode::OutOfRange, format!("a booking lasts {MIN_BOOKING_MINUTES} minutes to {} hours", MAX_BOOKING_MINUTES / 60));
+        p.add(
+            "endsAt",
+            FieldErrorCode::OutOfRange,
+            format!(
+                "a booking lasts {MIN_BOOKING_MINUTES} minutes to {} hours",
+                MAX_BOOKING_MINUTES / 60
+            ),
+        );
     }
     if !(0..=600).contains(&input.preparation_minutes) {
-        p.add("preparationMinutes", FieldErrorCode::OutOfRange, "must be between 0 and 600 minutes");
+        p.add(
+            "preparationMinutes",
+            FieldErrorCode::OutOfRange,
+            "must be between 0 and 600 minutes",
+        );
     }
     if !matches!(input.status, BookingStatus::Tentative | BookingStatus::Confirmed) {
-        p.add("status", FieldErrorCode::Invalid, "a new booking is TENTATIVE or CONFIRMED");
+        p.add(
+            "status",
+            FieldErrorCode::Invalid,
+            "a new booking is TENTATIVE or CONFIRMED",
+        );
     }
     if input.kind == BookingKind::Visit && input.visit_id.is_some() {
-        p.add("visitId", FieldErrorCode::Invalid, "a visit cannot sit inside another visit");
+        p.add(
+            "visitId",
+            FieldErrorCode::Invalid,
+            "a visit cannot sit inside another visit",
+        );
     }
-    let location = p.check(values::optional_text("location", input.location.as_deref(), 200)).flatten();
-    let reason = p.check(values::optional_text("overbookingReason", input.overbooking_reason.as_deref(), values::MAX_REASON_LEN)).flatten();
+    let location = p
+        .check(values::optional_text("location", input.location.as_deref(), 200))
+        .flatten();
+    let reason = p
+        .check(values::optional_text(
+            "overbookingReason",
+            input.overbooking_reason.as_deref(),
+            values::MAX_REASON_LEN,
+        ))
+        .flatten();
     p.finish()?;
     Ok((location, reason))
 }
 
 /// The service a new booking belongs to.
-async fn service_of(conn: &impl ConnectionTrait, caller: &Caller, input: &NewBooking, school: Option<&school::Model>, visit: Option<&booking::Model>) -> DomainResult<ServiceId> {
+async fn service_of(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    input: &NewBooking,
+    school: Option<&school::Model>,
+    visit: Option<&booking::Model>,
+) -> DomainResult<ServiceId> {
     if let Some(s) = school {
         return Ok(s.service_id);
     }
@@ -100,7 +138,11 @@ async fn service_of(conn: &impl ConnectionTrait, caller: &Caller, input: &NewBoo
     let mine = caller.principal.services();
     match (mine.len(), mine.iter().next()) {
         (1, Some(only)) => Ok(*only),
-        _ => Err(DomainError::invalid("serviceId", FieldErrorCode::Required, "say which service (or school) the booking is for")),
+        _ => Err(DomainError::invalid(
+            "serviceId",
+            FieldErrorCode::Required,
+            "say which service (or school) the booking is for",
+        )),
     }
 }
 
@@ -134,15 +176,25 @@ struct Plan {
 async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> DomainResult<Booked> {
     let tz = service_zone(conn, plan.service_id).await?;
     let policies = settings::policies(conn, plan.service_id).await?;
-    let is_admin = caller.principal.has_role_in_service(Role::ServiceAdmin, plan.service_id);
+    let is_admin = caller
+        .principal
+        .has_role_in_service(Role::ServiceAdmin, plan.service_id);
     let now = Utc::now();
     let mut warnings = Vec::new();
 
     if !super::is_ep(conn, plan.service_id, plan.ep_id).await? {
-        return Err(DomainError::invalid("epId", FieldErrorCode::NotFound, "no such EP in this service"));
+        return Err(DomainError::invalid(
+            "epId",
+            FieldErrorCode::NotFound,
+            "no such EP in this service",
+        ));
     }
     if plan.starts_at < now && !is_admin {
-        return Err(DomainError::invalid("startsAt", FieldErrorCode::OutOfRange, "must be in the future"));
+        return Err(DomainError::invalid(
+            "startsAt",
+            FieldErrorCode::OutOfRange,
+            "must be in the future",
+        ));
     }
 
     // The service's and the school's closures, and the EP's own exceptions.
@@ -150,13 +202,20 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
     let last_day = local_date(tz, plan.ends_at - Duration::minutes(1));
     let days = DateRange::new("startsAt", day, last_day)?;
     let schools: Vec<SchoolId> = plan.school_id.into_iter().collect();
-    for c in settings::closures_between(conn, plan.service_id, days, Some(&schools)).await? {
+    if let Some(c) = settings::closures_between(conn, plan.service_id, days, Some(&schools))
+        .await?
+        .first()
+    {
         let what = match c.kind {
             ClosureKind::BankHoliday => "a bank holiday",
             ClosureKind::ServiceClosure => "a service closure day",
             ClosureKind::SchoolClosure => "a day the school is closed",
         };
-        return Err(DomainError::invalid("startsAt", FieldErrorCode::NotAllowed, format!("{} is {what}", c.starts_on.max(day))));
+        return Err(DomainError::invalid(
+            "startsAt",
+            FieldErrorCode::NotAllowed,
+            format!("{} is {what}", c.starts_on.max(day)),
+        ));
     }
     if let Some(x) = calendar::exceptions_between(conn, plan.service_id, &[plan.ep_id], plan.starts_at, plan.ends_at)
         .await?
@@ -165,16 +224,21 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
         return Err(DomainError::invalid(
             "startsAt",
             FieldErrorCode::NotAllowed,
-            format!("the EP is not available then ({}, {})", x.kind.as_str().to_lowercase(), span_text(tz, x.starts_at, x.ends_at)),
+            format!(
+                "the EP is not available then ({}, {})",
+                x.kind.as_str().to_lowercase(),
+                span_text(tz, x.starts_at, x.ends_at)
+            ),
         ));
     }
     let patterns = calendar::patterns_between(conn, plan.service_id, &[plan.ep_id], day, last_day).await?;
     let local_start = plan.starts_at.with_timezone(&tz).time();
     let local_end = plan.ends_at.with_timezone(&tz).time();
     let in_hours = day == last_day
-        && patterns
-            .iter()
-            .any(|p| p.hours_on(day).any(|h| h.starts_at <= local_start && local_end <= h.ends_at));
+        && patterns.iter().any(|p| {
+            p.hours_on(day)
+                .any(|h| h.starts_at <= local_start && local_end <= h.ends_at)
+        });
     if !in_hours {
         warnings.push("This is outside the EP's working hours.".to_owned());
     }
@@ -193,7 +257,9 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
         .filter(booking::Column::BlockedUntil.gt(blocked_from));
     clash = match plan.visit_id {
         Some(v) => clash.filter(booking::Column::VisitId.eq(v)),
-        None => clash.filter(booking::Column::EpId.eq(plan.ep_id)).filter(booking::Column::VisitId.is_null()),
+        None => clash
+            .filter(booking::Column::EpId.eq(plan.ep_id))
+            .filter(booking::Column::VisitId.is_null()),
     };
     if let Some(old) = plan.rescheduled_from {
         clash = clash.filter(booking::Column::Id.ne(old));
@@ -218,7 +284,10 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
                 return Err(DomainError::invalid(
                     "fundingStream",
                     FieldErrorCode::NotAllowed,
-                    format!("no active {} contract of this school covers {day}", stream.as_str().to_lowercase()),
+                    format!(
+                        "no active {} contract of this school covers {day}",
+                        stream.as_str().to_lowercase()
+                    ),
                 ));
             }
             (Some(c), stream) => {
@@ -232,16 +301,24 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
                     );
                     match policies.overbooking_policy {
                         OverbookingPolicy::HardStop => {
-                            return Err(DomainError::invalid("startsAt", FieldErrorCode::NotAllowed, format!("Over the allocation: {message}.")));
+                            return Err(DomainError::invalid(
+                                "startsAt",
+                                FieldErrorCode::NotAllowed,
+                                format!("Over the allocation: {message}."),
+                            ));
                         }
-                        OverbookingPolicy::AllowWithWarning => warnings.push(format!("Over the allocation: {message}.")),
+                        OverbookingPolicy::AllowWithWarning => {
+                            warnings.push(format!("Over the allocation: {message}."))
+                        }
                         OverbookingPolicy::AdminOverride => match (&plan.overbooking_reason, is_admin) {
                             (Some(reason), true) => overbooking_reason = Some(reason.clone()),
                             _ => {
                                 return Err(DomainError::invalid(
                                     "overbookingReason",
                                     FieldErrorCode::NotAllowed,
-                                    format!("Over the allocation: {message}; only an administrator can override, with a reason."),
+                                    format!(
+                                        "Over the allocation: {message}; only an administrator can override, with a reason."
+                                    ),
                                 ));
                             }
                         },
@@ -290,8 +367,26 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
     .await?;
     if chargeable {
         let account = account_of(&row, day);
-        ledger::post(conn, caller, account, LedgerKind::Booked, TimeCategory::Direct, direct, None).await?;
-        ledger::post(conn, caller, account, LedgerKind::Booked, TimeCategory::Preparation, i64::from(plan.preparation_minutes), None).await?;
+        ledger::post(
+            conn,
+            caller,
+            account,
+            LedgerKind::Booked,
+            TimeCategory::Direct,
+            direct,
+            None,
+        )
+        .await?;
+        ledger::post(
+            conn,
+            caller,
+            account,
+            LedgerKind::Booked,
+            TimeCategory::Preparation,
+            i64::from(plan.preparation_minutes),
+            None,
+        )
+        .await?;
     }
     Ok(Booked { booking: row, warnings })
 }
@@ -320,15 +415,22 @@ async fn resolve(conn: &impl ConnectionTrait, caller: &Caller, input: NewBooking
         None => None,
     };
     let service = service_of(conn, caller, &input, school.as_ref(), visit.as_ref()).await?;
-    let school_id = school.as_ref().map(|s| s.id).or(visit.as_ref().and_then(|v| v.school_id));
+    let school_id = school
+        .as_ref()
+        .map(|s| s.id)
+        .or(visit.as_ref().and_then(|v| v.school_id));
     let access = caller.principal.static_access(Action::ManageBookings);
     if !access.permits(service, school_id, Some(input.ep_id)) {
         return Err(caller.principal.refusal(service, school_id));
     }
-    if let Some(s) = &school {
-        if s.status != SchoolStatus::Open {
-            return Err(DomainError::invalid("schoolId", FieldErrorCode::InvalidState, "the school is not open for bookings"));
-        }
+    if let Some(s) = &school
+        && s.status != SchoolStatus::Open
+    {
+        return Err(DomainError::invalid(
+            "schoolId",
+            FieldErrorCode::InvalidState,
+            "the school is not open for bookings",
+        ));
     }
     if let Some(v) = &visit {
         let mut p = Problems::new();
@@ -384,7 +486,10 @@ pub async fn create(db: &Db, caller: &Caller, input: NewBooking) -> DomainResult
 
 /// A booking the caller can see, or not found.
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: BookingId) -> DomainResult<booking::Model> {
-    let row = booking::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    let row = booking::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     let access = tenancy::access_for(conn, caller, Action::ViewBookings).await?;
     if access.permits(row.service_id, row.school_id, Some(row.ep_id)) {
         Ok(row)
@@ -395,13 +500,22 @@ pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: BookingId) ->
 
 /// A booking for a change under `action`: not found unless visible, forbidden unless allowed.
 /// Locked for the rest of the transaction on PostgreSQL.
-async fn for_change(conn: &impl ConnectionTrait, caller: &Caller, id: BookingId, action: Action) -> DomainResult<booking::Model> {
+async fn for_change(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: BookingId,
+    action: Action,
+) -> DomainResult<booking::Model> {
     let row = booking::Entity::find_by_id(id)
         .lock_exclusive()
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)?;
-    if caller.principal.static_access(action).permits(row.service_id, row.school_id, Some(row.ep_id)) {
+    if caller
+        .principal
+        .static_access(action)
+        .permits(row.service_id, row.school_id, Some(row.ep_id))
+    {
         return Ok(row);
     }
     let viewer = tenancy::access_for(conn, caller, Action::ViewBookings).await?;
@@ -422,7 +536,11 @@ fn require_open(b: &booking::Model) -> DomainResult<()> {
     if b.status.is_open() {
         Ok(())
     } else {
-        Err(DomainError::invalid("id", FieldErrorCode::InvalidState, format!("the booking is {}", b.status.as_str())))
+        Err(DomainError::invalid(
+            "id",
+            FieldErrorCode::InvalidState,
+            format!("the booking is {}", b.status.as_str()),
+        ))
     }
 }
 
@@ -431,7 +549,11 @@ pub async fn confirm(db: &Db, caller: &Caller, id: BookingId) -> DomainResult<bo
     let txn = db::begin_write(db).await?;
     let b = for_change(&txn, caller, id, Action::ManageBookings).await?;
     if b.status != BookingStatus::Tentative {
-        return Err(DomainError::invalid("id", FieldErrorCode::InvalidState, format!("the booking is {}", b.status.as_str())));
+        return Err(DomainError::invalid(
+            "id",
+            FieldErrorCode::InvalidState,
+            format!("the booking is {}", b.status.as_str()),
+        ));
     }
     let now = Utc::now();
     let mut row: booking::ActiveModel = b.into();
@@ -439,7 +561,12 @@ pub async fn confirm(db: &Db, caller: &Caller, id: BookingId) -> DomainResult<bo
     row.confirmed_at = Set(Some(now));
     row.updated_at = Set(now);
     let saved = row.update(&txn).await?;
-    audit::log(&txn, caller, Entry::new("booking.confirm", "Booking", id).in_school(saved.service_id, saved.school_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("booking.confirm", "Booking", id).in_school(saved.service_id, saved.school_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -463,8 +590,12 @@ pub struct Cancelled {
 
 /// On whose behalf the caller may cancel this booking.
 fn cancelled_for(caller: &Caller, b: &booking::Model, asked: Option<CancelledFor>) -> DomainResult<CancelledFor> {
-    let admin = caller.principal.static_access(Action::CancelBookings).permits_service_wide(b.service_id);
-    let own_calendar = caller.principal.person_id() == Some(b.ep_id) && caller.principal.has_role_in_service(Role::Psychologist, b.service_id);
+    let admin = caller
+        .principal
+        .static_access(Action::CancelBookings)
+        .permits_service_wide(b.service_id);
+    let own_calendar = caller.principal.person_id() == Some(b.ep_id)
+        && caller.principal.has_role_in_service(Role::Psychologist, b.service_id);
     let natural = if admin {
         CancelledFor::Service
     } else if own_calendar {
@@ -483,16 +614,29 @@ fn cancelled_for(caller: &Caller, b: &booking::Model, asked: Option<CancelledFor
     }
 }
 
+/// How a booking is being cancelled.
+struct Cancelling {
+    for_whom: CancelledFor,
+    reason: String,
+    /// The share of the booked time the school is charged, in percent.
+    charge_percent: i64,
+    alternative: Option<BookingId>,
+}
+
+/// Cancels one booking: releases its time, charges the school the given share, and records who,
+/// when, why and for whom.
 async fn cancel_row(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     b: booking::Model,
-    for_whom: Option<CancelledFor>,
-    reason: String,
-    charge_percent: i64,
-    alternative: Option<BookingId>,
-    rescheduled_to: Option<BookingId>,
+    how: Cancelling,
 ) -> DomainResult<(booking::Model, i64)> {
+    let Cancelling {
+        for_whom,
+        reason,
+        charge_percent,
+        alternative,
+    } = how;
     let now = Utc::now();
     let tz = service_zone(conn, b.service_id).await?;
     let mut charged = 0;
@@ -502,8 +646,26 @@ async fn cancel_row(
         if charge_percent > 0 {
             let direct = (held.direct * charge_percent + 50) / 100;
             let prep = (held.preparation * charge_percent + 50) / 100;
-            ledger::post(conn, caller, account, LedgerKind::LateCancellation, TimeCategory::Direct, direct, Some(reason.clone())).await?;
-            ledger::post(conn, caller, account, LedgerKind::LateCancellation, TimeCategory::Preparation, prep, Some(reason.clone())).await?;
+            ledger::post(
+                conn,
+                caller,
+                account,
+                LedgerKind::LateCancellation,
+                TimeCategory::Direct,
+                direct,
+                Some(reason.clone()),
+            )
+            .await?;
+            ledger::post(
+                conn,
+                caller,
+                account,
+                LedgerKind::LateCancellation,
+                TimeCategory::Preparation,
+                prep,
+                Some(reason.clone()),
+            )
+            .await?;
             charged = direct + prep;
         }
     }
@@ -512,11 +674,10 @@ async fn cancel_row(
     row.cancelled_at = Set(Some(now));
     row.cancelled_by = Set(caller.principal.person_id());
     row.cancelled_by_partner = Set(caller.principal.partner_client_id());
-    row.cancelled_for = Set(for_whom);
+    row.cancelled_for = Set(Some(for_whom));
     row.cancellation_reason = Set(Some(reason));
     row.cancellation_charged = Set(Some(charged > 0));
     row.alternative_id = Set(alternative);
-    row.rescheduled_to_id = Set(rescheduled_to);
     row.updated_at = Set(now);
     Ok((row.update(conn).await?, charged))
 }
@@ -529,7 +690,8 @@ pub fn is_late(policies: &time_settings::Model, starts_at: DateTime<Utc>, now: D
 /// Cancels a booking, keeping who, when, why and on whose behalf, and applying the
 /// cancellation policy: a school's late cancellation draws down its time.
 pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Cancelled> {
-    let reason = values::required_text("reason", &input.reason, values::MAX_REASON_LEN).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let reason = values::required_text("reason", &input.reason, values::MAX_REASON_LEN)
+        .map_err(|e| DomainError::Invalid(vec![e]))?;
     let txn = db::begin_write(db).await?;
     let b = for_change(&txn, caller, input.id, Action::CancelBookings).await?;
     require_open(&b)?;
@@ -542,12 +704,26 @@ pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Can
         let alt = booking::Entity::find_by_id(alt_id)
             .one(&txn)
             .await?
-            .filter(|a| a.id != b.id && a.service_id == b.service_id && a.school_id == b.school_id && a.status.is_open() && a.starts_at > now)
+            .filter(|a| {
+                a.id != b.id
+                    && a.service_id == b.service_id
+                    && a.school_id == b.school_id
+                    && a.status.is_open()
+                    && a.starts_at > now
+            })
             .ok_or_else(|| {
-                DomainError::invalid("alternativeBookingId", FieldErrorCode::Invalid, "must be an open, future booking at the same school")
+                DomainError::invalid(
+                    "alternativeBookingId",
+                    FieldErrorCode::Invalid,
+                    "must be an open, future booking at the same school",
+                )
             })?;
         alternative = Some(alt.id);
-    } else if for_whom == CancelledFor::Ep && policies.ep_cancellation_requires_alternative && b.school_id.is_some() && b.starts_at > now {
+    } else if for_whom == CancelledFor::Ep
+        && policies.ep_cancellation_requires_alternative
+        && b.school_id.is_some()
+        && b.starts_at > now
+    {
         return Err(DomainError::invalid(
             "alternativeBookingId",
             FieldErrorCode::Required,
@@ -563,7 +739,13 @@ pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Can
             .all(&txn)
             .await?;
         for child in inside {
-            cancel_row(&txn, caller, child, Some(for_whom), reason.clone(), 0, None, None).await?;
+            let how = Cancelling {
+                for_whom,
+                reason: reason.clone(),
+                charge_percent: 0,
+                alternative: None,
+            };
+            cancel_row(&txn, caller, child, how).await?;
         }
     }
 
@@ -572,7 +754,13 @@ pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Can
     } else {
         0
     };
-    let (saved, charged) = cancel_row(&txn, caller, b, Some(for_whom), reason, charge, alternative, None).await?;
+    let how = Cancelling {
+        for_whom,
+        reason,
+        charge_percent: charge,
+        alternative,
+    };
+    let (saved, charged) = cancel_row(&txn, caller, b, how).await?;
     audit::log(
         &txn,
         caller,
@@ -619,12 +807,17 @@ pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainRe
             .one(&txn)
             .await?;
         if inside.is_some() {
-            return Err(DomainError::invalid("id", FieldErrorCode::InvalidState, "move or cancel the bookings inside this visit first"));
+            return Err(DomainError::invalid(
+                "id",
+                FieldErrorCode::InvalidState,
+                "move or cancel the bookings inside this visit first",
+            ));
         }
     }
     if db::is_postgres(&txn) {
         // The new time may overlap the old until the old is cancelled, later in this transaction.
-        txn.execute_unprepared("SET CONSTRAINTS bookings_ep_no_overlap, bookings_visit_no_overlap DEFERRED").await?;
+        txn.execute_unprepared("SET CONSTRAINTS bookings_ep_no_overlap, bookings_visit_no_overlap DEFERRED")
+            .await?;
     }
     let request = NewBooking {
         service_id: Some(old.service_id),
@@ -646,7 +839,13 @@ pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainRe
     // The old booking's time is given back before the new one is weighed against the allocation.
     let tz = service_zone(&txn, old.service_id).await?;
     if is_chargeable(&old) {
-        ledger::release(&txn, caller, account_of(&old, local_date(tz, old.starts_at)), Some(reason.clone())).await?;
+        ledger::release(
+            &txn,
+            caller,
+            account_of(&old, local_date(tz, old.starts_at)),
+            Some(reason.clone()),
+        )
+        .await?;
     }
     let new = place(&txn, caller, plan).await?;
     let now = Utc::now();
@@ -682,7 +881,10 @@ pub struct Delivery {
 /// Records that a booking happened, with the minutes actually spent.
 pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<booking::Model> {
     let mut p = Problems::new();
-    for (field, v) in [("directMinutes", input.direct_minutes), ("preparationMinutes", input.preparation_minutes)] {
+    for (field, v) in [
+        ("directMinutes", input.direct_minutes),
+        ("preparationMinutes", input.preparation_minutes),
+    ] {
         if let Some(m) = v
             && !(0..=24 * 60).contains(&m)
         {
@@ -695,7 +897,11 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
     require_open(&b)?;
     let now = Utc::now();
     if b.starts_at > now {
-        return Err(DomainError::invalid("id", FieldErrorCode::InvalidState, "a booking can be recorded as delivered once it has started"));
+        return Err(DomainError::invalid(
+            "id",
+            FieldErrorCode::InvalidState,
+            "a booking can be recorded as delivered once it has started",
+        ));
     }
     let direct = input.direct_minutes.unwrap_or(b.direct_minutes);
     let prep = input.preparation_minutes.unwrap_or(b.preparation_minutes);
@@ -703,8 +909,26 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
         let tz = service_zone(&txn, b.service_id).await?;
         let account = account_of(&b, local_date(tz, b.starts_at));
         ledger::release(&txn, caller, account, None).await?;
-        ledger::post(&txn, caller, account, LedgerKind::Delivered, TimeCategory::Direct, i64::from(direct), None).await?;
-        ledger::post(&txn, caller, account, LedgerKind::Delivered, TimeCategory::Preparation, i64::from(prep), None).await?;
+        ledger::post(
+            &txn,
+            caller,
+            account,
+            LedgerKind::Delivered,
+            TimeCategory::Direct,
+            i64::from(direct),
+            None,
+        )
+        .await?;
+        ledger::post(
+            &txn,
+            caller,
+            account,
+            LedgerKind::Delivered,
+            TimeCategory::Preparation,
+            i64::from(prep),
+            None,
+        )
+        .await?;
     }
     let mut row: booking::ActiveModel = b.into();
     row.status = Set(BookingStatus::Delivered);
@@ -727,15 +951,26 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
 
 /// Records that the school did not attend: charged as a late cancellation under the policy.
 pub async fn no_show(db: &Db, caller: &Caller, id: BookingId, reason: &str) -> DomainResult<Cancelled> {
-    let reason = values::required_text("reason", reason, values::MAX_REASON_LEN).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let reason =
+        values::required_text("reason", reason, values::MAX_REASON_LEN).map_err(|e| DomainError::Invalid(vec![e]))?;
     let txn = db::begin_write(db).await?;
     let b = for_change(&txn, caller, id, Action::RecordDelivery).await?;
     require_open(&b)?;
     if b.starts_at > Utc::now() {
-        return Err(DomainError::invalid("id", FieldErrorCode::InvalidState, "a no-show can be recorded once the booking has started"));
+        return Err(DomainError::invalid(
+            "id",
+            FieldErrorCode::InvalidState,
+            "a no-show can be recorded once the booking has started",
+        ));
     }
     let policies = settings::policies(&txn, b.service_id).await?;
-    let (row, charged) = cancel_row(&txn, caller, b, Some(CancelledFor::School), reason, i64::from(policies.late_cancellation_charge_percent), None, None).await?;
+    let how = Cancelling {
+        for_whom: CancelledFor::School,
+        reason,
+        charge_percent: i64::from(policies.late_cancellation_charge_percent),
+        alternative: None,
+    };
+    let (row, charged) = cancel_row(&txn, caller, b, how).await?;
     // A no-show is not a cancellation: it keeps its own status.
     let mut row: booking::ActiveModel = row.into();
     row.status = Set(BookingStatus::NoShow);
@@ -770,13 +1005,22 @@ pub struct Filter {
 }
 
 /// Bookings the caller can see, by start time.
-pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, page: &PageRequest) -> DomainResult<Page<booking::Model>> {
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: Filter,
+    page: &PageRequest,
+) -> DomainResult<Page<booking::Model>> {
     let window = page.window()?;
     let access = tenancy::access_for(conn, caller, Action::ViewBookings).await?;
     if access.is_empty() {
         return Err(DomainError::Forbidden);
     }
-    let mut select = booking::Entity::find().filter(access.condition(booking::Column::ServiceId, Some(booking::Column::SchoolId), Some(booking::Column::EpId)));
+    let mut select = booking::Entity::find().filter(access.condition(
+        booking::Column::ServiceId,
+        Some(booking::Column::SchoolId),
+        Some(booking::Column::EpId),
+    ));
     if let Some(v) = filter.service_id {
         select = select.filter(booking::Column::ServiceId.eq(v));
     }
@@ -801,10 +1045,18 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, 
     if let Some(v) = filter.kinds.filter(|k| !k.is_empty()) {
         select = select.filter(booking::Column::Kind.is_in(v));
     }
-    page::fetch(conn, select, booking::Column::Id, SortKey::Time(booking::Column::StartsAt), false, &window, |m: &booking::Model| Position {
-        key: Some(m.starts_at.to_rfc3339()),
-        id: m.id.0,
-    })
+    page::fetch(
+        conn,
+        select,
+        booking::Column::Id,
+        SortKey::Time(booking::Column::StartsAt),
+        false,
+        &window,
+        |m: &booking::Model| Position {
+            key: Some(m.starts_at.to_rfc3339()),
+            id: m.id.0,
+        },
+    )
     .await
 }
 

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::require_ep;
 use crate::access::{Action, Caller};
@@ -63,17 +65,29 @@ fn check_hours(problems: &mut Problems, hours: &[Hours]) {
     }
     for (i, h) in hours.iter().enumerate() {
         if !(1..=7).contains(&h.weekday) {
-            problems.add(&format!("hours.{i}.weekday"), FieldErrorCode::OutOfRange, "must be 1 (Monday) to 7 (Sunday)");
+            problems.add(
+                &format!("hours.{i}.weekday"),
+                FieldErrorCode::OutOfRange,
+                "must be 1 (Monday) to 7 (Sunday)",
+            );
         }
         if h.ends_at <= h.starts_at {
-            problems.add(&format!("hours.{i}.endsAt"), FieldErrorCode::OutOfRange, "must be after the start");
+            problems.add(
+                &format!("hours.{i}.endsAt"),
+                FieldErrorCode::OutOfRange,
+                "must be after the start",
+            );
         }
         let overlaps = hours
             .iter()
             .enumerate()
             .any(|(j, o)| j < i && o.weekday == h.weekday && o.starts_at < h.ends_at && h.starts_at < o.ends_at);
         if overlaps {
-            problems.add(&format!("hours.{i}"), FieldErrorCode::OutOfRange, "overlaps other hours on the same day");
+            problems.add(
+                &format!("hours.{i}"),
+                FieldErrorCode::OutOfRange,
+                "overlaps other hours on the same day",
+            );
         }
     }
 }
@@ -127,7 +141,12 @@ pub async fn set_pattern(db: &Db, caller: &Caller, input: NewPattern) -> DomainR
         .exec_without_returning(&txn)
         .await?;
     }
-    audit::log(&txn, caller, Entry::new("working_pattern.set", "WorkingPattern", row.id).in_service(input.service_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("working_pattern.set", "WorkingPattern", row.id).in_service(input.service_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(Pattern {
         row,
@@ -180,15 +199,27 @@ pub async fn patterns_between(
 }
 
 /// An EP's patterns, oldest first.
-pub async fn patterns(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId, ep: PersonId) -> DomainResult<Vec<Pattern>> {
+pub async fn patterns(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    service: ServiceId,
+    ep: PersonId,
+) -> DomainResult<Vec<Pattern>> {
     require(caller, Action::ViewCalendars, service, ep)?;
     patterns_between(conn, service, &[ep], NaiveDate::MIN, NaiveDate::MAX).await
 }
 
 /// One pattern, for whoever may see that EP's calendar.
 pub async fn find_pattern(conn: &impl ConnectionTrait, caller: &Caller, id: WorkingPatternId) -> DomainResult<Pattern> {
-    let row = working_pattern::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
-    if !caller.principal.static_access(Action::ViewCalendars).permits_calendar(row.service_id, row.ep_id) {
+    let row = working_pattern::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    if !caller
+        .principal
+        .static_access(Action::ViewCalendars)
+        .permits_calendar(row.service_id, row.ep_id)
+    {
         return Err(DomainError::NotFound);
     }
     patterns_between(conn, row.service_id, &[row.ep_id], NaiveDate::MIN, NaiveDate::MAX)
@@ -199,9 +230,20 @@ pub async fn find_pattern(conn: &impl ConnectionTrait, caller: &Caller, id: Work
 }
 
 /// One exception, for whoever may see that EP's calendar.
-pub async fn find_exception(conn: &impl ConnectionTrait, caller: &Caller, id: CalendarExceptionId) -> DomainResult<calendar_exception::Model> {
-    let row = calendar_exception::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
-    if !caller.principal.static_access(Action::ViewCalendars).permits_calendar(row.service_id, row.ep_id) {
+pub async fn find_exception(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: CalendarExceptionId,
+) -> DomainResult<calendar_exception::Model> {
+    let row = calendar_exception::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    if !caller
+        .principal
+        .static_access(Action::ViewCalendars)
+        .permits_calendar(row.service_id, row.ep_id)
+    {
         return Err(DomainError::NotFound);
     }
     Ok(row)
@@ -224,7 +266,11 @@ pub async fn add_exception(db: &Db, caller: &Caller, input: NewException) -> Dom
     if input.ends_at <= input.starts_at {
         problems.add("endsAt", FieldErrorCode::OutOfRange, "must be after the start");
     } else if (input.ends_at - input.starts_at).num_days() > 366 {
-        problems.add("endsAt", FieldErrorCode::OutOfRange, "an exception lasts at most a year");
+        problems.add(
+            "endsAt",
+            FieldErrorCode::OutOfRange,
+            "an exception lasts at most a year",
+        );
     }
     let reason = problems.check(values::optional_text("reason", input.reason.as_deref(), 200));
     problems.finish()?;
@@ -244,13 +290,22 @@ pub async fn add_exception(db: &Db, caller: &Caller, input: NewException) -> Dom
     })
     .exec_with_returning(&txn)
     .await?;
-    audit::log(&txn, caller, Entry::new("calendar_exception.create", "CalendarException", row.id).in_service(input.service_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("calendar_exception.create", "CalendarException", row.id).in_service(input.service_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
 
 /// Withdraws an exception (the leave was cancelled); it stays on record.
-pub async fn withdraw_exception(db: &Db, caller: &Caller, id: CalendarExceptionId) -> DomainResult<calendar_exception::Model> {
+pub async fn withdraw_exception(
+    db: &Db,
+    caller: &Caller,
+    id: CalendarExceptionId,
+) -> DomainResult<calendar_exception::Model> {
     let txn = db::begin_write(db).await?;
     let row = calendar_exception::Entity::find_by_id(id)
         .filter(calendar_exception::Column::WithdrawnAt.is_null())
@@ -263,8 +318,16 @@ pub async fn withdraw_exception(db: &Db, caller: &Caller, id: CalendarExceptionI
         .filter(calendar_exception::Column::Id.eq(id))
         .exec(&txn)
         .await?;
-    audit::log(&txn, caller, Entry::new("calendar_exception.withdraw", "CalendarException", id).in_service(row.service_id)).await?;
-    let saved = calendar_exception::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound)?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("calendar_exception.withdraw", "CalendarException", id).in_service(row.service_id),
+    )
+    .await?;
+    let saved = calendar_exception::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -298,7 +361,11 @@ pub async fn exceptions(
 ) -> DomainResult<Vec<calendar_exception::Model>> {
     require(caller, Action::ViewCalendars, service, ep)?;
     if to <= from || (to - from).num_days() > 400 {
-        return Err(DomainError::invalid("to", FieldErrorCode::OutOfRange, "must be after from, and at most 400 days later"));
+        return Err(DomainError::invalid(
+            "to",
+            FieldErrorCode::OutOfRange,
+            "must be after from, and at most 400 days later",
+        ));
     }
     exceptions_between(conn, service, &[ep], from, to).await
 }

@@ -3,7 +3,9 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::{DateRange, require_ep, settings};
 use crate::access::{Action, Caller};
@@ -50,16 +52,22 @@ pub fn minutes_for(quantity_hundredths: i64, unit_minutes: i32) -> i64 {
 
 fn quantity(field: &str, hundredths: i64) -> Result<i32, crate::FieldError> {
     if hundredths <= 0 || hundredths > MAX_QUANTITY_HUNDREDTHS {
-        return Err(crate::FieldError::new(field, FieldErrorCode::OutOfRange, "must be more than 0 and at most 1000 units"));
+        return Err(crate::FieldError::new(
+            field,
+            FieldErrorCode::OutOfRange,
+            "must be more than 0 and at most 1000 units",
+        ));
     }
     Ok(hundredths as i32)
 }
 
 fn price(field: &str, pence: Option<i64>) -> Result<Option<i64>, crate::FieldError> {
     match pence {
-        Some(p) if !(0..=100_000_000_00).contains(&p) => {
-            Err(crate::FieldError::new(field, FieldErrorCode::OutOfRange, "must be between 0 and 100,000,000 pounds"))
-        }
+        Some(p) if !(0..=10_000_000_000).contains(&p) => Err(crate::FieldError::new(
+            field,
+            FieldErrorCode::OutOfRange,
+            "must be between 0 and 100,000,000 pounds",
+        )),
         other => Ok(other),
     }
 }
@@ -78,11 +86,9 @@ async fn load(conn: &impl ConnectionTrait, rows: Vec<contract::Model>) -> Domain
         .await?;
     rows.into_iter()
         .map(|row| {
-            let unit = units
-                .iter()
-                .find(|u| u.id == row.unit_id)
-                .cloned()
-                .ok_or_else(|| DomainError::internal("contract unit", crate::values::UnknownValue(row.unit_id.to_string())))?;
+            let unit = units.iter().find(|u| u.id == row.unit_id).cloned().ok_or_else(|| {
+                DomainError::internal("contract unit", crate::values::UnknownValue(row.unit_id.to_string()))
+            })?;
             let top_ups = top_ups.iter().filter(|t| t.contract_id == row.id).cloned().collect();
             Ok(Contract { row, unit, top_ups })
         })
@@ -101,13 +107,22 @@ pub struct Filter {
 }
 
 /// Contracts the caller can see, newest first.
-pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, page: &PageRequest) -> DomainResult<Page<Contract>> {
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: Filter,
+    page: &PageRequest,
+) -> DomainResult<Page<Contract>> {
     let window = page.window()?;
     let access = tenancy::access_for(conn, caller, Action::ViewContracts).await?;
     if access.is_empty() {
         return Err(DomainError::Forbidden);
     }
-    let mut select = contract::Entity::find().filter(access.condition(contract::Column::ServiceId, Some(contract::Column::SchoolId), None));
+    let mut select = contract::Entity::find().filter(access.condition(
+        contract::Column::ServiceId,
+        Some(contract::Column::SchoolId),
+        None,
+    ));
     if let Some(s) = filter.service_id {
         select = select.filter(contract::Column::ServiceId.eq(s));
     }
@@ -121,12 +136,23 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, 
         select = select.filter(contract::Column::Status.is_in(st));
     }
     if let Some(d) = filter.covering {
-        select = select.filter(contract::Column::StartsOn.lte(d)).filter(contract::Column::EndsOn.gte(d));
+        select = select
+            .filter(contract::Column::StartsOn.lte(d))
+            .filter(contract::Column::EndsOn.gte(d));
     }
     if let Some(ep) = filter.link_ep_id {
         select = select.filter(contract::Column::LinkEpId.eq(ep));
     }
-    let rows = page::fetch(conn, select, contract::Column::Id, SortKey::Id, true, &window, |m: &contract::Model| Position { key: None, id: m.id.0 }).await?;
+    let rows = page::fetch(
+        conn,
+        select,
+        contract::Column::Id,
+        SortKey::Id,
+        true,
+        &window,
+        |m: &contract::Model| Position { key: None, id: m.id.0 },
+    )
+    .await?;
     let cursors: Vec<String> = rows.items.iter().map(|(c, _)| c.clone()).collect();
     let loaded = load(conn, rows.items.into_iter().map(|(_, m)| m).collect()).await?;
     Ok(Page {
@@ -137,7 +163,10 @@ pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, 
 }
 
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: ContractId) -> DomainResult<Contract> {
-    let row = contract::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    let row = contract::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     let access = tenancy::access_for(conn, caller, Action::ViewContracts).await?;
     if !access.permits_school(row.service_id, row.school_id) {
         return Err(DomainError::NotFound);
@@ -189,44 +218,90 @@ pub async fn create(db: &Db, caller: &Caller, input: NewContract) -> DomainResul
     }
     problems.finish()?;
     let (Some(qty), Some(price)) = (qty, price) else {
-        return Err(DomainError::invalid("quantity", FieldErrorCode::Invalid, "is not valid"));
+        return Err(DomainError::invalid(
+            "quantity",
+            FieldErrorCode::Invalid,
+            "is not valid",
+        ));
     };
     let txn = db::begin_write(db).await?;
-    let school = school::Entity::find_by_id(input.school_id).one(&txn).await?.ok_or(DomainError::NotFound)?;
-    if !caller.principal.static_access(Action::ManageContracts).permits_service_wide(school.service_id) {
+    let school = school::Entity::find_by_id(input.school_id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    if !caller
+        .principal
+        .static_access(Action::ManageContracts)
+        .permits_service_wide(school.service_id)
+    {
         return Err(caller.principal.refusal(school.service_id, Some(school.id)));
     }
     if school.status == SchoolStatus::Archived {
-        return Err(DomainError::invalid("schoolId", FieldErrorCode::InvalidState, "the school is archived"));
+        return Err(DomainError::invalid(
+            "schoolId",
+            FieldErrorCode::InvalidState,
+            "the school is archived",
+        ));
     }
     let service = school.service_id;
     let unit = settings::unit(&txn, service, input.unit_id)
         .await
         .map_err(|_| DomainError::invalid("unitId", FieldErrorCode::NotFound, "no such unit in this service"))?;
     if unit.archived_at.is_some() {
-        return Err(DomainError::invalid("unitId", FieldErrorCode::InvalidState, "this unit is no longer sold"));
+        return Err(DomainError::invalid(
+            "unitId",
+            FieldErrorCode::InvalidState,
+            "this unit is no longer sold",
+        ));
     }
-    let period = match (input.period_kind, input.academic_year_id, input.starts_on, input.ends_on) {
+    let period = match (
+        input.period_kind,
+        input.academic_year_id,
+        input.starts_on,
+        input.ends_on,
+    ) {
         (PeriodKind::AcademicYear, Some(year), None, None) => {
-            let y = settings::academic_year(&txn, service, year)
-                .await
-                .map_err(|_| DomainError::invalid("academicYearId", FieldErrorCode::NotFound, "no such academic year in this service"))?;
+            let y = settings::academic_year(&txn, service, year).await.map_err(|_| {
+                DomainError::invalid(
+                    "academicYearId",
+                    FieldErrorCode::NotFound,
+                    "no such academic year in this service",
+                )
+            })?;
             DateRange::new("academicYearId", y.year.starts_on, y.year.ends_on)?
         }
         (_, Some(_), Some(_), _) | (_, Some(_), _, Some(_)) => {
-            return Err(DomainError::invalid("startsOn", FieldErrorCode::Invalid, "give an academic year or dates, not both"));
+            return Err(DomainError::invalid(
+                "startsOn",
+                FieldErrorCode::Invalid,
+                "give an academic year or dates, not both",
+            ));
         }
         (PeriodKind::FinancialYear, Some(_), None, None) => {
-            return Err(DomainError::invalid("academicYearId", FieldErrorCode::Invalid, "a financial-year contract gives its dates"));
+            return Err(DomainError::invalid(
+                "academicYearId",
+                FieldErrorCode::Invalid,
+                "a financial-year contract gives its dates",
+            ));
         }
         (_, None, Some(s), Some(e)) => {
             let range = DateRange::new("endsOn", s, e)?;
             if range.days() > 400 {
-                return Err(DomainError::invalid("endsOn", FieldErrorCode::OutOfRange, "a contract covers at most 400 days"));
+                return Err(DomainError::invalid(
+                    "endsOn",
+                    FieldErrorCode::OutOfRange,
+                    "a contract covers at most 400 days",
+                ));
             }
             range
         }
-        _ => return Err(DomainError::invalid("startsOn", FieldErrorCode::Required, "give an academic year, or start and end dates")),
+        _ => {
+            return Err(DomainError::invalid(
+                "startsOn",
+                FieldErrorCode::Required,
+                "give an academic year, or start and end dates",
+            ));
+        }
     };
     if let Some(ep) = input.link_ep_id {
         require_ep(&txn, service, ep, "linkEpId").await?;
@@ -280,7 +355,11 @@ async fn for_change(conn: &impl ConnectionTrait, caller: &Caller, id: ContractId
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)?;
-    if caller.principal.static_access(Action::ManageContracts).permits_service_wide(row.service_id) {
+    if caller
+        .principal
+        .static_access(Action::ManageContracts)
+        .permits_service_wide(row.service_id)
+    {
         return Ok(row);
     }
     let viewer = tenancy::access_for(conn, caller, Action::ViewContracts).await?;
@@ -303,7 +382,10 @@ pub struct ContractPatch {
 
 fn check_status_change(from: ContractStatus, to: ContractStatus) -> DomainResult<()> {
     use ContractStatus::*;
-    let ok = matches!((from, to), (Draft, Active) | (Draft, Cancelled) | (Active, Closed) | (Active, Cancelled) | (Closed, Active)) || from == to;
+    let ok = matches!(
+        (from, to),
+        (Draft, Active) | (Draft, Cancelled) | (Active, Closed) | (Active, Cancelled) | (Closed, Active)
+    ) || from == to;
     if ok {
         Ok(())
     } else {
@@ -330,7 +412,11 @@ pub async fn update(db: &Db, caller: &Caller, id: ContractId, patch: ContractPat
         if status == ContractStatus::Cancelled {
             let used = super::ledger::contract_use(&txn, id).await?;
             if used != 0 {
-                return Err(DomainError::invalid("status", FieldErrorCode::NotAllowed, "time has been booked against this contract; close it instead"));
+                return Err(DomainError::invalid(
+                    "status",
+                    FieldErrorCode::NotAllowed,
+                    "time has been booked against this contract; close it instead",
+                ));
             }
         }
         row.status = Set(status);
@@ -346,7 +432,11 @@ pub async fn update(db: &Db, caller: &Caller, id: ContractId, patch: ContractPat
     }
     if let Some(q) = qty {
         if current.status != ContractStatus::Draft {
-            return Err(DomainError::invalid("quantity", FieldErrorCode::InvalidState, "only a draft's quantity can change; top up an active contract"));
+            return Err(DomainError::invalid(
+                "quantity",
+                FieldErrorCode::InvalidState,
+                "only a draft's quantity can change; top up an active contract",
+            ));
         }
         let unit = settings::unit(&txn, current.service_id, current.unit_id).await?;
         row.quantity_hundredths = Set(q);
@@ -354,7 +444,12 @@ pub async fn update(db: &Db, caller: &Caller, id: ContractId, patch: ContractPat
     }
     row.updated_at = Set(Utc::now());
     let saved = row.update(&txn).await?;
-    audit::log(&txn, caller, Entry::new("contract.update", "Contract", id).in_school(saved.service_id, Some(saved.school_id))).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("contract.update", "Contract", id).in_school(saved.service_id, Some(saved.school_id)),
+    )
+    .await?;
     let loaded = load(&txn, vec![saved]).await?.pop().ok_or(DomainError::NotFound)?;
     txn.commit().await?;
     Ok(loaded)
@@ -377,7 +472,11 @@ pub async fn top_up(db: &Db, caller: &Caller, input: TopUp) -> DomainResult<Cont
     let txn = db::begin_write(db).await?;
     let current = for_change(&txn, caller, input.contract_id).await?;
     if current.status != ContractStatus::Active {
-        return Err(DomainError::invalid("contractId", FieldErrorCode::InvalidState, "only an active contract can be topped up"));
+        return Err(DomainError::invalid(
+            "contractId",
+            FieldErrorCode::InvalidState,
+            "only an active contract can be topped up",
+        ));
     }
     let unit = settings::unit(&txn, current.service_id, current.unit_id).await?;
     let row = contract_top_up::Entity::insert(contract_top_up::ActiveModel {

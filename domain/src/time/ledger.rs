@@ -103,10 +103,33 @@ pub async fn held_by(conn: &impl ConnectionTrait, booking: BookingId) -> DomainR
 }
 
 /// Releases whatever a booking still holds.
-pub async fn release(conn: &impl ConnectionTrait, caller: &Caller, account: Account, reason: Option<String>) -> DomainResult<Held> {
+pub async fn release(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    account: Account,
+    reason: Option<String>,
+) -> DomainResult<Held> {
     let held = held_by(conn, account.booking_id.ok_or(DomainError::NotFound)?).await?;
-    post(conn, caller, account, LedgerKind::Released, TimeCategory::Direct, -held.direct, reason.clone()).await?;
-    post(conn, caller, account, LedgerKind::Released, TimeCategory::Preparation, -held.preparation, reason).await?;
+    post(
+        conn,
+        caller,
+        account,
+        LedgerKind::Released,
+        TimeCategory::Direct,
+        -held.direct,
+        reason.clone(),
+    )
+    .await?;
+    post(
+        conn,
+        caller,
+        account,
+        LedgerKind::Released,
+        TimeCategory::Preparation,
+        -held.preparation,
+        reason,
+    )
+    .await?;
     Ok(held)
 }
 
@@ -155,7 +178,11 @@ struct KindSum {
 }
 
 /// Sums the ledger of one contract into a balance (the purchase is added by the caller).
-pub async fn contract_balance(conn: &impl ConnectionTrait, contract: ContractId, purchased: i64) -> DomainResult<Balance> {
+pub async fn contract_balance(
+    conn: &impl ConnectionTrait,
+    contract: ContractId,
+    purchased: i64,
+) -> DomainResult<Balance> {
     let rows: Vec<KindSum> = ledger_entry::Entity::find()
         .select_only()
         .column(ledger_entry::Column::Kind)
@@ -196,7 +223,12 @@ pub struct Filter {
 
 /// Ledger entries the caller can see, newest first: administrators all in their service, EPs
 /// those of the schools they work with, SENCOs and school leaders their school's.
-pub async fn entries(conn: &impl ConnectionTrait, caller: &Caller, filter: Filter, page: &PageRequest) -> DomainResult<Page<ledger_entry::Model>> {
+pub async fn entries(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: Filter,
+    page: &PageRequest,
+) -> DomainResult<Page<ledger_entry::Model>> {
     let window = page.window()?;
     let access = tenancy::access_for(conn, caller, Action::ViewLedger).await?;
     if access.is_empty() {
@@ -228,12 +260,28 @@ pub async fn entries(conn: &impl ConnectionTrait, caller: &Caller, filter: Filte
     if let Some(v) = filter.to {
         select = select.filter(ledger_entry::Column::AppliesOn.lte(v));
     }
-    page::fetch(conn, select, ledger_entry::Column::Id, SortKey::Id, true, &window, |m: &ledger_entry::Model| Position { key: None, id: m.id.0 }).await
+    page::fetch(
+        conn,
+        select,
+        ledger_entry::Column::Id,
+        SortKey::Id,
+        true,
+        &window,
+        |m: &ledger_entry::Model| Position { key: None, id: m.id.0 },
+    )
+    .await
 }
 
 /// One entry the caller can see.
-pub async fn entry(conn: &impl ConnectionTrait, caller: &Caller, id: LedgerEntryId) -> DomainResult<ledger_entry::Model> {
-    let row = ledger_entry::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+pub async fn entry(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: LedgerEntryId,
+) -> DomainResult<ledger_entry::Model> {
+    let row = ledger_entry::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     let access = tenancy::access_for(conn, caller, Action::ViewLedger).await?;
     if access.permits(row.service_id, row.school_id, row.ep_id) {
         Ok(row)
@@ -262,8 +310,15 @@ pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult
         reason = values::required_text("reason", &input.reason, values::MAX_REASON_LEN),
     );
     let txn = db::begin_write(db).await?;
-    let school = school::Entity::find_by_id(input.school_id).one(&txn).await?.ok_or(DomainError::NotFound)?;
-    if !caller.principal.static_access(Action::AdjustLedger).permits_service_wide(school.service_id) {
+    let school = school::Entity::find_by_id(input.school_id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    if !caller
+        .principal
+        .static_access(Action::AdjustLedger)
+        .permits_service_wide(school.service_id)
+    {
         return Err(caller.principal.refusal(school.service_id, Some(school.id)));
     }
     let service = school.service_id;
@@ -272,9 +327,19 @@ pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult
             .filter(contract::Column::SchoolId.eq(school.id))
             .one(&txn)
             .await?
-            .ok_or_else(|| DomainError::invalid("contractId", FieldErrorCode::NotFound, "no such contract for this school"))?;
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    "contractId",
+                    FieldErrorCode::NotFound,
+                    "no such contract for this school",
+                )
+            })?;
         if found.funding_stream != input.funding_stream {
-            return Err(DomainError::invalid("fundingStream", FieldErrorCode::Invalid, "must match the contract's funding stream"));
+            return Err(DomainError::invalid(
+                "fundingStream",
+                FieldErrorCode::Invalid,
+                "must match the contract's funding stream",
+            ));
         }
     }
     if let Some(ep) = input.ep_id {
@@ -285,7 +350,13 @@ pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult
             .filter(ledger_entry::Column::SchoolId.eq(school.id))
             .one(&txn)
             .await?
-            .ok_or_else(|| DomainError::invalid("correctsEntryId", FieldErrorCode::NotFound, "no such entry for this school"))?;
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    "correctsEntryId",
+                    FieldErrorCode::NotFound,
+                    "no such entry for this school",
+                )
+            })?;
     }
     let id = LedgerEntryId::new();
     let row = ledger_entry::Entity::insert(ledger_entry::ActiveModel {
@@ -346,18 +417,30 @@ pub struct GroupedSum {
     pub minutes: Option<i64>,
 }
 
+/// What [`grouped_sums`] adds up.
+pub struct SumsOf<'a> {
+    pub service: ServiceId,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Periods (terms or half-terms) to split the sums by.
+    pub periods: &'a [(NaiveDate, NaiveDate)],
+    pub schools: Option<&'a [SchoolId]>,
+    pub eps: Option<&'a [PersonId]>,
+    pub stream: Option<FundingStream>,
+}
+
 /// Ledger sums of a service over a date range, by school, EP, contract, stream, kind, category
 /// and period (the index of the period in `periods` that contains the entry's date, if any).
-pub async fn grouped_sums(
-    conn: &impl ConnectionTrait,
-    service: ServiceId,
-    from: NaiveDate,
-    to: NaiveDate,
-    periods: &[(NaiveDate, NaiveDate)],
-    schools: Option<&[SchoolId]>,
-    eps: Option<&[PersonId]>,
-    stream: Option<FundingStream>,
-) -> DomainResult<Vec<GroupedSum>> {
+pub async fn grouped_sums(conn: &impl ConnectionTrait, of: SumsOf<'_>) -> DomainResult<Vec<GroupedSum>> {
+    let SumsOf {
+        service,
+        from,
+        to,
+        periods,
+        schools,
+        eps,
+        stream,
+    } = of;
     let applies_on = Expr::col((ledger_entry::Entity, ledger_entry::Column::AppliesOn));
     let term_index = if periods.is_empty() {
         Expr::cust("NULL")

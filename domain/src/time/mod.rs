@@ -44,7 +44,10 @@ pub fn local_date(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
 
 /// The service's time zone.
 pub async fn service_zone(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<Tz> {
-    let row = service::Entity::find_by_id(service).one(conn).await?.ok_or(DomainError::NotFound)?;
+    let row = service::Entity::find_by_id(service)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     row.time_zone
         .parse::<Tz>()
         .map_err(|_| DomainError::internal("service time zone", crate::values::UnknownValue(row.time_zone.clone())))
@@ -63,11 +66,20 @@ pub async fn is_ep(conn: &impl ConnectionTrait, service: ServiceId, person: Pers
 }
 
 /// Refuses unless the person is an EP of the service.
-pub async fn require_ep(conn: &impl ConnectionTrait, service: ServiceId, person: PersonId, field: &str) -> DomainResult<()> {
+pub async fn require_ep(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    person: PersonId,
+    field: &str,
+) -> DomainResult<()> {
     if is_ep(conn, service, person).await? {
         Ok(())
     } else {
-        Err(DomainError::invalid(field, FieldErrorCode::NotFound, "no such EP in this service"))
+        Err(DomainError::invalid(
+            field,
+            FieldErrorCode::NotFound,
+            "no such EP in this service",
+        ))
     }
 }
 
@@ -80,7 +92,11 @@ pub fn minutes_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
 pub fn whole_minute(field: &str, at: DateTime<Utc>) -> DomainResult<DateTime<Utc>> {
     use chrono::Timelike;
     if at.second() != 0 || at.nanosecond() != 0 {
-        return Err(DomainError::invalid(field, FieldErrorCode::Invalid, "must be on a whole minute"));
+        return Err(DomainError::invalid(
+            field,
+            FieldErrorCode::Invalid,
+            "must be on a whole minute",
+        ));
     }
     Ok(at)
 }
@@ -95,7 +111,11 @@ pub struct DateRange {
 impl DateRange {
     pub fn new(field: &str, starts_on: NaiveDate, ends_on: NaiveDate) -> DomainResult<Self> {
         if ends_on < starts_on {
-            return Err(DomainError::invalid(field, FieldErrorCode::OutOfRange, "must not end before it starts"));
+            return Err(DomainError::invalid(
+                field,
+                FieldErrorCode::OutOfRange,
+                "must not end before it starts",
+            ));
         }
         Ok(Self { starts_on, ends_on })
     }
@@ -128,12 +148,24 @@ mod tests {
     fn london_times_map_to_utc_across_both_clock_changes() {
         let tz = chrono_tz::Europe::London;
         // Winter: GMT. Summer: BST, one hour ahead.
-        assert_eq!(local_to_utc(tz, d(2026, 3, 27), t(9, 0)).to_rfc3339(), "2026-03-27T09:00:00+00:00");
-        assert_eq!(local_to_utc(tz, d(2026, 3, 30), t(9, 0)).to_rfc3339(), "2026-03-30T08:00:00+00:00");
+        assert_eq!(
+            local_to_utc(tz, d(2026, 3, 27), t(9, 0)).to_rfc3339(),
+            "2026-03-27T09:00:00+00:00"
+        );
+        assert_eq!(
+            local_to_utc(tz, d(2026, 3, 30), t(9, 0)).to_rfc3339(),
+            "2026-03-30T08:00:00+00:00"
+        );
         // 01:30 on 29 March 2026 does not exist: it moves to 02:00 BST (01:00 UTC).
-        assert_eq!(local_to_utc(tz, d(2026, 3, 29), t(1, 30)).to_rfc3339(), "2026-03-29T01:00:00+00:00");
+        assert_eq!(
+            local_to_utc(tz, d(2026, 3, 29), t(1, 30)).to_rfc3339(),
+            "2026-03-29T01:00:00+00:00"
+        );
         // 01:30 on 25 October 2026 happens twice: the first is 01:30 BST (00:30 UTC).
-        assert_eq!(local_to_utc(tz, d(2026, 10, 25), t(1, 30)).to_rfc3339(), "2026-10-25T00:30:00+00:00");
+        assert_eq!(
+            local_to_utc(tz, d(2026, 10, 25), t(1, 30)).to_rfc3339(),
+            "2026-10-25T00:30:00+00:00"
+        );
         assert_eq!(local_date(tz, "2026-06-30T23:30:00Z".parse().unwrap()), d(2026, 7, 1));
     }
 

@@ -2,7 +2,10 @@
 //! half-terms, closures and bank holidays), and its cancellation and overbooking policies.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
 
 use super::DateRange;
 use crate::access::{Action, Caller};
@@ -52,18 +55,29 @@ pub async fn create_defaults(conn: &impl ConnectionTrait, service: ServiceId) ->
 
 /// The settings row, which every service has.
 pub async fn policies(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<time_settings::Model> {
-    time_settings::Entity::find_by_id(service).one(conn).await?.ok_or(DomainError::NotFound)
+    time_settings::Entity::find_by_id(service)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)
 }
 
 fn require_view(caller: &Caller, service: ServiceId) -> DomainResult<()> {
-    if caller.principal.static_access(Action::ViewTimeSettings).touches_service(service) {
+    if caller
+        .principal
+        .static_access(Action::ViewTimeSettings)
+        .touches_service(service)
+    {
         Ok(())
     } else {
         Err(DomainError::NotFound)
     }
 }
 
-pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId) -> DomainResult<time_settings::Model> {
+pub async fn get(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    service: ServiceId,
+) -> DomainResult<time_settings::Model> {
     require_view(caller, service)?;
     policies(conn, service).await
 }
@@ -84,17 +98,40 @@ pub struct PolicyPatch {
 fn bounded(problems: &mut Problems, field: &str, value: Option<i32>, min: i32, max: i32) -> Option<i32> {
     let v = value?;
     if v < min || v > max {
-        problems.add(field, FieldErrorCode::OutOfRange, format!("must be between {min} and {max}"));
+        problems.add(
+            field,
+            FieldErrorCode::OutOfRange,
+            format!("must be between {min} and {max}"),
+        );
         return None;
     }
     Some(v)
 }
 
-pub async fn update(db: &Db, caller: &Caller, service: ServiceId, patch: PolicyPatch) -> DomainResult<time_settings::Model> {
-    caller.principal.require_service_wide(Action::ManageTimeSettings, service)?;
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    service: ServiceId,
+    patch: PolicyPatch,
+) -> DomainResult<time_settings::Model> {
+    caller
+        .principal
+        .require_service_wide(Action::ManageTimeSettings, service)?;
     let mut p = Problems::new();
-    let notice = bounded(&mut p, "cancellationNoticeHours", patch.cancellation_notice_hours, 0, 24 * 28);
-    let charge = bounded(&mut p, "lateCancellationChargePercent", patch.late_cancellation_charge_percent, 0, 100);
+    let notice = bounded(
+        &mut p,
+        "cancellationNoticeHours",
+        patch.cancellation_notice_hours,
+        0,
+        24 * 28,
+    );
+    let charge = bounded(
+        &mut p,
+        "lateCancellationChargePercent",
+        patch.late_cancellation_charge_percent,
+        0,
+        100,
+    );
     let buffer = bounded(&mut p, "travelBufferMinutes", patch.travel_buffer_minutes, 0, 240);
     let min_notice = bounded(&mut p, "minimumNoticeHours", patch.minimum_notice_hours, 0, 24 * 60);
     let step = bounded(&mut p, "slotStepMinutes", patch.slot_step_minutes, 5, 120);
@@ -102,9 +139,19 @@ pub async fn update(db: &Db, caller: &Caller, service: ServiceId, patch: PolicyP
         && 60 % s != 0
         && s % 60 != 0
     {
-        p.add("slotStepMinutes", FieldErrorCode::Invalid, "must divide an hour (5, 10, 15, 20, 30, 60...)");
+        p.add(
+            "slotStepMinutes",
+            FieldErrorCode::Invalid,
+            "must divide an hour (5, 10, 15, 20, 30, 60...)",
+        );
     }
-    let tolerance = bounded(&mut p, "underUseTolerancePercent", patch.under_use_tolerance_percent, 0, 100);
+    let tolerance = bounded(
+        &mut p,
+        "underUseTolerancePercent",
+        patch.under_use_tolerance_percent,
+        0,
+        100,
+    );
     p.finish()?;
     let txn = db::begin_write(db).await?;
     let mut row: time_settings::ActiveModel = policies(&txn, service).await?.into();
@@ -137,14 +184,23 @@ pub async fn update(db: &Db, caller: &Caller, service: ServiceId, patch: PolicyP
     }
     row.updated_at = Set(Utc::now());
     let saved = row.update(&txn).await?;
-    audit::log(&txn, caller, Entry::new("time_settings.update", "Service", service).in_service(service)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("time_settings.update", "Service", service).in_service(service),
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }
 
 // ---- units ----
 
-pub async fn units(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId) -> DomainResult<Vec<time_unit::Model>> {
+pub async fn units(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    service: ServiceId,
+) -> DomainResult<Vec<time_unit::Model>> {
     require_view(caller, service)?;
     Ok(time_unit::Entity::find()
         .filter(time_unit::Column::ServiceId.eq(service))
@@ -164,7 +220,10 @@ pub async fn unit(conn: &impl ConnectionTrait, service: ServiceId, id: TimeUnitI
 
 /// A unit, for someone who can see the service's settings.
 pub async fn find_unit(conn: &impl ConnectionTrait, caller: &Caller, id: TimeUnitId) -> DomainResult<time_unit::Model> {
-    let row = time_unit::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    let row = time_unit::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     require_view(caller, row.service_id)?;
     Ok(row)
 }
@@ -174,8 +233,16 @@ fn unit_minutes(minutes: i32) -> Result<i32, crate::FieldError> {
 }
 
 /// Adds a unit the service sells, such as a 390-minute day.
-pub async fn create_unit(db: &Db, caller: &Caller, service: ServiceId, name: &str, minutes: i32) -> DomainResult<time_unit::Model> {
-    caller.principal.require_service_wide(Action::ManageTimeSettings, service)?;
+pub async fn create_unit(
+    db: &Db,
+    caller: &Caller,
+    service: ServiceId,
+    name: &str,
+    minutes: i32,
+) -> DomainResult<time_unit::Model> {
+    caller
+        .principal
+        .require_service_wide(Action::ManageTimeSettings, service)?;
     crate::parse_all!(name = Name::parse("name", name), minutes = unit_minutes(minutes));
     let txn = db::begin_write(db).await?;
     let taken = time_unit::Entity::find()
@@ -184,7 +251,11 @@ pub async fn create_unit(db: &Db, caller: &Caller, service: ServiceId, name: &st
         .count(&txn)
         .await?;
     if taken > 0 {
-        return Err(DomainError::invalid("name", FieldErrorCode::Taken, "the service already has a unit with this name"));
+        return Err(DomainError::invalid(
+            "name",
+            FieldErrorCode::Taken,
+            "the service already has a unit with this name",
+        ));
     }
     let row = time_unit::Entity::insert(time_unit::ActiveModel {
         id: Set(TimeUnitId::new()),
@@ -196,17 +267,36 @@ pub async fn create_unit(db: &Db, caller: &Caller, service: ServiceId, name: &st
     })
     .exec_with_returning(&txn)
     .await?;
-    audit::log(&txn, caller, Entry::new("time_unit.create", "TimeUnit", row.id).in_service(service)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("time_unit.create", "TimeUnit", row.id).in_service(service),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
 
 /// Changes a unit's size or archives it. Contracts keep the minutes they were sold with.
-pub async fn update_unit(db: &Db, caller: &Caller, id: TimeUnitId, minutes: Option<i32>, archived: Option<bool>) -> DomainResult<time_unit::Model> {
-    let minutes = minutes.map(unit_minutes).transpose().map_err(|e| DomainError::Invalid(vec![e]))?;
+pub async fn update_unit(
+    db: &Db,
+    caller: &Caller,
+    id: TimeUnitId,
+    minutes: Option<i32>,
+    archived: Option<bool>,
+) -> DomainResult<time_unit::Model> {
+    let minutes = minutes
+        .map(unit_minutes)
+        .transpose()
+        .map_err(|e| DomainError::Invalid(vec![e]))?;
     let txn = db::begin_write(db).await?;
-    let current = time_unit::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound)?;
-    caller.principal.require_service_wide(Action::ManageTimeSettings, current.service_id)?;
+    let current = time_unit::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    caller
+        .principal
+        .require_service_wide(Action::ManageTimeSettings, current.service_id)?;
     let service = current.service_id;
     let mut row: time_unit::ActiveModel = current.into();
     if let Some(m) = minutes {
@@ -218,7 +308,12 @@ pub async fn update_unit(db: &Db, caller: &Caller, id: TimeUnitId, minutes: Opti
         None => {}
     }
     let saved = row.update(&txn).await?;
-    audit::log(&txn, caller, Entry::new("time_unit.update", "TimeUnit", id).in_service(service)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("time_unit.update", "TimeUnit", id).in_service(service),
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -257,7 +352,11 @@ fn check_parts(problems: &mut Problems, field: &str, outer: &DateRange, parts: &
             problems.add(&e.field.join("."), e.code, e.message);
         }
         let Ok(range) = DateRange::new(&format!("{here}.endsOn"), part.starts_on, part.ends_on) else {
-            problems.add(&format!("{here}.endsOn"), FieldErrorCode::OutOfRange, "must not end before it starts");
+            problems.add(
+                &format!("{here}.endsOn"),
+                FieldErrorCode::OutOfRange,
+                "must not end before it starts",
+            );
             ranges.push(None);
             continue;
         };
@@ -267,7 +366,11 @@ fn check_parts(problems: &mut Problems, field: &str, outer: &DateRange, parts: &
         if let Some(prev) = previous
             && range.starts_on <= prev.ends_on
         {
-            problems.add(&format!("{here}.startsOn"), FieldErrorCode::OutOfRange, "must start after the one before it ends");
+            problems.add(
+                &format!("{here}.startsOn"),
+                FieldErrorCode::OutOfRange,
+                "must start after the one before it ends",
+            );
         }
         previous = Some(range);
         ranges.push(Some(range));
@@ -276,12 +379,18 @@ fn check_parts(problems: &mut Problems, field: &str, outer: &DateRange, parts: &
 }
 
 pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYear) -> DomainResult<AcademicYear> {
-    caller.principal.require_service_wide(Action::ManageTimeSettings, input.service_id)?;
+    caller
+        .principal
+        .require_service_wide(Action::ManageTimeSettings, input.service_id)?;
     let mut problems = Problems::new();
     let name = problems.check(Name::parse("name", &input.name));
     let year = DateRange::new("endsOn", input.starts_on, input.ends_on)?;
     if year.days() > 400 {
-        problems.add("endsOn", FieldErrorCode::OutOfRange, "an academic year lasts at most 400 days");
+        problems.add(
+            "endsOn",
+            FieldErrorCode::OutOfRange,
+            "an academic year lasts at most 400 days",
+        );
     }
     if input.terms.len() > 6 {
         problems.add("terms", FieldErrorCode::OutOfRange, "at most six terms");
@@ -294,7 +403,11 @@ pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYe
     }
     problems.finish()?;
     let Some(name) = name else {
-        return Err(DomainError::invalid("name", FieldErrorCode::Required, "must not be empty"));
+        return Err(DomainError::invalid(
+            "name",
+            FieldErrorCode::Required,
+            "must not be empty",
+        ));
     };
     let txn = db::begin_write(db).await?;
     let existing = academic_year::Entity::find()
@@ -302,10 +415,24 @@ pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYe
         .all(&txn)
         .await?;
     if existing.iter().any(|y| y.name == name.as_str()) {
-        return Err(DomainError::invalid("name", FieldErrorCode::Taken, "the service already has an academic year with this name"));
+        return Err(DomainError::invalid(
+            "name",
+            FieldErrorCode::Taken,
+            "the service already has an academic year with this name",
+        ));
     }
-    if existing.iter().any(|y| DateRange { starts_on: y.starts_on, ends_on: y.ends_on }.overlaps(&year)) {
-        return Err(DomainError::invalid("startsOn", FieldErrorCode::OutOfRange, "overlaps another academic year"));
+    if existing.iter().any(|y| {
+        DateRange {
+            starts_on: y.starts_on,
+            ends_on: y.ends_on,
+        }
+        .overlaps(&year)
+    }) {
+        return Err(DomainError::invalid(
+            "startsOn",
+            FieldErrorCode::OutOfRange,
+            "overlaps another academic year",
+        ));
     }
     let year_row = academic_year::Entity::insert(academic_year::ActiveModel {
         id: Set(AcademicYearId::new()),
@@ -326,12 +453,22 @@ pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYe
         }
         terms.push((term_row, halves));
     }
-    audit::log(&txn, caller, Entry::new("academic_year.create", "AcademicYear", year_row.id).in_service(input.service_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("academic_year.create", "AcademicYear", year_row.id).in_service(input.service_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(AcademicYear { year: year_row, terms })
 }
 
-async fn insert_term(conn: &impl ConnectionTrait, year: &academic_year::Model, parent: Option<TermId>, t: &NewTerm) -> DomainResult<term::Model> {
+async fn insert_term(
+    conn: &impl ConnectionTrait,
+    year: &academic_year::Model,
+    parent: Option<TermId>,
+    t: &NewTerm,
+) -> DomainResult<term::Model> {
     Ok(term::Entity::insert(term::ActiveModel {
         id: Set(TermId::new()),
         service_id: Set(year.service_id),
@@ -359,7 +496,11 @@ async fn assemble(conn: &impl ConnectionTrait, years: Vec<academic_year::Model>)
                 .iter()
                 .filter(|t| t.academic_year_id == year.id && t.parent_term_id.is_none())
                 .map(|t| {
-                    let halves = all_terms.iter().filter(|h| h.parent_term_id == Some(t.id)).cloned().collect();
+                    let halves = all_terms
+                        .iter()
+                        .filter(|h| h.parent_term_id == Some(t.id))
+                        .cloned()
+                        .collect();
                     (t.clone(), halves)
                 })
                 .collect();
@@ -368,7 +509,11 @@ async fn assemble(conn: &impl ConnectionTrait, years: Vec<academic_year::Model>)
         .collect())
 }
 
-pub async fn academic_years(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId) -> DomainResult<Vec<AcademicYear>> {
+pub async fn academic_years(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    service: ServiceId,
+) -> DomainResult<Vec<AcademicYear>> {
     require_view(caller, service)?;
     let years = academic_year::Entity::find()
         .filter(academic_year::Column::ServiceId.eq(service))
@@ -379,7 +524,11 @@ pub async fn academic_years(conn: &impl ConnectionTrait, caller: &Caller, servic
 }
 
 /// One academic year of the service, with its terms.
-pub async fn academic_year(conn: &impl ConnectionTrait, service: ServiceId, id: AcademicYearId) -> DomainResult<AcademicYear> {
+pub async fn academic_year(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    id: AcademicYearId,
+) -> DomainResult<AcademicYear> {
     let year = academic_year::Entity::find_by_id(id)
         .filter(academic_year::Column::ServiceId.eq(service))
         .one(conn)
@@ -389,8 +538,15 @@ pub async fn academic_year(conn: &impl ConnectionTrait, service: ServiceId, id: 
 }
 
 /// An academic year, for someone who can see the service's settings.
-pub async fn find_academic_year(conn: &impl ConnectionTrait, caller: &Caller, id: AcademicYearId) -> DomainResult<AcademicYear> {
-    let row = academic_year::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+pub async fn find_academic_year(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: AcademicYearId,
+) -> DomainResult<AcademicYear> {
+    let row = academic_year::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     require_view(caller, row.service_id)?;
     assemble(conn, vec![row]).await?.pop().ok_or(DomainError::NotFound)
 }
@@ -398,20 +554,40 @@ pub async fn find_academic_year(conn: &impl ConnectionTrait, caller: &Caller, id
 /// Removes an academic year no contract refers to.
 pub async fn delete_academic_year(db: &Db, caller: &Caller, id: AcademicYearId) -> DomainResult<()> {
     let txn = db::begin_write(db).await?;
-    let year = academic_year::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound)?;
-    caller.principal.require_service_wide(Action::ManageTimeSettings, year.service_id)?;
-    let used = contract::Entity::find().filter(contract::Column::AcademicYearId.eq(id)).count(&txn).await?;
+    let year = academic_year::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    caller
+        .principal
+        .require_service_wide(Action::ManageTimeSettings, year.service_id)?;
+    let used = contract::Entity::find()
+        .filter(contract::Column::AcademicYearId.eq(id))
+        .count(&txn)
+        .await?;
     if used > 0 {
-        return Err(DomainError::invalid("id", FieldErrorCode::NotAllowed, "contracts refer to this academic year"));
+        return Err(DomainError::invalid(
+            "id",
+            FieldErrorCode::NotAllowed,
+            "contracts refer to this academic year",
+        ));
     }
     term::Entity::delete_many()
         .filter(term::Column::AcademicYearId.eq(id))
         .filter(term::Column::ParentTermId.is_not_null())
         .exec(&txn)
         .await?;
-    term::Entity::delete_many().filter(term::Column::AcademicYearId.eq(id)).exec(&txn).await?;
+    term::Entity::delete_many()
+        .filter(term::Column::AcademicYearId.eq(id))
+        .exec(&txn)
+        .await?;
     academic_year::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::log(&txn, caller, Entry::new("academic_year.delete", "AcademicYear", id).in_service(year.service_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("academic_year.delete", "AcademicYear", id).in_service(year.service_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -428,18 +604,33 @@ pub struct NewClosure {
 }
 
 pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainResult<closure::Model> {
-    caller.principal.require_service_wide(Action::ManageTimeSettings, input.service_id)?;
+    caller
+        .principal
+        .require_service_wide(Action::ManageTimeSettings, input.service_id)?;
     let range = DateRange::new("endsOn", input.starts_on, input.ends_on)?;
     if range.days() > 366 {
-        return Err(DomainError::invalid("endsOn", FieldErrorCode::OutOfRange, "a closure lasts at most a year"));
+        return Err(DomainError::invalid(
+            "endsOn",
+            FieldErrorCode::OutOfRange,
+            "a closure lasts at most a year",
+        ));
     }
-    let reason = values::optional_text("reason", input.reason.as_deref(), values::MAX_REASON_LEN).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let reason = values::optional_text("reason", input.reason.as_deref(), values::MAX_REASON_LEN)
+        .map_err(|e| DomainError::Invalid(vec![e]))?;
     match (input.kind, input.school_id) {
         (ClosureKind::SchoolClosure, None) => {
-            return Err(DomainError::invalid("schoolId", FieldErrorCode::Required, "a school closure names its school"));
+            return Err(DomainError::invalid(
+                "schoolId",
+                FieldErrorCode::Required,
+                "a school closure names its school",
+            ));
         }
         (ClosureKind::BankHoliday | ClosureKind::ServiceClosure, Some(_)) => {
-            return Err(DomainError::invalid("schoolId", FieldErrorCode::Invalid, "only a school closure names a school"));
+            return Err(DomainError::invalid(
+                "schoolId",
+                FieldErrorCode::Invalid,
+                "only a school closure names a school",
+            ));
         }
         _ => {}
     }
@@ -450,7 +641,11 @@ pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainR
             .count(&txn)
             .await?;
         if found == 0 {
-            return Err(DomainError::invalid("schoolId", FieldErrorCode::NotFound, "no such school in this service"));
+            return Err(DomainError::invalid(
+                "schoolId",
+                FieldErrorCode::NotFound,
+                "no such school in this service",
+            ));
         }
     }
     let row = closure::Entity::insert(closure::ActiveModel {
@@ -465,16 +660,27 @@ pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainR
     })
     .exec_with_returning(&txn)
     .await?;
-    audit::log(&txn, caller, Entry::new("closure.create", "Closure", row.id).in_school(input.service_id, input.school_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("closure.create", "Closure", row.id).in_school(input.service_id, input.school_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
 
 /// A closure, for someone who can see the service's settings (and its school, for a school's).
 pub async fn find_closure(conn: &impl ConnectionTrait, caller: &Caller, id: ClosureId) -> DomainResult<closure::Model> {
-    let row = closure::Entity::find_by_id(id).one(conn).await?.ok_or(DomainError::NotFound)?;
+    let row = closure::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     require_view(caller, row.service_id)?;
-    if row.school_id.is_some_and(|s| !caller.principal.visibility().permits_school(row.service_id, s)) {
+    if row
+        .school_id
+        .is_some_and(|s| !caller.principal.visibility().permits_school(row.service_id, s))
+    {
         return Err(DomainError::NotFound);
     }
     Ok(row)
@@ -482,10 +688,20 @@ pub async fn find_closure(conn: &impl ConnectionTrait, caller: &Caller, id: Clos
 
 pub async fn remove_closure(db: &Db, caller: &Caller, id: ClosureId) -> DomainResult<()> {
     let txn = db::begin_write(db).await?;
-    let row = closure::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound)?;
-    caller.principal.require_service_wide(Action::ManageTimeSettings, row.service_id)?;
+    let row = closure::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    caller
+        .principal
+        .require_service_wide(Action::ManageTimeSettings, row.service_id)?;
     closure::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::log(&txn, caller, Entry::new("closure.delete", "Closure", id).in_school(row.service_id, row.school_id)).await?;
+    audit::log(
+        &txn,
+        caller,
+        Entry::new("closure.delete", "Closure", id).in_school(row.service_id, row.school_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -512,7 +728,12 @@ pub async fn closures_between(
     Ok(q.order_by_asc(closure::Column::StartsOn).all(conn).await?)
 }
 
-pub async fn closures(conn: &impl ConnectionTrait, caller: &Caller, service: ServiceId, range: DateRange) -> DomainResult<Vec<closure::Model>> {
+pub async fn closures(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    service: ServiceId,
+    range: DateRange,
+) -> DomainResult<Vec<closure::Model>> {
     let access = caller.principal.static_access(Action::ViewTimeSettings);
     if !access.touches_service(service) {
         return Err(DomainError::NotFound);

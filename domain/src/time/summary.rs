@@ -80,6 +80,34 @@ pub struct Summary {
     pub eps: Vec<EpFigures>,
 }
 
+/// Sums for one row of the summary: in all, per period, per stream (for EPs), and the unit of
+/// the contract (for schools).
+#[derive(Clone, Debug)]
+struct Totals {
+    all: Balance,
+    by_period: Vec<Balance>,
+    by_stream: BTreeMap<FundingStream, Balance>,
+    unit: Option<time_unit::Model>,
+}
+
+impl Totals {
+    fn new(periods: usize) -> Self {
+        Self {
+            all: Balance::default(),
+            by_period: vec![Balance::default(); periods],
+            by_stream: BTreeMap::new(),
+            unit: None,
+        }
+    }
+
+    fn add(&mut self, period: Option<usize>, sum: &ledger::GroupedSum, minutes: i64) {
+        self.all.add(sum.kind, sum.category, minutes);
+        if let Some(p) = period.and_then(|i| self.by_period.get_mut(i)) {
+            p.add(sum.kind, sum.category, minutes);
+        }
+    }
+}
+
 /// The share of a purchase due by `today`, spread evenly over `periods`.
 fn expected_by(purchased: i64, periods: &[Period], today: NaiveDate) -> i64 {
     if periods.is_empty() {
@@ -101,7 +129,13 @@ fn expected_by(purchased: i64, periods: &[Period], today: NaiveDate) -> i64 {
     (share * due).round() as i64
 }
 
-fn flags_for(stream: FundingStream, balance: &Balance, periods: &[Period], today: NaiveDate, tolerance_percent: i32) -> Vec<Flag> {
+fn flags_for(
+    stream: FundingStream,
+    balance: &Balance,
+    periods: &[Period],
+    today: NaiveDate,
+    tolerance_percent: i32,
+) -> Vec<Flag> {
     let mut flags = Vec::new();
     if stream == FundingStream::Statutory {
         return flags;
@@ -128,9 +162,13 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
 
     let (range, periods) = match (q.academic_year_id, q.from, q.to) {
         (Some(year), None, None) => {
-            let y = settings::academic_year(conn, service, year)
-                .await
-                .map_err(|_| DomainError::invalid("academicYearId", FieldErrorCode::NotFound, "no such academic year in this service"))?;
+            let y = settings::academic_year(conn, service, year).await.map_err(|_| {
+                DomainError::invalid(
+                    "academicYearId",
+                    FieldErrorCode::NotFound,
+                    "no such academic year in this service",
+                )
+            })?;
             let spread = settings::spread_periods(conn, year, policies.even_use_over).await?;
             let periods = spread
                 .into_iter()
@@ -142,16 +180,29 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
                     },
                 })
                 .collect();
-            (DateRange::new("academicYearId", y.year.starts_on, y.year.ends_on)?, periods)
+            (
+                DateRange::new("academicYearId", y.year.starts_on, y.year.ends_on)?,
+                periods,
+            )
         }
         (None, Some(from), Some(to)) => {
             let range = DateRange::new("to", from, to)?;
             if range.days() > 800 {
-                return Err(DomainError::invalid("to", FieldErrorCode::OutOfRange, "a summary covers at most 800 days"));
+                return Err(DomainError::invalid(
+                    "to",
+                    FieldErrorCode::OutOfRange,
+                    "a summary covers at most 800 days",
+                ));
             }
             (range, Vec::new())
         }
-        _ => return Err(DomainError::invalid("academicYearId", FieldErrorCode::Required, "give an academic year, or from and to dates")),
+        _ => {
+            return Err(DomainError::invalid(
+                "academicYearId",
+                FieldErrorCode::Required,
+                "give an academic year, or from and to dates",
+            ));
+        }
     };
 
     // Which schools: in reach, optionally narrowed.
@@ -170,7 +221,12 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
         .filter(membership::Column::Role.eq(Role::Psychologist))
         .filter(membership::Column::RevokedAt.is_null());
     if !whole_service {
-        let me: Vec<PersonId> = caller.principal.person_id().into_iter().filter(|p| access.calendars.contains(&(service, *p))).collect();
+        let me: Vec<PersonId> = caller
+            .principal
+            .person_id()
+            .into_iter()
+            .filter(|p| access.calendars.contains(&(service, *p)))
+            .collect();
         ep_q = ep_q.filter(membership::Column::PersonId.is_in(me));
     }
     if let Some(ids) = &q.ep_ids {
@@ -184,50 +240,59 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
         .await?;
 
     let bounds: Vec<(NaiveDate, NaiveDate)> = periods.iter().map(|p| (p.range.starts_on, p.range.ends_on)).collect();
-    let sums = ledger::grouped_sums(conn, service, range.starts_on, range.ends_on, &bounds, Some(&school_ids), q.ep_ids.as_deref(), q.funding_stream).await?;
-    let contracts: Vec<Contract> = contracts::in_period(conn, service, range, Some(&school_ids), q.funding_stream).await?;
+    let sums = ledger::grouped_sums(
+        conn,
+        ledger::SumsOf {
+            service,
+            from: range.starts_on,
+            to: range.ends_on,
+            periods: &bounds,
+            schools: Some(&school_ids),
+            eps: q.ep_ids.as_deref(),
+            stream: q.funding_stream,
+        },
+    )
+    .await?;
+    let contracts: Vec<Contract> =
+        contracts::in_period(conn, service, range, Some(&school_ids), q.funding_stream).await?;
 
     let today = local_date(tz, Utc::now());
     let tolerance = policies.under_use_tolerance_percent;
 
     // Schools: purchases from contracts, the rest from the ledger.
-    type Key = (SchoolId, FundingStream);
-    let mut by_stream: BTreeMap<Key, (Balance, Vec<Balance>, Option<time_unit::Model>)> = BTreeMap::new();
-    let blank = || (Balance::default(), vec![Balance::default(); periods.len()], None);
+    let mut by_stream: BTreeMap<(SchoolId, FundingStream), Totals> = BTreeMap::new();
     for c in &contracts {
-        let entry = by_stream.entry((c.row.school_id, c.row.funding_stream)).or_insert_with(blank);
-        entry.0.purchased += c.purchased_minutes();
-        if entry.2.is_none() {
-            entry.2 = Some(c.unit.clone());
-        }
+        let entry = by_stream
+            .entry((c.row.school_id, c.row.funding_stream))
+            .or_insert_with(|| Totals::new(periods.len()));
+        entry.all.purchased += c.purchased_minutes();
+        entry.unit.get_or_insert_with(|| c.unit.clone());
     }
-    let mut eps: BTreeMap<PersonId, (Balance, Vec<Balance>, BTreeMap<FundingStream, Balance>)> = BTreeMap::new();
+    let mut eps: BTreeMap<PersonId, Totals> = BTreeMap::new();
     for s in &sums {
         let minutes = s.minutes.unwrap_or(0);
-        let period = s.term_index.and_then(|i| usize::try_from(i).ok()).filter(|i| *i < periods.len());
+        let period = s.term_index.and_then(|i| usize::try_from(i).ok());
         if let Some(school) = s.school_id {
-            let entry = by_stream.entry((school, s.funding_stream)).or_insert_with(blank);
-            entry.0.add(s.kind, s.category, minutes);
-            if let Some(i) = period {
-                entry.1[i].add(s.kind, s.category, minutes);
-            }
+            by_stream
+                .entry((school, s.funding_stream))
+                .or_insert_with(|| Totals::new(periods.len()))
+                .add(period, s, minutes);
         }
         if let Some(ep) = s.ep_id.filter(|e| ep_ids.contains(e)) {
-            let entry = eps
-                .entry(ep)
-                .or_insert_with(|| (Balance::default(), vec![Balance::default(); periods.len()], BTreeMap::new()));
-            entry.0.add(s.kind, s.category, minutes);
-            if let Some(i) = period {
-                entry.1[i].add(s.kind, s.category, minutes);
-            }
-            entry.2.entry(s.funding_stream).or_default().add(s.kind, s.category, minutes);
+            let totals = eps.entry(ep).or_insert_with(|| Totals::new(periods.len()));
+            totals.add(period, s, minutes);
+            totals
+                .by_stream
+                .entry(s.funding_stream)
+                .or_default()
+                .add(s.kind, s.category, minutes);
         }
     }
-    for (_, (balance, by_period, _)) in by_stream.iter_mut() {
+    for totals in by_stream.values_mut() {
         // Each period's share of the purchase, for reading per-period remaining time.
-        let n = by_period.len() as i64;
-        for p in by_period.iter_mut() {
-            p.purchased = if n > 0 { balance.purchased / n } else { 0 };
+        let n = totals.by_period.len() as i64;
+        for p in totals.by_period.iter_mut() {
+            p.purchased = if n > 0 { totals.all.purchased / n } else { 0 };
         }
     }
 
@@ -237,12 +302,12 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
             let mut streams: Vec<StreamFigures> = by_stream
                 .range((school.id, FundingStream::Traded)..)
                 .take_while(|((s, _), _)| *s == school.id)
-                .map(|((_, stream), (balance, by_period, unit))| StreamFigures {
+                .map(|((_, stream), totals)| StreamFigures {
                     funding_stream: *stream,
-                    unit: unit.clone(),
-                    balance: *balance,
-                    by_period: by_period.clone(),
-                    flags: flags_for(*stream, balance, &periods, today, tolerance),
+                    unit: totals.unit.clone(),
+                    balance: totals.all,
+                    by_period: totals.by_period.clone(),
+                    flags: flags_for(*stream, &totals.all, &periods, today, tolerance),
                 })
                 .collect();
             streams.sort_by_key(|s| s.funding_stream);
@@ -268,14 +333,12 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
     let ep_rows = ep_people
         .into_iter()
         .map(|ep| {
-            let (balance, by_period, streams) = eps
-                .remove(&ep.id)
-                .unwrap_or_else(|| (Balance::default(), vec![Balance::default(); periods.len()], BTreeMap::new()));
+            let totals = eps.remove(&ep.id).unwrap_or_else(|| Totals::new(periods.len()));
             EpFigures {
                 ep,
-                balance,
-                by_period,
-                by_stream: streams.into_iter().collect(),
+                balance: totals.all,
+                by_period: totals.by_period,
+                by_stream: totals.by_stream.into_iter().collect(),
             }
         })
         .collect();
@@ -298,14 +361,21 @@ mod tests {
     }
 
     fn three_terms() -> Vec<Period> {
-        [(d(2026, 9, 1), d(2026, 12, 18)), (d(2027, 1, 4), d(2027, 3, 26)), (d(2027, 4, 12), d(2027, 7, 21))]
-            .into_iter()
-            .enumerate()
-            .map(|(i, (s, e))| Period {
-                name: format!("Term {}", i + 1),
-                range: DateRange { starts_on: s, ends_on: e },
-            })
-            .collect()
+        [
+            (d(2026, 9, 1), d(2026, 12, 18)),
+            (d(2027, 1, 4), d(2027, 3, 26)),
+            (d(2027, 4, 12), d(2027, 7, 21)),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (s, e))| Period {
+            name: format!("Term {}", i + 1),
+            range: DateRange {
+                starts_on: s,
+                ends_on: e,
+            },
+        })
+        .collect()
     }
 
     #[test]
@@ -323,11 +393,25 @@ mod tests {
             purchased: 3900,
             ..Balance::default()
         };
-        b.add(crate::model::LedgerKind::Delivered, crate::model::TimeCategory::Direct, 390);
+        b.add(
+            crate::model::LedgerKind::Delivered,
+            crate::model::TimeCategory::Direct,
+            390,
+        );
         // After the first term, 1300 was due and only 390 used.
-        assert_eq!(flags_for(FundingStream::Traded, &b, &terms, d(2027, 1, 1), 15), vec![Flag::UnderUsing]);
-        b.add(crate::model::LedgerKind::Booked, crate::model::TimeCategory::Direct, 3900);
-        assert_eq!(flags_for(FundingStream::Traded, &b, &terms, d(2027, 1, 1), 15), vec![Flag::OverAllocation]);
+        assert_eq!(
+            flags_for(FundingStream::Traded, &b, &terms, d(2027, 1, 1), 15),
+            vec![Flag::UnderUsing]
+        );
+        b.add(
+            crate::model::LedgerKind::Booked,
+            crate::model::TimeCategory::Direct,
+            3900,
+        );
+        assert_eq!(
+            flags_for(FundingStream::Traded, &b, &terms, d(2027, 1, 1), 15),
+            vec![Flag::OverAllocation]
+        );
         assert!(flags_for(FundingStream::Statutory, &b, &terms, d(2027, 1, 1), 15).is_empty());
     }
 }
