@@ -56,6 +56,8 @@ impl Entry {
 #[derive(Clone, Copy, Debug)]
 pub enum Who<'a> {
     Caller(&'a Caller),
+    /// A person acting before they hold a token (signing in, accepting an invitation).
+    Person { person: PersonId, request_id: &'a str },
     System { request_id: &'a str },
     Anonymous { request_id: &'a str },
 }
@@ -67,6 +69,7 @@ pub async fn record(conn: &impl ConnectionTrait, who: Who<'_>, entry: Entry) -> 
             Actor::Person(p) => (ActorKind::Person, Some(p), None, caller.request_id.as_str()),
             Actor::PartnerClient(c) => (ActorKind::PartnerClient, None, Some(c), caller.request_id.as_str()),
         },
+        Who::Person { person, request_id } => (ActorKind::Person, Some(person), None, request_id),
         Who::System { request_id } => (ActorKind::System, None, None, request_id),
         Who::Anonymous { request_id } => (ActorKind::Anonymous, None, None, request_id),
     };

@@ -180,6 +180,11 @@ pub async fn refresh(db: &Db, token: &str, request_id: &str) -> DomainResult<Sig
     used.used_at = Set(Some(now));
     used.update(&txn).await?;
     let next = issue_refresh_token(&txn, session.id, session.expires_at).await?;
+    let who = Who::Person {
+        person: person.id,
+        request_id,
+    };
+    audit::record(&txn, who, Entry::new("session.refresh", "Session", session.id)).await?;
     txn.commit().await?;
     Ok(SignedIn {
         person,

@@ -386,7 +386,10 @@ pub async fn accept_invitation(db: &Db, code: &str, password: &str, request_id: 
     let saved = row.update(&txn).await?;
     audit::record(
         &txn,
-        Who::System { request_id },
+        Who::Person {
+            person: saved.id,
+            request_id,
+        },
         Entry::new("person.accept_invitation", "Person", saved.id).in_service(inv.service_id),
     )
     .await?;
