@@ -469,3 +469,37 @@ fn scps_schema_prints_the_sdl() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), scps::graphql::sdl());
 }
+
+#[tokio::test]
+async fn a_request_that_runs_too_long_is_stopped_and_leaves_nothing_behind() {
+    let app = TestApp::spawn_with(|s| s.request_timeout_seconds = Some(1)).await;
+    let t = app.tenant().await;
+    let before = app.count("schools").await;
+    // Hold the schools table so that the mutation has to wait.
+    let txn = domain::db::begin_write(&app.services.db).await.unwrap();
+    if scps_tests::on_postgres() {
+        sea_orm::ConnectionTrait::execute_unprepared(&txn, "LOCK TABLE schools IN ACCESS EXCLUSIVE MODE")
+            .await
+            .unwrap();
+    }
+    let a = app
+        .gql(
+            &t.admin.token,
+            "mutation($i: CreateSchoolInput!) { createSchool(input: $i) { school { id } } }",
+            json!({ "i": { "serviceId": t.service_id, "name": "Slow School", "urn": "123456", "phase": "PRIMARY" } }),
+        )
+        .await;
+    txn.rollback().await.unwrap();
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.body);
+    assert_eq!(a.code(), Some("TIMEOUT"));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(app.count("schools").await, before, "the stopped request wrote nothing");
+    let after = app
+        .gql(&t.admin.token, "{ schools { edges { node { name } } } }", json!({}))
+        .await;
+    assert_eq!(
+        after.ok()["schools"]["edges"].as_array().unwrap().len(),
+        2,
+        "the service still answers"
+    );
+}
