@@ -33,10 +33,16 @@
       shouldPersistHeaders: false,
       defaultQuery:
         '# scps GraphQL API\n' +
-        '# Paste a token from `scps demo` into the\n' +
-        '# Authorization header below, then press\n' +
-        '# the run button (Ctrl/Cmd+Enter).\n' +
-        '{\n  __typename\n}\n'
+        '# Paste a token from `scps demo` into the Authorization\n' +
+        '# header below, then press the run button (Ctrl/Cmd+Enter).\n' +
+        '# Open the Docs panel (top left) to browse the schema.\n' +
+        '{\n' +
+        '  viewer {\n' +
+        '    person { displayName email }\n' +
+        '    memberships { role school { name } }\n' +
+        '  }\n' +
+        '  schools(first: 20) { edges { node { name urn phase } } }\n' +
+        '}\n'
     },
     // Replaces the default logo, which links out to GitHub.
     React.createElement(GraphiQL.Logo, null, 'scps GraphiQL'))
