@@ -53,57 +53,40 @@ pub async fn sign_in(
     session_ttl: std::time::Duration,
     request_id: &str,
 ) -> DomainResult<SignedIn> {
-    let Ok(email) = Email::parse("email", email) else {
-        secrets::verify_password_against_nothing(password);
-        return Err(DomainError::Unauthenticated);
+    let found = match Email::parse("email", email) {
+        Ok(email) => person::Entity::find().filter(person::Column::Email.eq(email.as_str())).one(db).await?,
+        Err(_) => None,
     };
-    let found = person::Entity::find()
-        .filter(person::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await?;
-    let person = match found {
-        Some(p) if p.status == PersonStatus::Active => p,
-        Some(p) => {
-            secrets::verify_password_against_nothing(password);
-            let txn = db::begin_write(db).await?;
-            audit::record(
-                &txn,
-                Who::Anonymous { request_id },
-                Entry::new("person.sign_in_refused", "Person", p.id),
-            )
-            .await?;
-            txn.commit().await?;
-            return Err(DomainError::Unauthenticated);
-        }
-        None => {
-            secrets::verify_password_against_nothing(password);
-            return Err(DomainError::Unauthenticated);
-        }
-    };
-    let hash = person.password_hash.clone().unwrap_or_default();
+    let active = found.as_ref().filter(|p| p.status == PersonStatus::Active);
+    // Every attempt verifies one hash (a dummy when there is no usable account), off the async
+    // workers: argon2 is deliberately slow.
+    let hash = active.and_then(|p| p.password_hash.clone());
     let password = password.to_owned();
-    // argon2 is deliberately slow: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
-        .await
-        .map_err(|e| DomainError::internal("verifying a password", e))?;
-    let txn = db::begin_write(db).await?;
-    if !matches {
-        audit::record(
-            &txn,
-            Who::Anonymous { request_id },
-            Entry::new("person.sign_in_failed", "Person", person.id),
-        )
-        .await?;
-        txn.commit().await?;
+    let matches = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => secrets::verify_password(&password, &h),
+        None => {
+            secrets::verify_password_against_nothing(&password);
+            false
+        }
+    })
+    .await
+    .map_err(|e| DomainError::internal("verifying a password", e))?;
+    let (Some(person), true) = (active.cloned(), matches) else {
+        if let Some(p) = &found {
+            let action = if p.status == PersonStatus::Active { "person.sign_in_failed" } else { "person.sign_in_refused" };
+            let txn = db::begin_write(db).await?;
+            audit::record(&txn, Who::Anonymous { request_id }, Entry::new(action, "Person", p.id)).await?;
+            txn.commit().await?;
+        }
         return Err(DomainError::Unauthenticated);
-    }
+    };
+    let txn = db::begin_write(db).await?;
     let signed_in = start_session(&txn, person, SignInMethod::Password, session_ttl).await?;
-    audit::record(
-        &txn,
-        Who::System { request_id },
-        Entry::new("person.sign_in", "Person", signed_in.person.id),
-    )
-    .await?;
+    let who = Who::Person {
+        person: signed_in.person.id,
+        request_id,
+    };
+    audit::record(&txn, who, Entry::new("person.sign_in", "Person", signed_in.person.id)).await?;
     txn.commit().await?;
     Ok(signed_in)
 }
