@@ -32,6 +32,13 @@ pub fn expect<T: From<Uuid>>(field: &str, kind: &str, id: &ID) -> Result<T, Doma
     }
 }
 
+/// The row id of a global id of any type; anything else is a field error.
+pub fn any_kind(field: &str, id: &ID) -> Result<Uuid, DomainError> {
+    decode(id)
+        .map(|(_, uuid)| uuid)
+        .ok_or_else(|| DomainError::invalid(field, FieldErrorCode::Invalid, "is not an id"))
+}
+
 /// Like [`expect`] for an optional id.
 pub fn expect_opt<T: From<Uuid>>(field: &str, kind: &str, id: Option<&ID>) -> Result<Option<T>, DomainError> {
     id.map(|i| expect(field, kind, i)).transpose()
