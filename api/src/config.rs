@@ -111,6 +111,10 @@ pub struct Settings {
     /// Largest GraphQL query complexity accepted.
     #[arg(long, env = "SCPS_MAX_QUERY_COMPLEXITY", global = true)]
     pub max_query_complexity: Option<usize>,
+    /// Take the client's address from `Forwarded`/`X-Forwarded-For` (only behind a proxy that
+    /// sets them; otherwise callers could choose their own address).
+    #[arg(long, env = "SCPS_TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: Option<bool>,
 }
 
 /// A value that must never be printed.
@@ -186,6 +190,8 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// Whether the client's address may come from forwarding headers.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for HttpConfig {
@@ -195,6 +201,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             max_query_depth: 15,
             max_query_complexity: 5000,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -344,6 +351,7 @@ impl Settings {
                 200,
                 1_000_000,
             )?,
+            trust_forwarded_for: self.trust_forwarded_for.unwrap_or(defaults.trust_forwarded_for),
         };
 
         Ok(Config {

@@ -62,6 +62,14 @@ local ttl = redis.call('PTTL', KEYS[1])
 return {n, ttl}
 ";
 
+/// Takes one hit back from a window that still exists.
+const UNBUMP: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+";
+
 impl Kv {
     /// In-process only.
     pub fn memory() -> Self {
@@ -125,6 +133,26 @@ impl Kv {
             .unwrap_or((1, window))
     }
 
+    /// Takes one hit back (an attempt that turned out to be fine).
+    pub async fn unbump(&self, key: &Key) {
+        if let Some(m) = &self.redis {
+            let mut con = m.clone();
+            match redis::Script::new(UNBUMP)
+                .key(&key.0)
+                .invoke_async::<i64>(&mut con)
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => tracing::warn!(error.kind = %e.category(), "redis unavailable; counting in process"),
+            }
+        }
+        if let Ok(mut m) = self.memory.lock()
+            && let Some(entry) = m.windows.get_mut(key)
+        {
+            entry.0 = (entry.0 - 1).max(0);
+        }
+    }
+
     /// The current count of a window, without adding to it.
     pub async fn peek(&self, key: &Key) -> (i64, Duration) {
         if let Some(m) = &self.redis {
@@ -156,6 +184,8 @@ mod tests {
         assert_eq!(kv.bump(&key, Duration::from_millis(50)).await.0, 1);
         assert_eq!(kv.bump(&key, Duration::from_millis(50)).await.0, 2);
         assert_eq!(kv.peek(&key).await.0, 2);
+        kv.unbump(&key).await;
+        assert_eq!(kv.peek(&key).await.0, 1);
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(kv.peek(&key).await.0, 0);
         assert_eq!(kv.bump(&key, Duration::from_millis(50)).await.0, 1);

@@ -57,9 +57,16 @@ impl Entry {
 pub enum Who<'a> {
     Caller(&'a Caller),
     /// A person acting before they hold a token (signing in, accepting an invitation).
-    Person { person: PersonId, request_id: &'a str },
-    System { request_id: &'a str },
-    Anonymous { request_id: &'a str },
+    Person {
+        person: PersonId,
+        request_id: &'a str,
+    },
+    System {
+        request_id: &'a str,
+    },
+    Anonymous {
+        request_id: &'a str,
+    },
 }
 
 /// Appends an entry. Call it with the transaction that makes the change.

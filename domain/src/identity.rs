@@ -54,7 +54,12 @@ pub async fn sign_in(
     request_id: &str,
 ) -> DomainResult<SignedIn> {
     let found = match Email::parse("email", email) {
-        Ok(email) => person::Entity::find().filter(person::Column::Email.eq(email.as_str())).one(db).await?,
+        Ok(email) => {
+            person::Entity::find()
+                .filter(person::Column::Email.eq(email.as_str()))
+                .one(db)
+                .await?
+        }
         Err(_) => None,
     };
     let active = found.as_ref().filter(|p| p.status == PersonStatus::Active);
@@ -73,7 +78,11 @@ pub async fn sign_in(
     .map_err(|e| DomainError::internal("verifying a password", e))?;
     let (Some(person), true) = (active.cloned(), matches) else {
         if let Some(p) = &found {
-            let action = if p.status == PersonStatus::Active { "person.sign_in_failed" } else { "person.sign_in_refused" };
+            let action = if p.status == PersonStatus::Active {
+                "person.sign_in_failed"
+            } else {
+                "person.sign_in_refused"
+            };
             let txn = db::begin_write(db).await?;
             audit::record(&txn, Who::Anonymous { request_id }, Entry::new(action, "Person", p.id)).await?;
             txn.commit().await?;
@@ -159,9 +168,25 @@ pub async fn refresh(db: &Db, token: &str, request_id: &str) -> DomainResult<Sig
         .await?
         .filter(|p| p.status == PersonStatus::Active)
         .ok_or(DomainError::Unauthenticated)?;
-    let mut used: refresh_token::ActiveModel = stored.into();
-    used.used_at = Set(Some(now));
-    used.update(&txn).await?;
+    // Used once: only the request that marks it used may go on. A concurrent request with the
+    // same token finds it used, which is reuse, and ends the session.
+    let marked = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(stored.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        revoke_session(&txn, session.id, now).await?;
+        audit::record(
+            &txn,
+            Who::Anonymous { request_id },
+            Entry::new("session.refresh_token_reused", "Session", session.id),
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(DomainError::Unauthenticated);
+    }
     let next = issue_refresh_token(&txn, session.id, session.expires_at).await?;
     let who = Who::Person {
         person: person.id,

@@ -104,6 +104,8 @@ pub fn base_settings(database_url: &str) -> Settings {
         jwt_secret: Some(TEST_SECRET.into()),
         log: Some(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into())),
         database_max_connections: Some(8),
+        // Tests that fail sign-ins name their own address, so that they count apart.
+        trust_forwarded_for: Some(true),
         ..Settings::default()
     }
 }

@@ -1,6 +1,7 @@
 //! Signing in and out: email and password give a short-lived access token and a rotating
 //! refresh token; an invitation code sets a first password. Attempts are limited per account
-//! and per address, in Redis when configured so that every replica counts together.
+//! and per address (each attempt counts until it succeeds), in Redis when configured so that every
+//! replica counts together.
 
 use std::time::Duration;
 
@@ -75,17 +76,20 @@ fn session(c: &RequestContext, signed_in: SignedIn) -> Result<Session, DomainErr
     })
 }
 
-/// Refuses when an account or address has failed too often lately.
-async fn check_limits(c: &RequestContext, keys: &[(Key, i64)]) -> Result<(), DomainError> {
+/// Counts an attempt against each limit first (so that attempts sent together cannot all slip
+/// under it), refusing when any is over.
+async fn count_attempt(c: &RequestContext, keys: &[(Key, i64)]) -> Result<(), DomainError> {
+    let mut refused = None;
     for (key, limit) in keys {
-        let (n, wait) = c.services.kv.peek(key).await;
-        if n >= *limit {
-            return Err(DomainError::RateLimited {
-                retry_after_seconds: wait.as_secs().max(1),
-            });
+        let (n, wait) = c.services.kv.bump(key, WINDOW).await;
+        if n > *limit {
+            refused = Some(wait.as_secs().max(1));
         }
     }
-    Ok(())
+    match refused {
+        Some(retry_after_seconds) => Err(DomainError::RateLimited { retry_after_seconds }),
+        None => Ok(()),
+    }
 }
 
 fn limit_keys(c: &RequestContext, email: &str) -> Vec<(Key, i64)> {
@@ -109,24 +113,19 @@ impl AuthMutation {
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<SignInPayload> {
         let c = context::of(ctx)?;
         let keys = limit_keys(c, &input.email);
-        check_limits(c, &keys).await.or_gql(c)?;
+        count_attempt(c, &keys).await.or_gql(c)?;
         let ttl = c.services.config.auth.session_ttl;
-        match identity::sign_in(c.db(), &input.email, &input.password, ttl, &c.request_id).await {
-            Ok(signed_in) => {
-                let s = session(c, signed_in).or_gql(c)?;
-                Ok(SignInPayload {
-                    session: Some(s),
-                    user_errors: Vec::new(),
-                })
-            }
-            Err(DomainError::Unauthenticated) => {
-                for (key, _) in &keys {
-                    c.services.kv.bump(key, WINDOW).await;
-                }
-                Err(to_graphql(DomainError::Unauthenticated, &c.request_id))
-            }
-            Err(e) => Err(to_graphql(e, &c.request_id)),
+        let signed_in = identity::sign_in(c.db(), &input.email, &input.password, ttl, &c.request_id)
+            .await
+            .or_gql(c)?;
+        // Only failures count against the limits.
+        for (key, _) in &keys {
+            c.services.kv.unbump(key).await;
         }
+        Ok(SignInPayload {
+            session: Some(session(c, signed_in).or_gql(c)?),
+            user_errors: Vec::new(),
+        })
     }
 
     /// Exchanges a refresh token for new tokens. A refresh token works once; presenting a used

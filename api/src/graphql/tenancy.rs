@@ -600,7 +600,12 @@ impl TenancyQuery {
         let f = filter.unwrap_or_default();
         let filter = audit::Filter {
             action: f.action,
-            object_id: f.object_id.as_ref().map(|id| ids::any_kind("filter.objectId", id)).transpose().or_gql(c)?,
+            object_id: f
+                .object_id
+                .as_ref()
+                .map(|id| ids::any_kind("filter.objectId", id))
+                .transpose()
+                .or_gql(c)?,
             actor_person_id: ids::expect_opt("filter.actorPersonId", "Person", f.actor_person_id.as_ref()).or_gql(c)?,
             school_id: ids::expect_opt("filter.schoolId", "School", f.school_id.as_ref()).or_gql(c)?,
             from: f.from,

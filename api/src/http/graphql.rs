@@ -244,7 +244,11 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
         request = request.data(Loaders::new(&services.db, c, statements.clone()));
     }
     let operation = metrics::operation_label(operation_name(&mut request).as_deref());
-    let client_ip = req.connection_info().realip_remote_addr().map(str::to_owned);
+    let client_ip = if services.config.http.trust_forwarded_for {
+        req.connection_info().realip_remote_addr().map(str::to_owned)
+    } else {
+        req.peer_addr().map(|a| a.ip().to_string())
+    };
     request = request.data(Context {
         services: services.clone(),
         caller,

@@ -71,19 +71,28 @@ pub async fn token(req: HttpRequest, body: web::Bytes, services: web::Data<Servi
             "only client_credentials is supported",
         );
     }
-    let Some((client_id, secret)) = basic_credentials(&req).or(match (form.client_id, form.client_secret) {
+    let basic = basic_credentials(&req);
+    let used_basic = basic.is_some();
+    let Some((client_id, secret)) = basic.or(match (form.client_id, form.client_secret) {
         (Some(i), Some(s)) => Some((i, s)),
         _ => None,
     }) else {
-        return error(
+        let mut refused = error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "client credentials are required",
         );
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"scps\""),
+        );
+        return refused;
     };
+    // Each attempt counts until it succeeds, so that attempts sent together cannot all slip under
+    // the limit.
     let key = Key::new("oauth", &domain::secrets::token_digest(&client_id));
-    let (attempts, wait) = services.kv.peek(&key).await;
-    if attempts >= ATTEMPTS {
+    let (attempts, wait) = services.kv.bump(&key, WINDOW).await;
+    if attempts > ATTEMPTS {
         return error(
             StatusCode::TOO_MANY_REQUESTS,
             "slow_down",
@@ -92,6 +101,7 @@ pub async fn token(req: HttpRequest, body: web::Bytes, services: web::Data<Servi
     }
     match tenancy::partners::authenticate(&services.db, &client_id, &secret).await {
         Ok(client) => {
+            services.kv.unbump(&key).await;
             let scope = client.row.scopes.clone();
             match services
                 .auth
@@ -116,12 +126,19 @@ pub async fn token(req: HttpRequest, body: web::Bytes, services: web::Data<Servi
             }
         }
         Err(DomainError::Unauthenticated) => {
-            services.kv.bump(&key, WINDOW).await;
-            error(
+            let mut refused = error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "the client id or secret is wrong, or the client is disabled",
-            )
+            );
+            if used_basic {
+                // RFC 6749, section 5.2: say which scheme to authenticate with.
+                refused.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Basic realm=\"scps\""),
+                );
+            }
+            refused
         }
         Err(e) => {
             tracing::error!(error = %e, "partner authentication failed");

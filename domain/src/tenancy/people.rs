@@ -376,9 +376,16 @@ pub async fn accept_invitation(db: &Db, code: &str, password: &str, request_id: 
     if person.status == PersonStatus::Disabled {
         return Err(invalid());
     }
-    let mut inv_row: invitation::ActiveModel = inv.clone().into();
-    inv_row.accepted_at = Set(Some(now));
-    inv_row.update(&txn).await?;
+    // Accepted once: a concurrent request with the same code finds it taken.
+    let marked = invitation::Entity::update_many()
+        .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(inv.id))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        return Err(invalid());
+    }
     let mut row: person::ActiveModel = person.into();
     row.password_hash = Set(Some(hash));
     row.status = Set(PersonStatus::Active);
