@@ -136,7 +136,7 @@ impl From<sea_orm::TransactionError<DomainError>> for DomainError {
 /// Parses several input fields at once and binds each to a name, or returns every failure
 /// together as [`DomainError::Invalid`]:
 ///
-/// ```ignore
+/// ```text
 /// parse_all!(name = Name::parse("name", &input.name), urn = Urn::parse("urn", &input.urn));
 /// ```
 #[macro_export]
