@@ -8,6 +8,8 @@ use std::sync::atomic::AtomicU64;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 
+use async_graphql::Context;
+
 use domain::access::Caller;
 use domain::db::Db;
 use domain::entities::{person, school, service};
@@ -110,4 +112,54 @@ impl Loaders {
             ),
         }
     }
+}
+
+/// Turns a loader's shared error back into a domain error for reporting.
+fn unshare(e: &Arc<DomainError>) -> DomainError {
+    match e.as_ref() {
+        DomainError::NotFound => DomainError::NotFound,
+        DomainError::Forbidden => DomainError::Forbidden,
+        DomainError::Unauthenticated => DomainError::Unauthenticated,
+        DomainError::Invalid(v) => DomainError::Invalid(v.clone()),
+        DomainError::Conflict(m) => DomainError::Conflict(m.clone()),
+        DomainError::RateLimited { retry_after_seconds } => DomainError::RateLimited {
+            retry_after_seconds: *retry_after_seconds,
+        },
+        DomainError::Internal(i) => DomainError::internal(i.context, LoaderFailure(i.cause.to_string())),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct LoaderFailure(String);
+
+/// Loads one row through this request's loaders; `None` when it is absent or out of reach.
+async fn load<K, L>(
+    ctx: &Context<'_>,
+    loader: impl FnOnce(&Loaders) -> &DataLoader<L>,
+    id: Option<K>,
+) -> async_graphql::Result<Option<L::Value>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = Arc<DomainError>>,
+{
+    let Some(id) = id else { return Ok(None) };
+    let c = super::context::of(ctx)?;
+    let loaders = ctx.data::<Loaders>().map_err(|_| super::errors::unauthenticated())?;
+    loader(loaders)
+        .load_one(id)
+        .await
+        .map_err(|e| super::errors::to_graphql(unshare(&e), &c.request_id))
+}
+
+pub async fn school(ctx: &Context<'_>, id: Option<SchoolId>) -> async_graphql::Result<Option<school::Model>> {
+    load(ctx, |l| &l.schools, id).await
+}
+
+pub async fn person(ctx: &Context<'_>, id: Option<PersonId>) -> async_graphql::Result<Option<person::Model>> {
+    load(ctx, |l| &l.people, id).await
+}
+
+pub async fn service(ctx: &Context<'_>, id: Option<ServiceId>) -> async_graphql::Result<Option<service::Model>> {
+    load(ctx, |l| &l.services, id).await
 }

@@ -14,7 +14,7 @@ use super::context::{self, Context as RequestContext};
 use super::enums::{self, ActorKind, PartnerClientStatus, PartnerScope, PersonStatus, Phase, Role, SchoolStatus};
 use super::errors::{OrGraphql, payload_of};
 use super::ids;
-use super::loaders::Loaders;
+use super::loaders;
 use super::page::{self, Conn};
 use super::time::{
     AcademicYear, Booking, CalendarException, Closure, Contract, LedgerEntry, TimeSettings, TimeUnit, WorkingPattern,
@@ -38,10 +38,6 @@ pub enum Node {
     CalendarException(CalendarException),
     Booking(Booking),
     LedgerEntry(LedgerEntry),
-}
-
-fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
-    ctx.data::<Loaders>().map_err(|_| super::errors::unauthenticated())
 }
 
 /// A local educational psychology service: the tenant everything else belongs to.
@@ -133,11 +129,7 @@ impl School {
         self.0.archived_at
     }
     async fn service(&self, ctx: &Context<'_>) -> Result<Option<Service>> {
-        let c = context::of(ctx)?;
-        let loaded = loaders(ctx)?.services.load_one(self.0.service_id).await;
-        Ok(loaded
-            .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
-            .map(Service))
+        Ok(loaders::service(ctx, Some(self.0.service_id)).await?.map(Service))
     }
     /// The school's contracts, newest first.
     #[graphql(complexity = "super::page_cost(first, last, child_complexity)")]
@@ -161,25 +153,6 @@ impl School {
         Ok(page::connection(rows, Contract))
     }
 }
-
-/// Turns a shared loader error back into a domain error for reporting.
-pub fn clone_error(e: &std::sync::Arc<DomainError>) -> DomainError {
-    match e.as_ref() {
-        DomainError::NotFound => DomainError::NotFound,
-        DomainError::Forbidden => DomainError::Forbidden,
-        DomainError::Unauthenticated => DomainError::Unauthenticated,
-        DomainError::Invalid(v) => DomainError::Invalid(v.clone()),
-        DomainError::Conflict(m) => DomainError::Conflict(m.clone()),
-        DomainError::RateLimited { retry_after_seconds } => DomainError::RateLimited {
-            retry_after_seconds: *retry_after_seconds,
-        },
-        DomainError::Internal(i) => DomainError::internal(i.context, LoaderFailure(i.cause.to_string())),
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct LoaderFailure(String);
 
 /// Someone who signs in: an EP, an administrator, a SENCO, a school leader, a member of staff.
 pub struct Person(pub person::Model);
@@ -227,27 +200,14 @@ impl Membership {
         self.0.created_at
     }
     async fn service(&self, ctx: &Context<'_>) -> Result<Option<Service>> {
-        let c = context::of(ctx)?;
-        let loaded = loaders(ctx)?.services.load_one(self.0.service_id).await;
-        Ok(loaded
-            .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
-            .map(Service))
+        Ok(loaders::service(ctx, Some(self.0.service_id)).await?.map(Service))
     }
     /// The school, for a school role.
     async fn school(&self, ctx: &Context<'_>) -> Result<Option<School>> {
-        let Some(id) = self.0.school_id else { return Ok(None) };
-        let c = context::of(ctx)?;
-        let loaded = loaders(ctx)?.schools.load_one(id).await;
-        Ok(loaded
-            .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
-            .map(School))
+        Ok(loaders::school(ctx, self.0.school_id).await?.map(School))
     }
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
-        let c = context::of(ctx)?;
-        let loaded = loaders(ctx)?.people.load_one(self.0.person_id).await;
-        Ok(loaded
-            .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
-            .map(Person))
+        Ok(loaders::person(ctx, Some(self.0.person_id)).await?.map(Person))
     }
 }
 

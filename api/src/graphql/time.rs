@@ -20,31 +20,17 @@ use super::enums::{
 };
 use super::errors::{OrGraphql, payload_of};
 use super::ids;
-use super::loaders::Loaders;
+use super::loaders;
 use super::page::{self, Conn};
 use super::scalars::{Date, LocalTime};
-use super::tenancy::{Node, Person, School, clone_error};
-
-fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
-    ctx.data::<Loaders>().map_err(|_| super::errors::unauthenticated())
-}
+use super::tenancy::{Node, Person, School};
 
 async fn load_school(ctx: &Context<'_>, id: Option<SchoolId>) -> Result<Option<School>> {
-    let Some(id) = id else { return Ok(None) };
-    let c = context::of(ctx)?;
-    let loaded = loaders(ctx)?.schools.load_one(id).await;
-    Ok(loaded
-        .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
-        .map(School))
+    Ok(loaders::school(ctx, id).await?.map(School))
 }
 
 async fn load_person(ctx: &Context<'_>, id: Option<PersonId>) -> Result<Option<Person>> {
-    let Some(id) = id else { return Ok(None) };
-    let c = context::of(ctx)?;
-    let loaded = loaders(ctx)?.people.load_one(id).await;
-    Ok(loaded
-        .map_err(|e| super::errors::to_graphql(clone_error(&e), &c.request_id))?
-        .map(Person))
+    Ok(loaders::person(ctx, id).await?.map(Person))
 }
 
 /// Minutes as a number of units (rounded to hundredths).

@@ -10,10 +10,11 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
+use super::schools;
 use crate::access::{Access, Action, Caller, Role};
 use crate::audit::{self, Entry, Who};
 use crate::db::{self, Db};
-use crate::entities::{invitation, membership, person, school, session};
+use crate::entities::{invitation, membership, person, session};
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
 use crate::ids::{InvitationId, MembershipId, PersonId, SchoolId, ServiceId};
 use crate::model::PersonStatus;
@@ -186,22 +187,6 @@ fn check_place(role: Role, school: Option<SchoolId>) -> DomainResult<()> {
     }
 }
 
-/// The school, which must be in the service.
-async fn school_in(conn: &impl ConnectionTrait, service: ServiceId, school: SchoolId) -> DomainResult<()> {
-    let found = school::Entity::find_by_id(school)
-        .filter(school::Column::ServiceId.eq(service))
-        .count(conn)
-        .await?;
-    if found == 0 {
-        return Err(DomainError::invalid(
-            "schoolId",
-            FieldErrorCode::NotFound,
-            "no such school in this service",
-        ));
-    }
-    Ok(())
-}
-
 async fn insert_membership(
     conn: &impl ConnectionTrait,
     caller: &Caller,
@@ -282,7 +267,7 @@ pub async fn invite(db: &Db, caller: &Caller, input: Invite) -> DomainResult<Inv
     check_place(input.role, input.school_id)?;
     let txn = db::begin_write(db).await?;
     if let Some(school) = input.school_id {
-        school_in(&txn, input.service_id, school).await?;
+        schools::require_in_service(&txn, input.service_id, school, "schoolId").await?;
     }
     let now = Utc::now();
     let person = match person::Entity::find()
@@ -432,7 +417,7 @@ pub async fn grant(db: &Db, caller: &Caller, input: Grant) -> DomainResult<membe
         ));
     }
     if let Some(school) = input.school_id {
-        school_in(&txn, input.service_id, school).await?;
+        schools::require_in_service(&txn, input.service_id, school, "schoolId").await?;
     }
     let row = insert_membership(
         &txn,

@@ -126,6 +126,27 @@ async fn for_change(conn: &impl ConnectionTrait, caller: &Caller, id: SchoolId) 
     }
 }
 
+/// Refuses, as a problem with `field`, a school that is not in the service.
+pub async fn require_in_service(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    school: SchoolId,
+    field: &str,
+) -> DomainResult<()> {
+    let found = school::Entity::find_by_id(school)
+        .filter(school::Column::ServiceId.eq(service))
+        .one(conn)
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(DomainError::invalid(
+            field,
+            FieldErrorCode::NotFound,
+            "no such school in this service",
+        )),
+    }
+}
+
 pub struct NewSchool {
     pub service_id: ServiceId,
     pub name: String,

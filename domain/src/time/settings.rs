@@ -11,7 +11,7 @@ use super::DateRange;
 use crate::access::{Action, Caller};
 use crate::audit::{self, Entry};
 use crate::db::{self, Db};
-use crate::entities::{academic_year, closure, contract, school, term, time_settings, time_unit};
+use crate::entities::{academic_year, closure, contract, term, time_settings, time_unit};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{AcademicYearId, ClosureId, SchoolId, ServiceId, TermId, TimeUnitId};
 use crate::model::{ClosureKind, OverbookingPolicy, SpreadPeriod};
@@ -636,17 +636,7 @@ pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainR
     }
     let txn = db::begin_write(db).await?;
     if let Some(s) = input.school_id {
-        let found = school::Entity::find_by_id(s)
-            .filter(school::Column::ServiceId.eq(input.service_id))
-            .count(&txn)
-            .await?;
-        if found == 0 {
-            return Err(DomainError::invalid(
-                "schoolId",
-                FieldErrorCode::NotFound,
-                "no such school in this service",
-            ));
-        }
+        crate::tenancy::schools::require_in_service(&txn, input.service_id, s, "schoolId").await?;
     }
     let row = closure::Entity::insert(closure::ActiveModel {
         id: Set(ClosureId::new()),
