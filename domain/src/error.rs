@@ -118,6 +118,13 @@ impl DomainError {
     }
 }
 
+/// One refused field is invalid input.
+impl From<FieldError> for DomainError {
+    fn from(e: FieldError) -> Self {
+        Self::Invalid(vec![e])
+    }
+}
+
 impl From<sea_orm::DbErr> for DomainError {
     fn from(err: sea_orm::DbErr) -> Self {
         crate::db::classify(err)

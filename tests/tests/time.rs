@@ -1470,3 +1470,82 @@ async fn contracts_refuse_bad_input_and_write_nothing() {
     assert_eq!(foreign.code(), Some("NOT_FOUND"));
     assert_eq!(app.count("contracts").await, before);
 }
+
+#[tokio::test]
+async fn an_eps_calendar_shows_their_patterns_and_leave_to_them_and_administrators_only() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let from = london(monday_in(1), 0, 0);
+    let leave = app
+        .gql(
+            &t.ep.token,
+            "mutation($i: AddCalendarExceptionInput!) { addCalendarException(input: $i) { exception { id kind } userErrors { message } } }",
+            json!({ "i": { "serviceId": t.service_id, "epId": t.ep.person_id, "kind": "TRAINING", "startsAt": rfc(from + Duration::days(1)), "endsAt": rfc(from + Duration::days(2)), "reason": "Conference" } }),
+        )
+        .await;
+    assert_eq!(
+        leave.ok()["addCalendarException"]["exception"]["kind"],
+        "TRAINING",
+        "an EP records their own"
+    );
+    let q = "query($s: ID!, $e: ID!, $f: DateTime!, $t: DateTime!) { epCalendar(serviceId: $s, epId: $e, from: $f, to: $t) { workingPatterns { fte hours { weekday startsAt endsAt } } exceptions { kind reason } } }";
+    let vars = json!({ "s": t.service_id, "e": t.ep.person_id, "f": rfc(from), "t": rfc(from + Duration::days(14)) });
+    for token in [&t.ep.token, &t.admin.token] {
+        let a = app.gql(token, q, vars.clone()).await;
+        let cal = &a.ok()["epCalendar"];
+        assert_eq!(
+            cal["workingPatterns"][0]["hours"].as_array().unwrap().len(),
+            5,
+            "{}",
+            a.body
+        );
+        assert_eq!(cal["workingPatterns"][0]["hours"][0]["startsAt"], "09:00");
+        assert_eq!(cal["exceptions"][0]["reason"], "Conference");
+    }
+    for token in [&t.other_ep.token, &t.senco_a.token] {
+        let a = app.gql(token, q, vars.clone()).await;
+        assert!(matches!(a.code(), Some("FORBIDDEN" | "NOT_FOUND")), "{}", a.body);
+    }
+    // An EP cannot record leave for someone else.
+    let other = app
+        .gql(
+            &t.ep.token,
+            "mutation($i: AddCalendarExceptionInput!) { addCalendarException(input: $i) { exception { id } } }",
+            json!({ "i": { "serviceId": t.service_id, "epId": t.other_ep.person_id, "kind": "LEAVE", "startsAt": rfc(from), "endsAt": rfc(from + Duration::days(1)) } }),
+        )
+        .await;
+    assert_eq!(other.code(), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn instants_far_from_now_are_refused_not_crashed_on() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let far = "9999-12-31T23:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    let a = book(
+        &app,
+        &t.admin.token,
+        booking_input(t, Some(&t.school_a.id), &t.ep.person_id, far, 60),
+    )
+    .await;
+    assert_eq!(
+        user_error_codes(&a, "createBooking"),
+        vec!["OUT_OF_RANGE", "OUT_OF_RANGE"],
+        "{}",
+        a.body
+    );
+    let slots = app
+        .gql(
+            &t.admin.token,
+            "query($i: AvailabilityInput!) { availability(input: $i) { edges { node { startsAt } } } }",
+            json!({ "i": { "epId": t.ep.person_id, "from": "9999-12-30T00:00:00Z", "to": "9999-12-31T23:59:00Z", "durationMinutes": 60 } }),
+        )
+        .await;
+    assert_eq!(slots.code(), Some("BAD_USER_INPUT"));
+    let ok = app
+        .gql(&t.admin.token, "{ viewer { services { name } } }", json!({}))
+        .await;
+    assert!(ok.ok()["viewer"]["services"].is_array(), "the service still answers");
+}

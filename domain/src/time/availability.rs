@@ -164,6 +164,8 @@ async fn school_eps(
 
 /// Free slots for an EP, or for a school (its EPs), within a range.
 pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> DomainResult<Vec<Slot>> {
+    super::plausible("from", q.from)?;
+    super::plausible("to", q.to)?;
     let mut p = Problems::new();
     if q.ep_id.is_some() == q.school_id.is_some() {
         p.add("epId", FieldErrorCode::Required, "give an EP or a school, not both");

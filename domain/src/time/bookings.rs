@@ -62,13 +62,8 @@ pub struct Booked {
 
 fn shape(input: &NewBooking) -> DomainResult<(Option<String>, Option<String>)> {
     let mut p = Problems::new();
-    let start = super::whole_minute("startsAt", input.starts_at);
-    let end = super::whole_minute("endsAt", input.ends_at);
-    if let Err(DomainError::Invalid(e)) = start.and(end) {
-        for f in e {
-            p.add(&f.field.join("."), f.code, f.message);
-        }
-    }
+    p.check(super::plausible("startsAt", input.starts_at).and_then(|t| super::whole_minute("startsAt", t)));
+    p.check(super::plausible("endsAt", input.ends_at).and_then(|t| super::whole_minute("endsAt", t)));
     let minutes = super::minutes_between(input.starts_at, input.ends_at);
     if input.ends_at <= input.starts_at {
         p.add("endsAt", FieldErrorCode::OutOfRange, "must be after the start");
@@ -690,8 +685,7 @@ pub fn is_late(policies: &time_settings::Model, starts_at: DateTime<Utc>, now: D
 /// Cancels a booking, keeping who, when, why and on whose behalf, and applying the
 /// cancellation policy: a school's late cancellation draws down its time.
 pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Cancelled> {
-    let reason = values::required_text("reason", &input.reason, values::MAX_REASON_LEN)
-        .map_err(|e| DomainError::Invalid(vec![e]))?;
+    let reason = values::required_text("reason", &input.reason, values::MAX_REASON_LEN)?;
     let txn = db::begin_write(db).await?;
     let b = for_change(&txn, caller, input.id, Action::CancelBookings).await?;
     require_open(&b)?;
@@ -794,8 +788,7 @@ pub struct Rescheduled {
 /// Moves a booking: books the new time first, then cancels the old one (uncharged), both in one
 /// transaction, so that nobody is left without a slot and nothing is half done.
 pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainResult<Rescheduled> {
-    let reason = values::optional_text("reason", input.reason.as_deref(), values::MAX_REASON_LEN)
-        .map_err(|e| DomainError::Invalid(vec![e]))?
+    let reason = values::optional_text("reason", input.reason.as_deref(), values::MAX_REASON_LEN)?
         .unwrap_or_else(|| "Rescheduled".to_owned());
     let txn = db::begin_write(db).await?;
     let old = for_change(&txn, caller, input.id, Action::ManageBookings).await?;
@@ -951,8 +944,7 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
 
 /// Records that the school did not attend: charged as a late cancellation under the policy.
 pub async fn no_show(db: &Db, caller: &Caller, id: BookingId, reason: &str) -> DomainResult<Cancelled> {
-    let reason =
-        values::required_text("reason", reason, values::MAX_REASON_LEN).map_err(|e| DomainError::Invalid(vec![e]))?;
+    let reason = values::required_text("reason", reason, values::MAX_REASON_LEN)?;
     let txn = db::begin_write(db).await?;
     let b = for_change(&txn, caller, id, Action::RecordDelivery).await?;
     require_open(&b)?;

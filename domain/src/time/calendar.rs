@@ -154,7 +154,8 @@ pub async fn set_pattern(db: &Db, caller: &Caller, input: NewPattern) -> DomainR
     })
 }
 
-/// The patterns of one EP (or of several) that are in force at some point of a date range.
+/// The patterns of one EP (or of several) that are in force at some point of a date range
+/// (all of them, with no range).
 pub async fn patterns_between(
     conn: &impl ConnectionTrait,
     service: ServiceId,
@@ -162,15 +163,25 @@ pub async fn patterns_between(
     from: NaiveDate,
     to: NaiveDate,
 ) -> DomainResult<Vec<Pattern>> {
-    let rows = working_pattern::Entity::find()
-        .filter(working_pattern::Column::ServiceId.eq(service))
-        .filter(working_pattern::Column::EpId.is_in(eps.iter().copied()))
+    let select = working_pattern::Entity::find()
         .filter(working_pattern::Column::EffectiveFrom.lte(to))
         .filter(
             Condition::any()
                 .add(working_pattern::Column::EffectiveUntil.is_null())
                 .add(working_pattern::Column::EffectiveUntil.gte(from)),
-        )
+        );
+    with_hours(conn, select, service, eps).await
+}
+
+async fn with_hours(
+    conn: &impl ConnectionTrait,
+    select: sea_orm::Select<working_pattern::Entity>,
+    service: ServiceId,
+    eps: &[PersonId],
+) -> DomainResult<Vec<Pattern>> {
+    let rows = select
+        .filter(working_pattern::Column::ServiceId.eq(service))
+        .filter(working_pattern::Column::EpId.is_in(eps.iter().copied()))
         .order_by_asc(working_pattern::Column::EffectiveFrom)
         .all(conn)
         .await?;
@@ -206,7 +217,7 @@ pub async fn patterns(
     ep: PersonId,
 ) -> DomainResult<Vec<Pattern>> {
     require(caller, Action::ViewCalendars, service, ep)?;
-    patterns_between(conn, service, &[ep], NaiveDate::MIN, NaiveDate::MAX).await
+    with_hours(conn, working_pattern::Entity::find(), service, &[ep]).await
 }
 
 /// One pattern, for whoever may see that EP's calendar.
@@ -222,11 +233,16 @@ pub async fn find_pattern(conn: &impl ConnectionTrait, caller: &Caller, id: Work
     {
         return Err(DomainError::NotFound);
     }
-    patterns_between(conn, row.service_id, &[row.ep_id], NaiveDate::MIN, NaiveDate::MAX)
-        .await?
-        .into_iter()
-        .find(|p| p.row.id == id)
-        .ok_or(DomainError::NotFound)
+    with_hours(
+        conn,
+        working_pattern::Entity::find_by_id(id),
+        row.service_id,
+        &[row.ep_id],
+    )
+    .await?
+    .into_iter()
+    .find(|p| p.row.id == id)
+    .ok_or(DomainError::NotFound)
 }
 
 /// One exception, for whoever may see that EP's calendar.
@@ -262,6 +278,8 @@ pub struct NewException {
 /// Records time an EP is not available (leave, training, sickness...).
 pub async fn add_exception(db: &Db, caller: &Caller, input: NewException) -> DomainResult<calendar_exception::Model> {
     require(caller, Action::ManageCalendars, input.service_id, input.ep_id)?;
+    super::plausible("startsAt", input.starts_at)?;
+    super::plausible("endsAt", input.ends_at)?;
     let mut problems = Problems::new();
     if input.ends_at <= input.starts_at {
         problems.add("endsAt", FieldErrorCode::OutOfRange, "must be after the start");

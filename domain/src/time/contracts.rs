@@ -398,12 +398,8 @@ fn check_status_change(from: ContractStatus, to: ContractStatus) -> DomainResult
 }
 
 pub async fn update(db: &Db, caller: &Caller, id: ContractId, patch: ContractPatch) -> DomainResult<Contract> {
-    let price = price("pricePence", patch.price_pence).map_err(|e| DomainError::Invalid(vec![e]))?;
-    let qty = patch
-        .quantity_hundredths
-        .map(|q| quantity("quantity", q))
-        .transpose()
-        .map_err(|e| DomainError::Invalid(vec![e]))?;
+    let price = price("pricePence", patch.price_pence)?;
+    let qty = patch.quantity_hundredths.map(|q| quantity("quantity", q)).transpose()?;
     let txn = db::begin_write(db).await?;
     let current = for_change(&txn, caller, id).await?;
     let mut row: contract::ActiveModel = current.clone().into();

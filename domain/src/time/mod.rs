@@ -16,7 +16,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 
 use crate::access::Role;
 use crate::entities::{membership, service};
-use crate::error::{DomainError, DomainResult, FieldErrorCode};
+use crate::error::{DomainError, DomainResult, FieldError, FieldErrorCode};
 use crate::ids::{PersonId, ServiceId};
 
 /// The instant a local wall-clock time names in `tz`. In the spring gap (a time that does not
@@ -88,11 +88,26 @@ pub fn minutes_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     (to - from).num_minutes()
 }
 
+/// Refuses instants outside the years the service can plan in (2000 to 2099): they are typos,
+/// and calendar arithmetic on them could overflow.
+pub fn plausible(field: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, FieldError> {
+    use chrono::Datelike;
+    if (2000..2100).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(FieldError::new(
+            field,
+            FieldErrorCode::OutOfRange,
+            "must be between the years 2000 and 2099",
+        ))
+    }
+}
+
 /// Refuses instants that are not on a whole minute: bookings are planned in minutes.
-pub fn whole_minute(field: &str, at: DateTime<Utc>) -> DomainResult<DateTime<Utc>> {
+pub fn whole_minute(field: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, FieldError> {
     use chrono::Timelike;
     if at.second() != 0 || at.nanosecond() != 0 {
-        return Err(DomainError::invalid(
+        return Err(FieldError::new(
             field,
             FieldErrorCode::Invalid,
             "must be on a whole minute",

@@ -285,10 +285,7 @@ pub async fn update_unit(
     minutes: Option<i32>,
     archived: Option<bool>,
 ) -> DomainResult<time_unit::Model> {
-    let minutes = minutes
-        .map(unit_minutes)
-        .transpose()
-        .map_err(|e| DomainError::Invalid(vec![e]))?;
+    let minutes = minutes.map(unit_minutes).transpose()?;
     let txn = db::begin_write(db).await?;
     let current = time_unit::Entity::find_by_id(id)
         .one(&txn)
@@ -615,8 +612,7 @@ pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainR
             "a closure lasts at most a year",
         ));
     }
-    let reason = values::optional_text("reason", input.reason.as_deref(), values::MAX_REASON_LEN)
-        .map_err(|e| DomainError::Invalid(vec![e]))?;
+    let reason = values::optional_text("reason", input.reason.as_deref(), values::MAX_REASON_LEN)?;
     match (input.kind, input.school_id) {
         (ClosureKind::SchoolClosure, None) => {
             return Err(DomainError::invalid(
