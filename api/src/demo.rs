@@ -349,7 +349,7 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
     for (name, email) in EPS {
         eps.push(person(db, &admin, sid, name, email, Role::Psychologist, None).await?);
     }
-    let senco = person(
+    person(
         db,
         &admin,
         sid,
@@ -359,7 +359,6 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
         Some(school_ids[0]),
     )
     .await?;
-    let _ = senco;
     person(
         db,
         &admin,

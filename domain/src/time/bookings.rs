@@ -113,8 +113,7 @@ fn shape(input: &NewBooking) -> DomainResult<(Option<String>, Option<String>)> {
 }
 
 /// The service a new booking belongs to.
-async fn service_of(
-    conn: &impl ConnectionTrait,
+fn service_of(
     caller: &Caller,
     input: &NewBooking,
     school: Option<&school::Model>,
@@ -129,7 +128,6 @@ async fn service_of(
     if let Some(s) = input.service_id {
         return Ok(s);
     }
-    let _ = conn;
     let mine = caller.principal.services();
     match (mine.len(), mine.iter().next()) {
         (1, Some(only)) => Ok(*only),
@@ -409,7 +407,7 @@ async fn resolve(conn: &impl ConnectionTrait, caller: &Caller, input: NewBooking
         ),
         None => None,
     };
-    let service = service_of(conn, caller, &input, school.as_ref(), visit.as_ref()).await?;
+    let service = service_of(caller, &input, school.as_ref(), visit.as_ref())?;
     let school_id = school
         .as_ref()
         .map(|s| s.id)
