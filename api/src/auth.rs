@@ -293,6 +293,10 @@ impl Auth {
             &self.validation(Algorithm::RS256, &external.config.issuer, &external.config.audience),
         )
         .map_err(|e| Refused::Invalid(e.into_kind()))?;
+        // A provider that says the address is not verified does not speak for its owner.
+        if data.claims.get("email_verified").and_then(|v| v.as_bool()) == Some(false) {
+            return Err(Refused::Subject);
+        }
         let email = data
             .claims
             .get(&external.config.email_claim)
@@ -357,10 +361,17 @@ impl Auth {
                     .map_err(from_db)?,
                 session: None,
             }),
-            Subject::ExternalEmail(email) => Ok(Verified {
-                principal: identity::email_principal(db, &email).await.map_err(from_db)?,
-                session: None,
-            }),
+            Subject::ExternalEmail(email) => {
+                let mut principal = identity::email_principal(db, &email).await.map_err(from_db)?;
+                // A provider bound to one service speaks for roles in that service only.
+                if let Some(service) = self.external.as_ref().and_then(|e| e.config.service_id) {
+                    principal.memberships.retain(|m| m.service_id.0 == service);
+                }
+                Ok(Verified {
+                    principal,
+                    session: None,
+                })
+            }
         }
     }
 }

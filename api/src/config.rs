@@ -69,6 +69,9 @@ pub struct Settings {
     /// Earlier signing secrets still accepted for verification, comma-separated (key rotation).
     #[arg(long, env = "SCPS_JWT_PREVIOUS_SECRETS", global = true, hide_env_values = true)]
     pub jwt_previous_secrets: Option<String>,
+    /// File holding the earlier signing secrets, one per line or comma-separated.
+    #[arg(long, env = "SCPS_JWT_PREVIOUS_SECRETS_FILE", global = true)]
+    pub jwt_previous_secrets_file: Option<PathBuf>,
     /// `iss` of the tokens scps issues.
     #[arg(long, env = "SCPS_JWT_ISSUER", global = true)]
     pub jwt_issuer: Option<String>,
@@ -99,6 +102,11 @@ pub struct Settings {
     /// Claim holding the person's email in the external provider's tokens.
     #[arg(long, env = "SCPS_OIDC_EMAIL_CLAIM", global = true)]
     pub oidc_email_claim: Option<String>,
+    /// The service whose people the external provider speaks for (its id, or its global id);
+    /// its tokens then carry roles in that service only. Needed when the deployment hosts more
+    /// than one service.
+    #[arg(long, env = "SCPS_OIDC_SERVICE_ID", global = true)]
+    pub oidc_service_id: Option<String>,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "SCPS_MAX_BODY_BYTES", global = true)]
     pub max_body_bytes: Option<usize>,
@@ -176,6 +184,8 @@ pub struct OidcConfig {
     pub audience: String,
     pub jwks: JwksSource,
     pub email_claim: String,
+    /// The service the provider speaks for; `None`: every service its people belong to.
+    pub service_id: Option<uuid::Uuid>,
 }
 
 #[derive(Clone, Debug)]
@@ -239,6 +249,31 @@ fn secret_from(
             .map_err(|e| bad(file_setting, format!("cannot read {}: {e}", path.display()))),
         (None, None) => Ok(None),
     }
+}
+
+/// Whether a URL is plain http to this machine (a JWKS served locally, in development).
+fn is_loopback_http(url: &str) -> bool {
+    ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| {
+            url.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        })
+}
+
+/// A service id: a UUID, or the API's global id of a service.
+fn parse_service_id(text: &str) -> Result<uuid::Uuid, ConfigError> {
+    use base64::Engine;
+    let text = text.trim();
+    if let Ok(id) = uuid::Uuid::parse_str(text) {
+        return Ok(id);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("Service:").and_then(|u| uuid::Uuid::parse_str(u).ok()))
+        .ok_or_else(|| bad("SCPS_OIDC_SERVICE_ID", "is not the id of a service"))
 }
 
 fn non_empty(setting: &'static str, value: Option<&String>, default: &str) -> Result<String, ConfigError> {
@@ -391,7 +426,13 @@ impl Settings {
             None => (domain::secrets::random_bytes(48), true),
         };
         let mut previous_secrets = Vec::new();
-        for part in self.jwt_previous_secrets.iter().flat_map(|s| s.split(',')) {
+        let previous = secret_from(
+            self.jwt_previous_secrets.as_deref(),
+            self.jwt_previous_secrets_file.as_ref(),
+            "SCPS_JWT_PREVIOUS_SECRETS",
+            "SCPS_JWT_PREVIOUS_SECRETS_FILE",
+        )?;
+        for part in previous.iter().flat_map(|s| s.split([',', '\n'])) {
             let part = part.trim();
             if part.is_empty() {
                 continue;
@@ -415,10 +456,13 @@ impl Settings {
             (Some(issuer), Some(audience), file, url) => {
                 let jwks = match (file, url) {
                     (Some(f), None) => JwksSource::File(f.clone()),
-                    (None, Some(u)) if u.starts_with("https://") || u.starts_with("http://") => {
-                        JwksSource::Url(u.clone())
+                    (None, Some(u)) if u.starts_with("https://") || is_loopback_http(u) => JwksSource::Url(u.clone()),
+                    (None, Some(_)) => {
+                        return Err(bad(
+                            "SCPS_OIDC_JWKS_URL",
+                            "must be an https:// URL (plain http only to this machine)",
+                        ));
                     }
-                    (None, Some(_)) => return Err(bad("SCPS_OIDC_JWKS_URL", "must be an http(s) URL")),
                     _ => {
                         return Err(bad(
                             "SCPS_OIDC_JWKS_FILE",
@@ -431,6 +475,7 @@ impl Settings {
                     audience: non_empty("SCPS_OIDC_AUDIENCE", Some(audience), "")?,
                     jwks,
                     email_claim: non_empty("SCPS_OIDC_EMAIL_CLAIM", self.oidc_email_claim.as_ref(), "email")?,
+                    service_id: self.oidc_service_id.as_deref().map(parse_service_id).transpose()?,
                 })
             }
             (None, ..) => {

@@ -181,7 +181,7 @@ async fn person(
     .await
     .map_err(fail)?;
     if let Some(code) = invited.invitation_code {
-        people::accept_invitation(db, &code, DEMO_PASSWORD, "demo-seed")
+        people::accept_invitation(db, &code, DEMO_PASSWORD, Duration::from_secs(3600), "demo-seed")
             .await
             .map_err(fail)?;
     }

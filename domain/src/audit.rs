@@ -104,6 +104,21 @@ pub async fn log(conn: &impl ConnectionTrait, caller: &Caller, entry: Entry) -> 
     record(conn, Who::Caller(caller), entry).await
 }
 
+/// One entry of a service's log, for its administrators.
+pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: AuditEventId) -> DomainResult<audit_event::Model> {
+    let row = audit_event::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let allowed = row.service_id.is_some_and(|s| {
+        caller
+            .principal
+            .static_access(Action::ViewAuditLog)
+            .permits_service_wide(s)
+    });
+    if allowed { Ok(row) } else { Err(DomainError::NotFound) }
+}
+
 /// Narrows an audit query.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {

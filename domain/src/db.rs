@@ -126,6 +126,22 @@ const RULES: &[Rule] = &[
         meaning: || DomainError::Conflict(SLOT_TAKEN.into()),
     },
     Rule {
+        name: "contracts_no_overlap",
+        sqlite_message: "contracts_no_overlap",
+        meaning: || {
+            DomainError::invalid(
+                "startsOn",
+                FieldErrorCode::Taken,
+                "the school already has a contract in this funding stream for part of this period; top it up instead",
+            )
+        },
+    },
+    Rule {
+        name: "academic_years_no_overlap",
+        sqlite_message: "academic_years_no_overlap",
+        meaning: || DomainError::invalid("startsOn", FieldErrorCode::OutOfRange, "overlaps another academic year"),
+    },
+    Rule {
         name: "ux_schools_service_id_urn",
         sqlite_message: "schools.service_id, schools.urn",
         meaning: || {

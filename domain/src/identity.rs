@@ -100,7 +100,7 @@ pub async fn sign_in(
     Ok(signed_in)
 }
 
-async fn start_session(
+pub(crate) async fn start_session(
     conn: &impl ConnectionTrait,
     person: person::Model,
     method: SignInMethod,
@@ -212,8 +212,9 @@ async fn revoke_session(conn: &impl ConnectionTrait, id: SessionId, now: DateTim
     Ok(())
 }
 
-/// Ends the caller's session: its access and refresh tokens stop working at once.
-pub async fn sign_out(db: &Db, caller: &Caller, session: SessionId) -> DomainResult<()> {
+/// Ends the caller's session (or, `everywhere`, every session of theirs): the access and
+/// refresh tokens stop working at once.
+pub async fn sign_out(db: &Db, caller: &Caller, session: SessionId, everywhere: bool) -> DomainResult<()> {
     let person = caller.principal.person_id().ok_or(DomainError::Forbidden)?;
     let txn = db::begin_write(db).await?;
     let owned = session::Entity::find_by_id(session)
@@ -223,8 +224,20 @@ pub async fn sign_out(db: &Db, caller: &Caller, session: SessionId) -> DomainRes
     if owned.is_none() {
         return Err(DomainError::NotFound);
     }
-    revoke_session(&txn, session, Utc::now()).await?;
-    audit::log(&txn, caller, Entry::new("person.sign_out", "Session", session)).await?;
+    let now = Utc::now();
+    if everywhere {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .filter(session::Column::PersonId.eq(person))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+    } else {
+        revoke_session(&txn, session, now).await?;
+    }
+    let entry =
+        Entry::new("person.sign_out", "Session", session).detail(serde_json::json!({ "everywhere": everywhere }));
+    audit::log(&txn, caller, entry).await?;
     txn.commit().await?;
     Ok(())
 }

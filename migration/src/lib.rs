@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod kit;
 mod m20261123_000001_platform;
 mod m20261123_000002_ep_time;
+mod m20261124_000003_no_overlapping_periods;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_platform::Migration),
             Box::new(m20261123_000002_ep_time::Migration),
+            Box::new(m20261124_000003_no_overlapping_periods::Migration),
         ]
     }
 }

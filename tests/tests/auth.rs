@@ -1222,3 +1222,95 @@ async fn a_client_refused_after_basic_authentication_is_told_the_scheme() {
         "WWW-Authenticate: {scheme:?}"
     );
 }
+
+#[tokio::test]
+async fn an_external_token_whose_email_is_not_verified_is_refused() {
+    let app = spawn_with_provider().await;
+    let t = app.tenant().await;
+    let mut claims = external_claims(&t.senco_a.email);
+    claims["email_verified"] = json!(false);
+    assert_refused(&app, &external_token(EXT_KID, &claims), "email_verified is false").await;
+    claims["email_verified"] = json!(true);
+    assert_accepted(&app, &t, &external_token(EXT_KID, &claims), "email_verified is true").await;
+}
+
+#[tokio::test]
+async fn a_provider_bound_to_one_service_speaks_only_for_roles_in_it() {
+    let app = TestApp::spawn().await;
+    let a = app.tenant().await;
+    let b = app.tenant().await;
+    // Someone who is a SENCO in both services.
+    let email = format!("both-{}@test.invalid", unique());
+    app.invite(&a.admin.token, &a.service_id, &email, "SENCO", Some(&a.school_a.id))
+        .await;
+    app.invite(&b.admin.token, &b.service_id, &email, "SENCO", Some(&b.school_a.id))
+        .await;
+
+    // A second server on the same database, whose provider speaks for service A only.
+    let path: PathBuf = std::env::temp_dir().join(format!("scps-auth-jwks-{}.json", unique()));
+    std::fs::write(&path, &provider().jwks).unwrap();
+    let mut settings = scps_tests::base_settings(&app.database.url);
+    settings.oidc_issuer = Some(EXT_ISSUER.into());
+    settings.oidc_audience = Some(EXT_AUDIENCE.into());
+    settings.oidc_jwks_file = Some(path.clone());
+    settings.oidc_service_id = Some(a.service_id.clone());
+    settings.migrate_on_start = Some(false);
+    let bound = scps::Application::build(settings.validate().unwrap()).await.unwrap();
+    let url = format!("http://127.0.0.1:{}/graphql", bound.port());
+    tokio::spawn(bound.into_server());
+    let _ = std::fs::remove_file(&path);
+
+    let token = external_token(EXT_KID, &external_claims(&email));
+    let body: Value = app
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ viewer { services { id } memberships { school { id } } } schools { edges { node { id } } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    let services: Vec<&str> = body["data"]["viewer"]["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, vec![a.service_id.as_str()], "only the bound service");
+    let schools: Vec<&str> = body["data"]["schools"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(schools, vec![a.school_a.id.as_str()]);
+    // The same person signing in with a password still holds both roles.
+    let own = app.sign_in(&email, scps_tests::PASSWORD).await;
+    let mine = app.gql(&own, "{ viewer { services { id } } }", json!({})).await;
+    assert_eq!(mine.ok()["viewer"]["services"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant().await;
+    let second = app.sign_in(&t.ep.email, scps_tests::PASSWORD).await;
+    let out = app
+        .gql(
+            &t.ep.token,
+            "mutation { signOut(input: { everywhere: true }) { signedOut userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(out.ok()["signOut"]["signedOut"], true);
+    for token in [&t.ep.token, &second] {
+        assert_eq!(viewer(&app, token).await.code(), Some("UNAUTHENTICATED"));
+    }
+    assert!(
+        viewer(&app, &t.admin.token).await.body.get("errors").is_none(),
+        "others are untouched"
+    );
+}

@@ -131,15 +131,35 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
     );
     Migrator::up(&conn, None).await.expect("the rest");
     assert_eq!(pending(&conn).await, 0);
+    let full = tables(&conn).await;
+    assert!(period_rules(&conn).await.contains(&"contracts_no_overlap".to_owned()));
     Migrator::down(&conn, Some(1)).await.expect("the last one down");
+    assert_eq!(tables(&conn).await, full, "the last migration adds rules, not tables");
+    assert!(
+        period_rules(&conn).await.is_empty(),
+        "one step down removes the period rules"
+    );
+    Migrator::down(&conn, Some((all - 2) as u32))
+        .await
+        .expect("down to the first");
     assert_eq!(
         tables(&conn).await,
         first,
-        "one step down is the first migration's schema"
+        "all but one step down is the first migration's schema"
     );
     Migrator::down(&conn, None).await.expect("the rest down");
     assert_eq!(tables(&conn).await, vec!["seaql_migrations".to_owned()]);
     conn.close().await.ok();
+}
+
+/// The rules against overlapping contracts and academic years, on either backend.
+async fn period_rules(conn: &sea_orm::DatabaseConnection) -> Vec<String> {
+    let sql = if on_postgres() {
+        "SELECT conname::text AS name FROM pg_constraint WHERE conname IN ('contracts_no_overlap', 'academic_years_no_overlap') ORDER BY 1"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ('contracts_no_overlap', 'academic_years_no_overlap') ORDER BY 1"
+    };
+    names(conn, sql).await
 }
 
 #[tokio::test]

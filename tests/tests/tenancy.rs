@@ -2263,3 +2263,132 @@ async fn only_the_services_administrators_read_its_audit_log() {
     .await;
     assert!(own.is_empty());
 }
+
+const INVITE_WITH_CODE: &str = "mutation($i: InvitePersonInput!) { invitePerson(input: $i) { invitation { code person { id } } userErrors { field code message } } }";
+
+fn fresh_email(tag: &str) -> String {
+    format!("{tag}-{}@test.invalid", uuid::Uuid::now_v7().simple())
+}
+
+#[tokio::test]
+async fn an_invitation_code_is_never_given_for_another_services_account() {
+    let app = TestApp::spawn().await;
+    let a = app.tenant().await;
+    let b = app.tenant().await;
+    // A invites someone; before they accept, B cannot invite (or take over) the same account.
+    let email = fresh_email("shared");
+    let first = app
+        .gql(
+            &a.admin.token,
+            INVITE_WITH_CODE,
+            json!({ "i": { "serviceId": a.service_id, "email": email, "displayName": "Shared Person", "role": "PSYCHOLOGIST" } }),
+        )
+        .await;
+    let code = first.ok()["invitePerson"]["invitation"]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let memberships = app.count("memberships").await;
+    let blocked = app
+        .gql(
+            &b.admin.token,
+            INVITE_WITH_CODE,
+            json!({ "i": { "serviceId": b.service_id, "email": email, "displayName": "Taken Over", "role": "SERVICE_ADMIN" } }),
+        )
+        .await;
+    assert_eq!(
+        blocked.ok()["invitePerson"]["userErrors"][0]["code"],
+        "NOT_ALLOWED",
+        "{}",
+        blocked.body
+    );
+    assert!(blocked.ok()["invitePerson"]["invitation"].is_null());
+    assert_eq!(app.count("memberships").await, memberships, "nothing written");
+    // Once they have signed in, B can add them: no code, they use their own password.
+    let accepted = app
+        .post(
+            None,
+            "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { session { accessToken } } }",
+            json!({ "i": { "code": code, "password": scps_tests::PASSWORD } }),
+        )
+        .await;
+    assert!(accepted.ok()["acceptInvitation"]["session"]["accessToken"].is_string());
+    let added = app
+        .gql(
+            &b.admin.token,
+            INVITE_WITH_CODE,
+            json!({ "i": { "serviceId": b.service_id, "email": email, "displayName": "Shared Person", "role": "PSYCHOLOGIST" } }),
+        )
+        .await;
+    let invitation = &added.ok()["invitePerson"]["invitation"];
+    assert!(invitation["person"]["id"].is_string());
+    assert!(
+        invitation["code"].is_null(),
+        "no code for an account that can already sign in"
+    );
+    let token = app.sign_in(&email, scps_tests::PASSWORD).await;
+    let services = app.gql(&token, "{ viewer { services { id } } }", json!({})).await;
+    assert_eq!(services.ok()["viewer"]["services"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_disabled_administrator_does_not_count_as_the_one_left() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant().await;
+    let second = app
+        .invite(
+            &t.admin.token,
+            &t.service_id,
+            &fresh_email("admin2"),
+            "SERVICE_ADMIN",
+            None,
+        )
+        .await;
+    let disable = "mutation($i: SetPersonDisabledInput!) { setPersonDisabled(input: $i) { person { status } userErrors { code message } } }";
+    let a = app
+        .gql(
+            &t.admin.token,
+            disable,
+            json!({ "i": { "serviceId": t.service_id, "personId": second.person_id, "disabled": true } }),
+        )
+        .await;
+    assert_eq!(a.ok()["setPersonDisabled"]["person"]["status"], "DISABLED");
+    // The first administrator may not now give up their own role: the other one is disabled.
+    let mine = app
+        .gql(&t.admin.token, "{ viewer { memberships { id role } } }", json!({}))
+        .await;
+    let own = mine.ok()["viewer"]["memberships"][0]["id"].as_str().unwrap().to_owned();
+    let revoke = app
+        .gql(
+            &t.admin.token,
+            "mutation($i: RevokeMembershipInput!) { revokeMembership(input: $i) { membership { id } userErrors { code } } }",
+            json!({ "i": { "id": own } }),
+        )
+        .await;
+    assert_eq!(
+        revoke.ok()["revokeMembership"]["userErrors"][0]["code"],
+        "NOT_ALLOWED",
+        "{}",
+        revoke.body
+    );
+    // Enabled again, the second administrator may be the one left.
+    app.gql(
+        &t.admin.token,
+        disable,
+        json!({ "i": { "serviceId": t.service_id, "personId": second.person_id, "disabled": false } }),
+    )
+    .await
+    .ok();
+    let revoke = app
+        .gql(
+            &t.admin.token,
+            "mutation($i: RevokeMembershipInput!) { revokeMembership(input: $i) { membership { id } userErrors { code } } }",
+            json!({ "i": { "id": own } }),
+        )
+        .await;
+    assert!(
+        revoke.ok()["revokeMembership"]["membership"]["id"].is_string(),
+        "{}",
+        revoke.body
+    );
+}

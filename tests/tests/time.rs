@@ -901,14 +901,11 @@ async fn balances_equal_a_hand_computed_fixture() {
         ((4290.0 - 285.0) / 390.0 * 100.0_f64).round() / 100.0
     );
 
-    // The summary says the same, by school and by EP.
-    let s = app
-        .gql(
-            &t.admin.token,
-            "query($i: TimeSummaryInput!) { timeSummary(input: $i) { schools { school { id } streams { fundingStream balance { purchasedMinutes bookedMinutes deliveredMinutes lateCancellationMinutes adjustedMinutes remainingMinutes } } } eps { ep { id } balance { bookedMinutes deliveredMinutes lateCancellationMinutes } } } }",
-            json!({ "i": { "serviceId": t.service_id, "from": (Utc::now().date_naive() - Duration::days(90)).to_string(), "to": (Utc::now().date_naive() + Duration::days(200)).to_string() } }),
-        )
-        .await;
+    // The summary says the same, by school and by EP, over a range that holds the contract.
+    let q = "query($i: TimeSummaryInput!) { timeSummary(input: $i) { schools { school { id } streams { fundingStream balance { purchasedMinutes bookedMinutes deliveredMinutes lateCancellationMinutes adjustedMinutes remainingMinutes } } } eps { ep { id } balance { bookedMinutes deliveredMinutes lateCancellationMinutes } } } }";
+    let today = Utc::now().date_naive();
+    let range = |from: i64, to: i64| json!({ "i": { "serviceId": t.service_id, "from": (today + Duration::days(from)).to_string(), "to": (today + Duration::days(to)).to_string() } });
+    let s = app.gql(&t.admin.token, q, range(-90, 400)).await;
     let summary = &s.ok()["timeSummary"];
     let row = summary["schools"]
         .as_array()
@@ -929,6 +926,31 @@ async fn balances_equal_a_hand_computed_fixture() {
     assert_eq!(ep["balance"]["deliveredMinutes"], 150);
     assert_eq!(ep["balance"]["bookedMinutes"], 105);
     assert_eq!(ep["balance"]["lateCancellationMinutes"], 60);
+
+    // Over a range that holds only part of the contract (261 of its 361 days), the purchase
+    // is counted by share of days.
+    let part = app.gql(&t.admin.token, q, range(-90, 200)).await;
+    let row = part.ok()["timeSummary"]["schools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["school"]["id"] == t.school_a.id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["streams"][0]["balance"]["purchasedMinutes"], 4290 * 261 / 361);
+    // Asking about one EP leaves the schools' figures whole.
+    let mut one_ep = range(-90, 400);
+    one_ep["i"]["epIds"] = json!([t.other_ep.person_id]);
+    let narrowed = app.gql(&t.admin.token, q, one_ep).await;
+    let narrowed = &narrowed.ok()["timeSummary"];
+    assert_eq!(narrowed["eps"].as_array().unwrap().len(), 1);
+    let row = narrowed["schools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["school"]["id"] == t.school_a.id.as_str())
+        .unwrap();
+    assert_eq!(row["streams"][0]["balance"]["remainingMinutes"], 4005);
 }
 
 #[tokio::test]
@@ -1548,4 +1570,397 @@ async fn instants_far_from_now_are_refused_not_crashed_on() {
         .gql(&t.admin.token, "{ viewer { services { name } } }", json!({}))
         .await;
     assert!(ok.ok()["viewer"]["services"].is_array(), "the service still answers");
+}
+
+const RESCHEDULE: &str = "mutation($i: RescheduleBookingInput!) { rescheduleBooking(input: $i) { result { booking { id } } userErrors { field code message } } }";
+
+/// The next weekday after today.
+fn next_weekday() -> NaiveDate {
+    let mut d = Utc::now().with_timezone(&London).date_naive() + Duration::days(1);
+    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+        d += Duration::days(1);
+    }
+    d
+}
+
+#[tokio::test]
+async fn a_partner_cancels_for_the_school_and_no_one_but_administrators_books_statutory_work() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let (partner, _, _) = app.partner(t, &["BOOKINGS_READ", "BOOKINGS_WRITE"], None).await;
+    let late = booked_id(
+        &book(
+            &app,
+            &partner.token,
+            booking_input(
+                t,
+                Some(&t.school_a.id),
+                &t.ep.person_id,
+                london(next_weekday(), 15, 0),
+                60,
+            ),
+        )
+        .await,
+    );
+    let pretend = app
+        .gql(
+            &partner.token,
+            CANCEL,
+            json!({ "i": { "id": late, "reason": "r", "cancelledFor": "SERVICE" } }),
+        )
+        .await;
+    assert_eq!(user_error_codes(&pretend, "cancelBooking"), vec!["NOT_ALLOWED"]);
+    let c = app
+        .gql(&partner.token, CANCEL, json!({ "i": { "id": late, "reason": "r" } }))
+        .await;
+    let r = &c.ok()["cancelBooking"]["result"];
+    assert_eq!(r["booking"]["cancellation"]["cancelledFor"], "SCHOOL");
+    assert_eq!(
+        r["chargedMinutes"], 60,
+        "a late cancellation by the school's partner is charged"
+    );
+    for token in [&partner.token, &t.ep.token] {
+        let mut statutory = booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(monday_in(3), 9, 0), 60);
+        statutory["fundingStream"] = json!("STATUTORY");
+        let refused = book(&app, token, statutory).await;
+        assert_eq!(
+            user_error_codes(&refused, "createBooking"),
+            vec!["NOT_ALLOWED"],
+            "{}",
+            refused.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_ep_books_their_time_only_at_schools_they_work_with() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let day = monday_in(3);
+    // The other EP works with no school yet.
+    let refused = book(
+        &app,
+        &t.other_ep.token,
+        booking_input(t, Some(&t.school_a.id), &t.other_ep.person_id, london(day, 10, 0), 60),
+    )
+    .await;
+    assert_eq!(refused.code(), Some("FORBIDDEN"));
+    assert_eq!(app.count("bookings").await, 0);
+    // Booked at school A by the administrator, they now work with it, and may book there.
+    booked_id(
+        &book(
+            &app,
+            &t.admin.token,
+            booking_input(t, Some(&t.school_a.id), &t.other_ep.person_id, london(day, 9, 0), 30),
+        )
+        .await,
+    );
+    booked_id(
+        &book(
+            &app,
+            &t.other_ep.token,
+            booking_input(t, Some(&t.school_a.id), &t.other_ep.person_id, london(day, 10, 0), 60),
+        )
+        .await,
+    );
+    // The link EP of A does not work with school B: booking there is not theirs to do.
+    let elsewhere = book(
+        &app,
+        &t.ep.token,
+        booking_input(t, Some(&t.school_b.id), &t.ep.person_id, london(day, 14, 0), 60),
+    )
+    .await;
+    assert_eq!(elsewhere.code(), Some("FORBIDDEN"));
+}
+
+#[tokio::test]
+async fn bookings_inside_a_visit_keep_to_its_school() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let day = monday_in(3) + Duration::days(1);
+    let mut visit = booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 9, 0), 180);
+    visit["kind"] = json!("VISIT");
+    let at_a = booked_id(&book(&app, &t.admin.token, visit).await);
+    let mut online = booking_input(t, None, &t.ep.person_id, london(day, 13, 0), 180);
+    online["kind"] = json!("VISIT");
+    online["mode"] = json!("ONLINE");
+    let no_school = booked_id(&book(&app, &t.admin.token, online).await);
+    let inside = |visit: &str, school: Option<&str>, h: u32| {
+        let mut i = booking_input(t, school, &t.ep.person_id, london(day, h, 0), 30);
+        i["visitId"] = json!(visit);
+        i
+    };
+    for (visit, school, h) in [
+        (&at_a, Some(t.school_b.id.as_str()), 9),
+        (&no_school, Some(t.school_a.id.as_str()), 13),
+    ] {
+        let a = book(&app, &t.admin.token, inside(visit, school, h)).await;
+        assert_eq!(
+            a.body["data"]["createBooking"]["userErrors"][0]["field"],
+            json!(["input", "visitId"]),
+            "{}",
+            a.body
+        );
+    }
+    // With no school named, a booking inside takes the visit's school.
+    let made = book(&app, &t.admin.token, inside(&at_a, None, 10)).await;
+    let booking = booked_id(&made);
+    let school = app
+        .gql(
+            &t.admin.token,
+            "query($id: ID!) { booking(id: $id) { schoolId visitId } }",
+            json!({ "id": booking }),
+        )
+        .await;
+    assert_eq!(school.ok()["booking"]["schoolId"], t.school_a.id.as_str());
+    // The other school's SENCO cannot tell the visit exists.
+    let mut probe = inside(&at_a, None, 11);
+    probe["epId"] = json!(t.other_ep.person_id);
+    let a = book(&app, &t.senco_b.token, probe).await;
+    assert!(a.body["data"]["createBooking"]["result"].is_null());
+}
+
+#[tokio::test]
+async fn a_school_cannot_move_a_booking_inside_the_notice_window() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let (partner, _, _) = app
+        .partner(t, &["BOOKINGS_READ", "BOOKINGS_WRITE"], Some(vec![&t.school_a.id]))
+        .await;
+    let soon = booked_id(
+        &book(
+            &app,
+            &t.admin.token,
+            booking_input(
+                t,
+                Some(&t.school_a.id),
+                &t.ep.person_id,
+                london(next_weekday(), 14, 0),
+                60,
+            ),
+        )
+        .await,
+    );
+    let later = london(monday_in(4), 10, 0);
+    let moved = app
+        .gql(
+            &partner.token,
+            RESCHEDULE,
+            json!({ "i": { "id": soon, "startsAt": rfc(later), "endsAt": rfc(later + Duration::hours(1)) } }),
+        )
+        .await;
+    assert_eq!(
+        user_error_codes(&moved, "rescheduleBooking"),
+        vec!["NOT_ALLOWED"],
+        "{}",
+        moved.body
+    );
+    // The service may move it.
+    let by_admin = app
+        .gql(
+            &t.admin.token,
+            RESCHEDULE,
+            json!({ "i": { "id": soon, "startsAt": rfc(later), "endsAt": rfc(later + Duration::hours(1)) } }),
+        )
+        .await;
+    assert!(by_admin.ok()["rescheduleBooking"]["result"]["booking"]["id"].is_string());
+}
+
+#[tokio::test]
+async fn a_visit_with_delivered_time_is_not_cancelled_and_a_missed_one_closes_what_is_inside() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let deliver =
+        "mutation($i: RecordDeliveryInput!) { recordDelivery(input: $i) { booking { status } userErrors { code } } }";
+    let past = monday_in(-1) + Duration::days(1);
+    let visit_at = |h: u32| {
+        let mut v = booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(past, h, 0), 120);
+        v["kind"] = json!("VISIT");
+        v
+    };
+    let inside = |visit: &str, h: u32| {
+        let mut i = booking_input(t, None, &t.ep.person_id, london(past, h, 0), 30);
+        i["visitId"] = json!(visit);
+        i
+    };
+    let first = booked_id(&book(&app, &t.admin.token, visit_at(9)).await);
+    let child = booked_id(&book(&app, &t.admin.token, inside(&first, 9)).await);
+    app.gql(&t.admin.token, deliver, json!({ "i": { "id": child } }))
+        .await
+        .ok();
+    let c = app
+        .gql(
+            &t.admin.token,
+            CANCEL,
+            json!({ "i": { "id": first, "reason": "r", "cancelledFor": "SERVICE" } }),
+        )
+        .await;
+    assert_eq!(user_error_codes(&c, "cancelBooking"), vec!["INVALID_STATE"]);
+
+    let second = booked_id(&book(&app, &t.admin.token, visit_at(13)).await);
+    let open_child = booked_id(&book(&app, &t.admin.token, inside(&second, 13)).await);
+    let missed = app
+        .gql(
+            &t.admin.token,
+            "mutation($i: RecordNoShowInput!) { recordNoShow(input: $i) { result { booking { status } } userErrors { code } } }",
+            json!({ "i": { "id": second, "reason": "Nobody there" } }),
+        )
+        .await;
+    assert_eq!(missed.ok()["recordNoShow"]["result"]["booking"]["status"], "NO_SHOW");
+    let status = app
+        .gql(
+            &t.admin.token,
+            "query($id: ID!) { booking(id: $id) { status } }",
+            json!({ "id": open_child }),
+        )
+        .await;
+    assert_eq!(status.ok()["booking"]["status"], "CANCELLED");
+}
+
+#[tokio::test]
+async fn partners_never_see_what_people_typed_about_a_booking() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let (partner, _, _) = app.partner(t, &["BOOKINGS_READ"], Some(vec![&t.school_a.id])).await;
+    let mut input = booking_input(
+        t,
+        Some(&t.school_a.id),
+        &t.ep.person_id,
+        london(monday_in(3), 10, 0),
+        60,
+    );
+    input["location"] = json!("Room 4, with the Year 3 teacher");
+    let id = booked_id(&book(&app, &t.admin.token, input).await);
+    app.gql(
+        &t.admin.token,
+        CANCEL,
+        json!({ "i": { "id": id, "reason": "Pupil moved school", "cancelledFor": "SCHOOL" } }),
+    )
+    .await
+    .ok();
+    let q = "query($id: ID!) { booking(id: $id) { location cancellation { reason cancelledFor } } }";
+    let admin = app.gql(&t.admin.token, q, json!({ "id": id })).await;
+    assert_eq!(admin.ok()["booking"]["location"], "Room 4, with the Year 3 teacher");
+    assert_eq!(admin.ok()["booking"]["cancellation"]["reason"], "Pupil moved school");
+    let seen = app.gql(&partner.token, q, json!({ "id": id })).await;
+    assert!(seen.ok()["booking"]["location"].is_null());
+    assert!(seen.ok()["booking"]["cancellation"]["reason"].is_null());
+    assert_eq!(seen.ok()["booking"]["cancellation"]["cancelledFor"], "SCHOOL");
+}
+
+#[tokio::test]
+async fn an_eps_sickness_is_not_told_to_whoever_books() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let (partner, _, _) = app.partner(t, &["BOOKINGS_WRITE"], Some(vec![&t.school_a.id])).await;
+    let day = monday_in(3) + Duration::days(2);
+    app.gql(
+        &t.admin.token,
+        "mutation($i: AddCalendarExceptionInput!) { addCalendarException(input: $i) { exception { id } } }",
+        json!({ "i": { "serviceId": t.service_id, "epId": t.ep.person_id, "kind": "SICKNESS", "startsAt": rfc(london(day, 0, 0)), "endsAt": rfc(london(day, 23, 0)) } }),
+    )
+    .await
+    .ok();
+    let input = booking_input(t, Some(&t.school_a.id), &t.ep.person_id, london(day, 10, 0), 60);
+    let by_partner = book(&app, &partner.token, input.clone()).await;
+    let message = by_partner.body["data"]["createBooking"]["userErrors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(message, "the EP is not available then");
+    let by_admin = book(&app, &t.admin.token, input).await;
+    let message = by_admin.body["data"]["createBooking"]["userErrors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("sickness"), "the service knows why: {message}");
+}
+
+#[tokio::test]
+async fn concurrent_overlapping_contracts_make_one() {
+    let app = TestApp::spawn().await;
+    let fx = setup(&app).await;
+    let t = &fx.t;
+    let q = "mutation($i: CreateContractInput!) { createContract(input: $i) { contract { id } userErrors { code } } }";
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let input = json!({ "i": { "schoolId": t.school_b.id, "periodKind": "FINANCIAL_YEAR", "startsOn": format!("2027-04-{:02}", i + 1), "endsOn": "2028-03-31", "fundingStream": "TRADED", "unitId": fx.unit_day, "quantity": 5 } });
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        let token = t.admin.token.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "query": q, "variables": input }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }));
+    }
+    let mut made = 0;
+    for task in tasks {
+        let body = task.await.unwrap();
+        if body["data"]["createContract"]["contract"]["id"].is_string() {
+            made += 1;
+        } else {
+            assert_eq!(
+                body["data"]["createContract"]["userErrors"][0]["code"], "TAKEN",
+                "{body}"
+            );
+        }
+    }
+    assert_eq!(made, 1);
+}
+
+#[tokio::test]
+async fn a_closure_of_another_school_is_not_found_to_its_senco() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant().await;
+    let add = "mutation($i: AddClosureInput!) { addClosure(input: $i) { closure { id } } }";
+    let remove = "mutation($i: RemoveClosureInput!) { removeClosure(input: $i) { deleted { id } } }";
+    let day = monday_in(5).to_string();
+    let school_b = app
+        .gql(&t.admin.token, add, json!({ "i": { "serviceId": t.service_id, "schoolId": t.school_b.id, "kind": "SCHOOL_CLOSURE", "startsOn": day, "endsOn": day } }))
+        .await;
+    let closure_b = school_b.ok()["addClosure"]["closure"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let holiday = app
+        .gql(
+            &t.admin.token,
+            add,
+            json!({ "i": { "serviceId": t.service_id, "kind": "BANK_HOLIDAY", "startsOn": day, "endsOn": day } }),
+        )
+        .await;
+    let holiday = holiday.ok()["addClosure"]["closure"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.gql(&t.senco_a.token, remove, json!({ "i": { "id": closure_b } }))
+            .await
+            .code(),
+        Some("NOT_FOUND")
+    );
+    assert_eq!(
+        app.gql(&t.senco_a.token, remove, json!({ "i": { "id": holiday } }))
+            .await
+            .code(),
+        Some("FORBIDDEN")
+    );
+    assert_eq!(
+        app.gql(&t.senco_b.token, remove, json!({ "i": { "id": closure_b } }))
+            .await
+            .code(),
+        Some("FORBIDDEN")
+    );
 }

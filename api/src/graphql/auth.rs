@@ -13,7 +13,7 @@ use domain::tenancy::people;
 use domain::{DomainError, secrets};
 
 use super::context::{self, Context as RequestContext};
-use super::errors::{OrGraphql, to_graphql};
+use super::errors::{OrGraphql, payload_of, to_graphql};
 use super::tenancy::Person;
 use crate::kv::Key;
 
@@ -57,9 +57,18 @@ payload!(SignInPayload { session: Session });
 payload!(RefreshTokenPayload { session: Session });
 payload!(AcceptInvitationPayload { session: Session });
 
+#[derive(InputObject, Default)]
+pub struct SignOutInput {
+    /// End every session of the signed-in person, not only this one.
+    #[graphql(default)]
+    pub everywhere: bool,
+}
+
 #[derive(SimpleObject)]
 pub struct SignOutPayload {
     pub signed_out: bool,
+    /// Always empty: kept so that every mutation's payload has the same shape.
+    pub user_errors: Vec<super::errors::UserError>,
 }
 
 fn session(c: &RequestContext, signed_in: SignedIn) -> Result<Session, DomainError> {
@@ -142,15 +151,22 @@ impl AuthMutation {
         })
     }
 
-    /// Ends the caller's session: its access and refresh tokens stop working at once.
-    async fn sign_out(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
+    /// Ends the caller's session, or every session of theirs: the access and refresh tokens stop
+    /// working at once.
+    async fn sign_out(&self, ctx: &Context<'_>, input: Option<SignOutInput>) -> Result<SignOutPayload> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let Some(session) = c.session else {
             return Err(to_graphql(DomainError::Forbidden, &c.request_id));
         };
-        identity::sign_out(c.db(), caller, session).await.or_gql(c)?;
-        Ok(SignOutPayload { signed_out: true })
+        let everywhere = input.is_some_and(|i| i.everywhere);
+        identity::sign_out(c.db(), caller, session, everywhere)
+            .await
+            .or_gql(c)?;
+        Ok(SignOutPayload {
+            signed_out: true,
+            user_errors: Vec::new(),
+        })
     }
 
     /// Sets a first password with an invitation code, and signs in.
@@ -160,29 +176,10 @@ impl AuthMutation {
         input: AcceptInvitationInput,
     ) -> Result<AcceptInvitationPayload> {
         let c = context::of(ctx)?;
-        let result = people::accept_invitation(c.db(), &input.code, &input.password, &c.request_id).await;
-        let person = match result {
-            Ok(p) => p,
-            Err(DomainError::Invalid(problems)) => {
-                return Ok(AcceptInvitationPayload {
-                    session: None,
-                    user_errors: problems.into_iter().map(Into::into).collect(),
-                });
-            }
-            Err(e) => return Err(to_graphql(e, &c.request_id)),
-        };
-        let signed_in = identity::sign_in(
-            c.db(),
-            &person.email,
-            &input.password,
-            c.services.config.auth.session_ttl,
-            &c.request_id,
-        )
-        .await
-        .or_gql(c)?;
-        Ok(AcceptInvitationPayload {
-            session: Some(session(c, signed_in).or_gql(c)?),
-            user_errors: Vec::new(),
-        })
+        let ttl = c.services.config.auth.session_ttl;
+        let result = people::accept_invitation(c.db(), &input.code, &input.password, ttl, &c.request_id)
+            .await
+            .and_then(|signed_in| session(c, signed_in));
+        Ok(payload_of(c, result, |s| s)?.into())
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use domain::access::Actor;
 use domain::entities::{audit_event, membership, person, school, service};
-use domain::ids::{MembershipId, PartnerClientId, PersonId, SchoolId, ServiceId};
+use domain::ids::{AuditEventId, MembershipId, PartnerClientId, PersonId, SchoolId, ServiceId};
 use domain::tenancy::{partners, people, schools, services};
 use domain::{DomainError, audit};
 
@@ -393,6 +393,9 @@ pub async fn load_node(c: &RequestContext, id: &ID) -> Result<Option<Node>> {
             .await
             .map(|m| Node::Person(Person(m))),
         "Membership" => membership_node(c, MembershipId(uuid)).await,
+        "AuditEvent" => audit::get(db, caller, AuditEventId(uuid))
+            .await
+            .map(|m| Node::AuditEvent(AuditEvent(m))),
         "PartnerClient" => partners::get(db, caller, PartnerClientId(uuid))
             .await
             .map(|m| Node::PartnerClient(PartnerClient(m))),

@@ -33,6 +33,11 @@ async fn load_person(ctx: &Context<'_>, id: Option<PersonId>) -> Result<Option<P
     Ok(loaders::person(ctx, id).await?.map(Person))
 }
 
+/// Whether this request's caller sees bookings' free text.
+fn free_text(ctx: &Context<'_>) -> Result<bool> {
+    Ok(bookings::shows_free_text(context::of(ctx)?.caller()?))
+}
+
 /// Minutes as a number of units (rounded to hundredths).
 fn in_units(minutes: i64, unit_minutes: i32) -> f64 {
     if unit_minutes <= 0 {
@@ -431,8 +436,9 @@ impl Booking {
     async fn mode(&self) -> BookingMode {
         self.0.mode.into()
     }
-    async fn location(&self) -> Option<&str> {
-        self.0.location.as_deref()
+    /// Where, in words (not shown to partner clients).
+    async fn location(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(free_text(ctx)?.then_some(self.0.location.as_deref()).flatten())
     }
     async fn starts_at(&self) -> DateTime<Utc> {
         self.0.starts_at
@@ -476,9 +482,12 @@ impl Booking {
     async fn preparation_minutes(&self) -> i32 {
         self.0.preparation_minutes
     }
-    /// An administrator's reason for booking beyond the school's allocation.
-    async fn overbooking_reason(&self) -> Option<&str> {
-        self.0.overbooking_reason.as_deref()
+    /// An administrator's reason for booking beyond the school's allocation (not shown to
+    /// partner clients).
+    async fn overbooking_reason(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(free_text(ctx)?
+            .then_some(self.0.overbooking_reason.as_deref())
+            .flatten())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -489,17 +498,18 @@ impl Booking {
     async fn delivered_at(&self) -> Option<DateTime<Utc>> {
         self.0.delivered_at
     }
-    /// Who cancelled, when, why and on whose behalf.
-    async fn cancellation(&self) -> Option<Cancellation> {
-        self.0.cancelled_at.map(|at| Cancellation {
+    /// Who cancelled, when, why (not shown to partner clients) and on whose behalf.
+    async fn cancellation(&self, ctx: &Context<'_>) -> Result<Option<Cancellation>> {
+        let shows_reason = free_text(ctx)?;
+        Ok(self.0.cancelled_at.map(|at| Cancellation {
             cancelled_at: at,
             cancelled_by_id: self.0.cancelled_by.map(|p| ids::encode("Person", p)),
             cancelled_by_partner_client_id: self.0.cancelled_by_partner.map(|p| ids::encode("PartnerClient", p)),
             cancelled_for: self.0.cancelled_for.map(Into::into),
-            reason: self.0.cancellation_reason.clone(),
+            reason: self.0.cancellation_reason.clone().filter(|_| shows_reason),
             charged: self.0.cancellation_charged.unwrap_or(false),
             alternative_booking_id: self.0.alternative_id.map(|b| ids::encode("Booking", b)),
-        })
+        }))
     }
     async fn rescheduled_from_id(&self) -> Option<ID> {
         self.0.rescheduled_from_id.map(|b| ids::encode("Booking", b))
@@ -1523,7 +1533,7 @@ impl TimeMutation {
                 service_id: ids::expect("serviceId", "Service", &input.service_id)?,
                 ep_id: ids::expect("epId", "Person", &input.ep_id)?,
                 effective_from: input.effective_from.0,
-                fte_hundredths: hundredths("fte", input.fte)? as i32,
+                fte_hundredths: i32::try_from(hundredths("fte", input.fte)?).unwrap_or(i32::MAX),
                 hours: input
                     .hours
                     .iter()

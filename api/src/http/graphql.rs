@@ -196,6 +196,21 @@ fn bearer(req: &HttpRequest) -> Result<Option<&str>, ()> {
     }
 }
 
+/// The caller's address: the connection's peer, or, behind a trusted proxy, the address that
+/// proxy added last to `X-Forwarded-For` (earlier entries are the caller's own to choose).
+fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
+    let forwarded = trust_forwarded_for
+        .then(|| req.headers().get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    forwarded
+        .map(str::to_owned)
+        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+}
+
 fn unauthenticated(kind: &str) -> HttpResponse {
     HttpResponse::Unauthorized()
         .content_type(kind)
@@ -244,11 +259,7 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
         request = request.data(Loaders::new(&services.db, c, statements.clone()));
     }
     let operation = metrics::operation_label(operation_name(&mut request).as_deref());
-    let client_ip = if services.config.http.trust_forwarded_for {
-        req.connection_info().realip_remote_addr().map(str::to_owned)
-    } else {
-        req.peer_addr().map(|a| a.ip().to_string())
-    };
+    let client_ip = client_address(req, services.config.http.trust_forwarded_for);
     request = request.data(Context {
         services: services.clone(),
         caller,

@@ -16,7 +16,8 @@ use crate::ids::SchoolId;
 use crate::model::{BookingStatus, ContractStatus};
 
 /// Where the caller may take `action`, with the schools an EP works with looked up: those
-/// where they are the link EP on a live contract, or have a booking that was not cancelled.
+/// where they are the link EP on a live contract, or where someone else booked them (a booking
+/// that was not cancelled).
 pub async fn access_for(conn: &impl ConnectionTrait, caller: &Caller, action: Action) -> DomainResult<Access> {
     let mut access = caller.principal.static_access(action);
     let pending = std::mem::take(&mut access.linked_pending);
@@ -38,6 +39,12 @@ pub async fn access_for(conn: &impl ConnectionTrait, caller: &Caller, action: Ac
             .filter(booking::Column::EpId.eq(ep))
             .filter(booking::Column::Status.ne(BookingStatus::Cancelled))
             .filter(booking::Column::SchoolId.is_not_null())
+            // Booked there by someone else: an EP cannot link themselves to a school.
+            .filter(
+                sea_orm::Condition::any()
+                    .add(booking::Column::CreatedBy.is_null())
+                    .add(booking::Column::CreatedBy.ne(ep)),
+            )
             .distinct()
             .into_tuple()
             .all(conn)

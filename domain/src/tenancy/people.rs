@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::schools;
@@ -299,8 +299,19 @@ pub async fn invite(db: &Db, caller: &Caller, input: Invite) -> DomainResult<Inv
             p
         }
     };
+    // Whoever holds an invitation code sets the account's password. So a code is only ever
+    // given for an account that belongs to this service alone, and an account another service
+    // has invited but that has not yet signed in cannot be invited here until it has.
+    let never_signed_in = person.password_hash.is_none() && person.status == PersonStatus::Invited;
+    if never_signed_in && elsewhere(&txn, person.id, input.service_id).await? {
+        return Err(DomainError::invalid(
+            "email",
+            FieldErrorCode::NotAllowed,
+            "this person has not yet accepted an invitation from another service; invite them once they have signed in",
+        ));
+    }
     let membership = insert_membership(&txn, caller, person.id, input.service_id, input.school_id, input.role).await?;
-    let (code, expires) = if person.password_hash.is_none() && person.status == PersonStatus::Invited {
+    let (code, expires) = if never_signed_in {
         let code = secrets::new_token("inv_");
         let expires = now + Duration::days(INVITATION_DAYS);
         invitation::Entity::insert(invitation::ActiveModel {
@@ -334,10 +345,31 @@ pub async fn invite(db: &Db, caller: &Caller, input: Invite) -> DomainResult<Inv
     })
 }
 
-/// Sets a password with an invitation code; the account becomes active.
-pub async fn accept_invitation(db: &Db, code: &str, password: &str, request_id: &str) -> DomainResult<person::Model> {
+/// Whether the person holds (or held) a membership in a service other than this one.
+async fn elsewhere(conn: &impl ConnectionTrait, person: PersonId, service: ServiceId) -> DomainResult<bool> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::PersonId.eq(person))
+        .filter(membership::Column::ServiceId.ne(service))
+        .count(conn)
+        .await?
+        > 0)
+}
+
+/// Sets a first password with an invitation code and signs in, in one transaction: the account
+/// becomes active and a session starts, or nothing happens.
+pub async fn accept_invitation(
+    db: &Db,
+    code: &str,
+    password: &str,
+    session_ttl: std::time::Duration,
+    request_id: &str,
+) -> DomainResult<crate::identity::SignedIn> {
     parse_all!(password = Password::parse("password", password));
-    let hash = secrets::hash_password(password.expose())
+    let plain = password.expose().to_owned();
+    // argon2 is deliberately slow: keep it off the async workers.
+    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&plain))
+        .await
+        .map_err(|e| DomainError::internal("hashing a password", e))?
         .map_err(|e| DomainError::internal("hashing a password", super::services::PasswordHashError(e.to_string())))?;
     let txn = db::begin_write(db).await?;
     let now = Utc::now();
@@ -358,7 +390,8 @@ pub async fn accept_invitation(db: &Db, code: &str, password: &str, request_id: 
         .one(&txn)
         .await?
         .ok_or_else(invalid)?;
-    if person.status == PersonStatus::Disabled {
+    // A code sets the first password of an account of this service alone, never another's.
+    if person.status != PersonStatus::Invited || elsewhere(&txn, person.id, inv.service_id).await? {
         return Err(invalid());
     }
     // Accepted once: a concurrent request with the same code finds it taken.
@@ -385,8 +418,10 @@ pub async fn accept_invitation(db: &Db, code: &str, password: &str, request_id: 
         Entry::new("person.accept_invitation", "Person", saved.id).in_service(inv.service_id),
     )
     .await?;
+    let signed_in =
+        crate::identity::start_session(&txn, saved, crate::model::SignInMethod::Password, session_ttl).await?;
     txn.commit().await?;
-    Ok(saved)
+    Ok(signed_in)
 }
 
 pub struct Grant {
@@ -432,6 +467,43 @@ pub async fn grant(db: &Db, caller: &Caller, input: Grant) -> DomainResult<membe
     Ok(row)
 }
 
+/// Refuses a change that would leave the service without an active administrator other than
+/// `leaving`. Takes the service's row lock first (on PostgreSQL), so that two administrators
+/// removing each other at the same moment are decided one after the other.
+async fn keeps_an_administrator(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    leaving: PersonId,
+    field: &str,
+) -> DomainResult<()> {
+    crate::entities::service::Entity::find_by_id(service)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
+    let active_admins = Query::select()
+        .column(person::Column::Id)
+        .from(person::Entity)
+        .and_where(person::Column::Status.eq(PersonStatus::Active))
+        .to_owned();
+    let others = membership::Entity::find()
+        .filter(membership::Column::ServiceId.eq(service))
+        .filter(membership::Column::Role.eq(Role::ServiceAdmin))
+        .filter(membership::Column::RevokedAt.is_null())
+        .filter(membership::Column::PersonId.ne(leaving))
+        .filter(membership::Column::PersonId.in_subquery(active_admins))
+        .count(conn)
+        .await?;
+    if others == 0 {
+        return Err(DomainError::invalid(
+            field,
+            FieldErrorCode::NotAllowed,
+            "a service must keep at least one active administrator",
+        ));
+    }
+    Ok(())
+}
+
 /// Ends a membership (administrators). A service keeps at least one administrator.
 pub async fn revoke(db: &Db, caller: &Caller, id: MembershipId) -> DomainResult<membership::Model> {
     let txn = db::begin_write(db).await?;
@@ -448,19 +520,7 @@ pub async fn revoke(db: &Db, caller: &Caller, id: MembershipId) -> DomainResult<
         return Err(caller.principal.refusal(current.service_id, current.school_id));
     }
     if current.role == Role::ServiceAdmin {
-        let admins = membership::Entity::find()
-            .filter(membership::Column::ServiceId.eq(current.service_id))
-            .filter(membership::Column::Role.eq(Role::ServiceAdmin))
-            .filter(membership::Column::RevokedAt.is_null())
-            .count(&txn)
-            .await?;
-        if admins <= 1 {
-            return Err(DomainError::invalid(
-                "id",
-                FieldErrorCode::NotAllowed,
-                "a service must keep at least one administrator",
-            ));
-        }
+        keeps_an_administrator(&txn, current.service_id, current.person_id, "id").await?;
     }
     let now = Utc::now();
     let mut row: membership::ActiveModel = current.into();
@@ -514,6 +574,13 @@ pub async fn set_disabled(
         .one(&txn)
         .await?
         .ok_or(DomainError::NotFound)?;
+    if disabled
+        && places
+            .iter()
+            .any(|m| m.service_id == service && m.role == Role::ServiceAdmin && m.revoked_at.is_none())
+    {
+        keeps_an_administrator(&txn, service, id, "personId").await?;
+    }
     let now = Utc::now();
     let mut row: person::ActiveModel = current.clone().into();
     if disabled {

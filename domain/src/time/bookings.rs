@@ -172,6 +172,10 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
     let is_admin = caller
         .principal
         .has_role_in_service(Role::ServiceAdmin, plan.service_id);
+    let sees_calendar = caller
+        .principal
+        .static_access(Action::ViewCalendars)
+        .permits_calendar(plan.service_id, plan.ep_id);
     let now = Utc::now();
     let mut warnings = Vec::new();
 
@@ -214,15 +218,18 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
         .await?
         .first()
     {
-        return Err(DomainError::invalid(
-            "startsAt",
-            FieldErrorCode::NotAllowed,
+        // Why and when an EP is away is theirs and the service's to know (sickness is health
+        // data): others hear only that the time is not available.
+        let message = if sees_calendar {
             format!(
                 "the EP is not available then ({}, {})",
                 x.kind.as_str().to_lowercase(),
                 span_text(tz, x.starts_at, x.ends_at)
-            ),
-        ));
+            )
+        } else {
+            "the EP is not available then".to_owned()
+        };
+        return Err(DomainError::invalid("startsAt", FieldErrorCode::NotAllowed, message));
     }
     let patterns = calendar::patterns_between(conn, plan.service_id, &[plan.ep_id], day, last_day).await?;
     let local_start = plan.starts_at.with_timezone(&tz).time();
@@ -258,10 +265,14 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
         clash = clash.filter(booking::Column::Id.ne(old));
     }
     if let Some(other) = clash.order_by_asc(booking::Column::BlockedFrom).one(conn).await? {
-        return Err(DomainError::Conflict(format!(
-            "That time is not available: the EP is already booked {}.",
-            span_text(tz, other.blocked_from, other.blocked_until)
-        )));
+        return Err(DomainError::Conflict(if sees_calendar {
+            format!(
+                "That time is not available: the EP is already booked {}.",
+                span_text(tz, other.blocked_from, other.blocked_until)
+            )
+        } else {
+            "That time is not available: the EP is already booked then.".to_owned()
+        }));
     }
 
     // Which contract pays, and whether it can.
@@ -397,14 +408,25 @@ async fn resolve(conn: &impl ConnectionTrait, caller: &Caller, input: NewBooking
         ),
         None => None,
     };
+    // The visit is locked, so that it cannot be cancelled or moved while a booking goes in.
+    let no_visit = || DomainError::invalid("visitId", FieldErrorCode::NotFound, "no such visit");
     let visit = match input.visit_id {
-        Some(id) => Some(
-            booking::Entity::find_by_id(id)
+        Some(id) => {
+            let v = booking::Entity::find_by_id(id)
+                .lock_exclusive()
                 .one(conn)
                 .await?
-                .filter(|v| v.kind == BookingKind::Visit && caller.principal.visibility().touches_service(v.service_id))
-                .ok_or_else(|| DomainError::invalid("visitId", FieldErrorCode::NotFound, "no such visit"))?,
-        ),
+                .filter(|v| v.kind == BookingKind::Visit)
+                .ok_or_else(no_visit)?;
+            let seen = tenancy::access_for(conn, caller, Action::ViewBookings).await?;
+            let same_place = school
+                .as_ref()
+                .is_none_or(|s| Some(s.id) == v.school_id && s.service_id == v.service_id);
+            if !seen.permits(v.service_id, v.school_id, Some(v.ep_id)) || !same_place {
+                return Err(no_visit());
+            }
+            Some(v)
+        }
         None => None,
     };
     let service = service_of(caller, &input, school.as_ref(), visit.as_ref())?;
@@ -415,6 +437,26 @@ async fn resolve(conn: &impl ConnectionTrait, caller: &Caller, input: NewBooking
     let access = caller.principal.static_access(Action::ManageBookings);
     if !access.permits(service, school_id, Some(input.ep_id)) {
         return Err(caller.principal.refusal(service, school_id));
+    }
+    let is_admin = caller.principal.has_role_in_service(Role::ServiceAdmin, service);
+    // An EP books their own time at the schools they work with (where they are the link EP, or
+    // someone else booked them), not anywhere they like.
+    if !is_admin
+        && caller.principal.partner.is_none()
+        && let Some(s) = school_id
+        && !tenancy::access_for(conn, caller, Action::ViewContracts)
+            .await?
+            .permits_school(service, s)
+    {
+        return Err(DomainError::Forbidden);
+    }
+    // Statutory work draws on no school's allocation: the service decides what it is.
+    if input.funding_stream == Some(FundingStream::Statutory) && !is_admin {
+        return Err(DomainError::invalid(
+            "fundingStream",
+            FieldErrorCode::NotAllowed,
+            "only the service's administrators book statutory work",
+        ));
     }
     if let Some(s) = &school
         && s.status != SchoolStatus::Open
@@ -432,9 +474,6 @@ async fn resolve(conn: &impl ConnectionTrait, caller: &Caller, input: NewBooking
         }
         if !v.status.is_open() {
             p.add("visitId", FieldErrorCode::InvalidState, "the visit is no longer open");
-        }
-        if input.school_id.is_some() && v.school_id.is_some() && input.school_id != v.school_id {
-            p.add("schoolId", FieldErrorCode::Invalid, "the visit is at another school");
         }
         if input.starts_at < v.starts_at || input.ends_at > v.ends_at {
             p.add("startsAt", FieldErrorCode::OutOfRange, "must lie within the visit");
@@ -519,6 +558,12 @@ async fn for_change(
     })
 }
 
+/// Whether a caller sees a booking's free text (its location, the reasons for a cancellation
+/// or an overbooking). People typed it; partner clients never get it, since it may name a child.
+pub fn shows_free_text(caller: &Caller) -> bool {
+    caller.principal.partner.is_none()
+}
+
 /// Whether a booking draws on a school's time: school bookings outside visits (time inside a
 /// visit is the visit's).
 pub fn is_chargeable(b: &booking::Model) -> bool {
@@ -583,10 +628,9 @@ pub struct Cancelled {
 
 /// On whose behalf the caller may cancel this booking.
 fn cancelled_for(caller: &Caller, b: &booking::Model, asked: Option<CancelledFor>) -> DomainResult<CancelledFor> {
-    let admin = caller
-        .principal
-        .static_access(Action::CancelBookings)
-        .permits_service_wide(b.service_id);
+    // Only the service's administrators cancel on someone else's behalf; partner clients act for
+    // the school.
+    let admin = caller.principal.has_role_in_service(Role::ServiceAdmin, b.service_id);
     let own_calendar = caller.principal.person_id() == Some(b.ep_id)
         && caller.principal.has_role_in_service(Role::Psychologist, b.service_id);
     let natural = if admin {
@@ -675,6 +719,44 @@ async fn cancel_row(
     Ok((row.update(conn).await?, charged))
 }
 
+/// Closes what sits inside a visit that is cancelled or missed: the open bookings go with it,
+/// uncharged (the visit carries the charge). A visit in which something was already delivered
+/// cannot be cancelled: record it as delivered, with the minutes it took.
+async fn close_visit(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    visit: &booking::Model,
+    for_whom: CancelledFor,
+    reason: &str,
+) -> DomainResult<()> {
+    if visit.kind != BookingKind::Visit {
+        return Ok(());
+    }
+    let inside = booking::Entity::find()
+        .filter(booking::Column::VisitId.eq(visit.id))
+        .filter(booking::Column::Status.ne(BookingStatus::Cancelled))
+        .lock_exclusive()
+        .all(conn)
+        .await?;
+    if inside.iter().any(|b| b.status == BookingStatus::Delivered) {
+        return Err(DomainError::invalid(
+            "id",
+            FieldErrorCode::InvalidState,
+            "part of this visit was delivered: record the visit as delivered instead",
+        ));
+    }
+    for child in inside.into_iter().filter(|b| b.status.is_open()) {
+        let how = Cancelling {
+            for_whom,
+            reason: reason.to_owned(),
+            charge_percent: 0,
+            alternative: None,
+        };
+        cancel_row(conn, caller, child, how).await?;
+    }
+    Ok(())
+}
+
 /// Whether a cancellation now falls inside the policy's notice window.
 pub fn is_late(policies: &time_settings::Model, starts_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     starts_at - now < Duration::hours(i64::from(policies.cancellation_notice_hours))
@@ -723,23 +805,7 @@ pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Can
         ));
     }
 
-    // Bookings inside a cancelled visit go with it, uncharged (the visit carries the charge).
-    if b.kind == BookingKind::Visit {
-        let inside = booking::Entity::find()
-            .filter(booking::Column::VisitId.eq(b.id))
-            .filter(booking::Column::Status.is_in([BookingStatus::Tentative, BookingStatus::Confirmed]))
-            .all(&txn)
-            .await?;
-        for child in inside {
-            let how = Cancelling {
-                for_whom,
-                reason: reason.clone(),
-                charge_percent: 0,
-                alternative: None,
-            };
-            cancel_row(&txn, caller, child, how).await?;
-        }
-    }
+    close_visit(&txn, caller, &b, for_whom, &reason).await?;
 
     let charge = if for_whom == CancelledFor::School && is_late(&policies, b.starts_at, now) {
         i64::from(policies.late_cancellation_charge_percent)
@@ -791,6 +857,20 @@ pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainRe
     let txn = db::begin_write(db).await?;
     let old = for_change(&txn, caller, input.id, Action::ManageBookings).await?;
     require_open(&old)?;
+    // Moving is not a way round the cancellation policy: only the service's administrators, or
+    // the EP whose time it is, move a booking that has started or is inside the notice window.
+    let is_admin = caller.principal.has_role_in_service(Role::ServiceAdmin, old.service_id);
+    let own = caller.principal.person_id() == Some(old.ep_id);
+    if !is_admin && !own {
+        let policies = settings::policies(&txn, old.service_id).await?;
+        if is_late(&policies, old.starts_at, Utc::now()) {
+            return Err(DomainError::invalid(
+                "id",
+                FieldErrorCode::NotAllowed,
+                "this booking is inside the cancellation notice window: cancel it, or ask the service to move it",
+            ));
+        }
+    }
     if old.kind == BookingKind::Visit {
         let inside = booking::Entity::find()
             .filter(booking::Column::VisitId.eq(old.id))
@@ -954,6 +1034,7 @@ pub async fn no_show(db: &Db, caller: &Caller, id: BookingId, reason: &str) -> D
         ));
     }
     let policies = settings::policies(&txn, b.service_id).await?;
+    close_visit(&txn, caller, &b, CancelledFor::School, &reason).await?;
     let how = Cancelling {
         for_whom: CancelledFor::School,
         reason,

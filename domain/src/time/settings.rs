@@ -678,9 +678,13 @@ pub async fn remove_closure(db: &Db, caller: &Caller, id: ClosureId) -> DomainRe
         .one(&txn)
         .await?
         .ok_or(DomainError::NotFound)?;
-    caller
+    if !caller
         .principal
-        .require_service_wide(Action::ManageTimeSettings, row.service_id)?;
+        .static_access(Action::ManageTimeSettings)
+        .permits_service_wide(row.service_id)
+    {
+        return Err(caller.principal.refusal(row.service_id, row.school_id));
+    }
     closure::Entity::delete_by_id(id).exec(&txn).await?;
     audit::log(
         &txn,

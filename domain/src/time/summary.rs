@@ -108,6 +108,23 @@ impl Totals {
     }
 }
 
+/// The part of a contract's purchase that falls in a range: all of it when the contract lies
+/// inside, a share by days when it runs over the edges (a financial-year contract seen in an
+/// academic year).
+fn share_in(c: &Contract, range: DateRange) -> i64 {
+    let period = c.period();
+    if period.within(&range) {
+        return c.purchased_minutes();
+    }
+    let from = period.starts_on.max(range.starts_on);
+    let to = period.ends_on.min(range.ends_on);
+    if to < from {
+        return 0;
+    }
+    let days = (to - from).num_days() + 1;
+    c.purchased_minutes() * days / period.days()
+}
+
 /// The share of a purchase due by `today`, spread evenly over `periods`.
 fn expected_by(purchased: i64, periods: &[Period], today: NaiveDate) -> i64 {
     if periods.is_empty() {
@@ -248,7 +265,9 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
             to: range.ends_on,
             periods: &bounds,
             schools: Some(&school_ids),
-            eps: q.ep_ids.as_deref(),
+            // Schools' figures are whole whichever EPs are asked for; the EP rows are narrowed
+            // below.
+            eps: None,
             stream: q.funding_stream,
         },
     )
@@ -265,7 +284,7 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
         let entry = by_stream
             .entry((c.row.school_id, c.row.funding_stream))
             .or_insert_with(|| Totals::new(periods.len()));
-        entry.all.purchased += c.purchased_minutes();
+        entry.all.purchased += share_in(c, range);
         entry.unit.get_or_insert_with(|| c.unit.clone());
     }
     let mut eps: BTreeMap<PersonId, Totals> = BTreeMap::new();
