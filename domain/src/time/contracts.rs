@@ -225,7 +225,10 @@ pub async fn create(db: &Db, caller: &Caller, input: NewContract) -> DomainResul
         ));
     };
     let txn = db::begin_write(db).await?;
+    // The school's row is held until the end, so that contracts added at the same moment are
+    // checked one after the other against each other.
     let school = school::Entity::find_by_id(input.school_id)
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or(DomainError::NotFound)?;

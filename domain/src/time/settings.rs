@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 
 use super::DateRange;
@@ -407,6 +407,12 @@ pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYe
         ));
     };
     let txn = db::begin_write(db).await?;
+    // The service's row is held, so that years added at the same moment are checked in turn.
+    crate::entities::service::Entity::find_by_id(input.service_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound)?;
     let existing = academic_year::Entity::find()
         .filter(academic_year::Column::ServiceId.eq(input.service_id))
         .all(&txn)
