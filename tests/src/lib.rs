@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod clock;
+pub mod matrix;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

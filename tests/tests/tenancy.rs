@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::access::{Action, PartnerScope, Relation, Role, table_allows};
+use scps_tests::matrix::{Expect, Seen, can, checked, judge, seen};
 use scps_tests::{Account, Answer, SchoolFx, Tenant, TestApp};
 use serde_json::{Value, json};
 
@@ -157,12 +158,6 @@ fn allowed_somewhere(who: Who, action: Action) -> bool {
     table_allows(who.role(), who.scopes(), action, Relation::OwnSchool)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Expect {
-    Allowed,
-    Refused(&'static str),
-}
-
 /// A read of one object: what the caller may not read does not exist for them.
 fn expect_read(who: Who, action: Action, place: Place) -> Expect {
     if allows(who, action, place) {
@@ -182,10 +177,6 @@ fn expect_guarded(who: Who, action: Action, place: Place) -> Expect {
     } else {
         Expect::Refused("NOT_FOUND")
     }
-}
-
-fn can(expect: Expect) -> &'static str {
-    if expect == Expect::Allowed { "can" } else { "cannot" }
 }
 
 /// A school target in words, from the caller's point of view.
@@ -377,60 +368,6 @@ impl World {
 // ---------------------------------------------------------------------------------------------
 // The runner
 // ---------------------------------------------------------------------------------------------
-
-/// What came back for one request.
-#[derive(Debug)]
-enum Seen {
-    Done(Value),
-    Refused(String),
-    Wrong(String),
-}
-
-/// The field's value, a refusal with its code, or something else (userErrors, a null, an
-/// error without a code).
-fn seen(a: &Answer, field: &str) -> Seen {
-    if a.body.get("errors").is_some() {
-        return match a.code() {
-            Some(code) => Seen::Refused(code.to_owned()),
-            None => Seen::Wrong(format!("an error without a code: {}", a.body)),
-        };
-    }
-    let v = &a.data()[field];
-    match v.get("userErrors").and_then(Value::as_array) {
-        Some(errors) if !errors.is_empty() => Seen::Wrong(format!("userErrors: {}", v["userErrors"])),
-        _ if v.is_null() => Seen::Wrong(format!("{field} is null: {}", a.body)),
-        _ => Seen::Done(v.clone()),
-    }
-}
-
-/// Turns a success whose content is wrong into a failure.
-fn checked(s: Seen, check: impl FnOnce(&Value) -> Result<(), String>) -> Seen {
-    if let Seen::Done(v) = &s
-        && let Err(why) = check(v)
-    {
-        return Seen::Wrong(why);
-    }
-    s
-}
-
-impl Seen {
-    fn describe(&self) -> String {
-        match self {
-            Seen::Done(v) => format!("success: {v}"),
-            Seen::Refused(code) => format!("refused with {code}"),
-            Seen::Wrong(why) => why.clone(),
-        }
-    }
-}
-
-fn judge(expect: Expect, got: &Seen) -> Result<(), String> {
-    match (expect, got) {
-        (Expect::Allowed, Seen::Done(_)) => Ok(()),
-        (Expect::Refused(want), Seen::Refused(code)) if want == code => Ok(()),
-        (Expect::Allowed, other) => Err(format!("should succeed, got {}", other.describe())),
-        (Expect::Refused(want), other) => Err(format!("should be refused with {want}, got {}", other.describe())),
-    }
-}
 
 /// Whether the operation under test writes (a mutation) or only reads.
 #[derive(Clone, Copy, PartialEq, Eq)]

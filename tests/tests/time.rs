@@ -5,34 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Europe::London;
 use serde_json::{Value, json};
 
+use scps_tests::clock::{london, monday_in, rfc};
 use scps_tests::{Answer, Tenant, TestApp};
 
 const BOOK: &str = "mutation($i: CreateBookingInput!) { createBooking(input: $i) { result { booking { id status contractId directMinutes preparationMinutes blockedFrom blockedUntil } warnings } userErrors { field message code } } }";
 const CANCEL: &str = "mutation($i: CancelBookingInput!) { cancelBooking(input: $i) { result { chargedMinutes booking { id status cancellation { charged cancelledFor reason } } } userErrors { field message code } } }";
 const BALANCE: &str = "query($id: ID!) { contract(id: $id) { balance { purchasedMinutes bookedMinutes deliveredMinutes lateCancellationMinutes adjustedMinutes usedMinutes remainingMinutes directMinutes preparationMinutes inUnits { purchased remaining } } } }";
-
-/// A London wall-clock time as an instant.
-fn london(date: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
-    London
-        .from_local_datetime(&date.and_time(NaiveTime::from_hms_opt(h, m, 0).unwrap()))
-        .earliest()
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// The Monday `weeks` weeks after this week's.
-fn monday_in(weeks: i64) -> NaiveDate {
-    let today = Utc::now().with_timezone(&London).date_naive();
-    today - Duration::days(i64::from(today.weekday().num_days_from_monday())) + Duration::weeks(weeks)
-}
-
-fn rfc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339()
-}
 
 /// A tenant whose EP works Monday to Friday, 09:00 to 17:00, and whose school A has a traded
 /// contract of 10 days (3900 minutes) for the coming year, with the EP as link EP.

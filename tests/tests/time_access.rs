@@ -10,9 +10,10 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Europe::London;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use domain::access::{Action, PartnerScope, Relation, Role, table_allows};
+use scps_tests::clock::{london, monday_in, rfc};
+use scps_tests::matrix::{Expect, Seen, can, checked, judge, seen};
 use scps_tests::{Account, Answer, Tenant, TestApp};
 use serde_json::{Value, json};
 
@@ -231,19 +232,6 @@ fn sees_school(who: Who, school: Sch) -> bool {
     who.service() == Svc::Ours && who.school().is_none_or(|mine| mine == school)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Expect {
-    Allowed,
-    /// A GraphQL error with this `extensions.code`.
-    Refused(&'static str),
-    /// A payload whose only `userErrors` entry has this code.
-    UserError(&'static str),
-}
-
-fn can(expect: Expect) -> &'static str {
-    if expect == Expect::Allowed { "can" } else { "cannot" }
-}
-
 /// A read of one object: what the caller may not read does not exist for them.
 fn expect_read(who: Who, action: Action, target: Target) -> Expect {
     if allows(who, action, target) {
@@ -363,25 +351,6 @@ const BOOKINGS: &[Target] = &[BOOKING_A, Target::Booking(Sch::B, EpOf::Other)];
 // ---------------------------------------------------------------------------------------------
 // Times
 // ---------------------------------------------------------------------------------------------
-
-/// A London wall-clock time as an instant.
-fn london(date: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
-    London
-        .from_local_datetime(&date.and_time(NaiveTime::from_hms_opt(h, m, 0).unwrap()))
-        .earliest()
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// The Monday `weeks` weeks after this week's.
-fn monday_in(weeks: i64) -> NaiveDate {
-    let today = Utc::now().with_timezone(&London).date_naive();
-    today - Duration::days(i64::from(today.weekday().num_days_from_monday())) + Duration::weeks(weeks)
-}
-
-fn rfc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339()
-}
 
 /// The `n`th of the hourly weekday starts (09:00 to 16:00, Monday to Friday) counted from the
 /// Monday `first_week` weeks away, going forward a week at a time (`step` 1) or back (`step` -1).
@@ -622,69 +591,6 @@ fn booked_id(a: &Answer) -> String {
 // ---------------------------------------------------------------------------------------------
 // The runner
 // ---------------------------------------------------------------------------------------------
-
-/// What came back for one request.
-#[derive(Debug)]
-enum Seen {
-    Done(Value),
-    Refused(String),
-    UserErrors(Vec<String>),
-    Wrong(String),
-}
-
-/// The field's value, a refusal with its code, the codes of `userErrors`, or something else
-/// (a null, an error without a code).
-fn seen(a: &Answer, field: &str) -> Seen {
-    if a.body.get("errors").is_some() {
-        return match a.code() {
-            Some(code) => Seen::Refused(code.to_owned()),
-            None => Seen::Wrong(format!("an error without a code: {}", a.body)),
-        };
-    }
-    let v = &a.data()[field];
-    match v.get("userErrors").and_then(Value::as_array) {
-        Some(errors) if !errors.is_empty() => Seen::UserErrors(
-            errors
-                .iter()
-                .map(|e| e["code"].as_str().unwrap_or("<no code>").to_owned())
-                .collect(),
-        ),
-        _ if v.is_null() => Seen::Wrong(format!("{field} is null: {}", a.body)),
-        _ => Seen::Done(v.clone()),
-    }
-}
-
-/// Turns a success whose content is wrong into a failure.
-fn checked(s: Seen, check: impl FnOnce(&Value) -> Result<(), String>) -> Seen {
-    if let Seen::Done(v) = &s
-        && let Err(why) = check(v)
-    {
-        return Seen::Wrong(why);
-    }
-    s
-}
-
-impl Seen {
-    fn describe(&self) -> String {
-        match self {
-            Seen::Done(v) => format!("success: {v}"),
-            Seen::Refused(code) => format!("refused with {code}"),
-            Seen::UserErrors(codes) => format!("userErrors {codes:?}"),
-            Seen::Wrong(why) => why.clone(),
-        }
-    }
-}
-
-fn judge(expect: Expect, got: &Seen) -> Result<(), String> {
-    match (expect, got) {
-        (Expect::Allowed, Seen::Done(_)) => Ok(()),
-        (Expect::Refused(want), Seen::Refused(code)) if want == code => Ok(()),
-        (Expect::UserError(want), Seen::UserErrors(codes)) if codes.len() == 1 && codes[0] == want => Ok(()),
-        (Expect::Allowed, other) => Err(format!("should succeed, got {}", other.describe())),
-        (Expect::Refused(want), other) => Err(format!("should be refused with {want}, got {}", other.describe())),
-        (Expect::UserError(want), other) => Err(format!("should give the userError {want}, got {}", other.describe())),
-    }
-}
 
 /// Whether the operation under test writes (a mutation) or only reads.
 #[derive(Clone, Copy, PartialEq, Eq)]
