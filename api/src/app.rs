@@ -51,14 +51,9 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let db = db::connect(config.database.url.expose(), 1, None)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database at {}: {e}", config.database))?;
-    let postgres = db::is_postgres(&db);
-    if postgres {
-        sea_orm::ConnectionTrait::execute_unprepared(&db, "SELECT pg_advisory_lock(7468211)").await?;
-    }
+    db::migration_lock(&db, true).await?;
     let result = Migrator::up(&db, None).await;
-    if postgres {
-        sea_orm::ConnectionTrait::execute_unprepared(&db, "SELECT pg_advisory_unlock(7468211)").await?;
-    }
+    db::migration_lock(&db, false).await?;
     result?;
     db.close().await?;
     Ok(())

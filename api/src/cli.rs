@@ -1,5 +1,6 @@
-//! The command line: `scps serve` (the default), `scps migrate`, `scps schema`, `scps bootstrap`
-//! and `scps demo`. Every setting is also a flag and an `SCPS_*` variable.
+//! The command line: `scps serve` (the default), `scps migrate`, `scps schema`, `scps bootstrap`,
+//! `scps service create|list` and `scps demo`. Every setting is also a flag and an `SCPS_*`
+//! variable.
 
 use std::process::ExitCode;
 
@@ -36,20 +37,44 @@ enum Command {
     Schema,
     /// Create the first service and its administrator on an empty database.
     Bootstrap {
-        #[arg(long)]
-        service_name: String,
-        #[arg(long, default_value = "Europe/London")]
-        time_zone: String,
-        #[arg(long)]
-        admin_email: String,
-        #[arg(long)]
-        admin_name: String,
-        /// The administrator's password; one is generated and printed when it is not given.
-        #[arg(long, env = "SCPS_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
-        admin_password: Option<String>,
+        #[command(flatten)]
+        service: NewServiceArgs,
+    },
+    /// Add a service to the deployment, or list them (for whoever runs the deployment).
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
     },
     /// Serve a freshly seeded, fictional demo, and print a token for each role.
     Demo,
+}
+
+#[derive(clap::Args, Debug)]
+struct NewServiceArgs {
+    /// The service's name, as its schools know it.
+    #[arg(long, alias = "service-name")]
+    name: String,
+    #[arg(long, default_value = "Europe/London")]
+    time_zone: String,
+    #[arg(long)]
+    admin_email: String,
+    #[arg(long)]
+    admin_name: String,
+    /// The administrator's password; one is generated and printed when it is not given (an
+    /// existing account keeps its own).
+    #[arg(long, env = "SCPS_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ServiceAction {
+    /// Create a service with its first administrator.
+    Create {
+        #[command(flatten)]
+        service: NewServiceArgs,
+    },
+    /// List the services of this deployment.
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -97,43 +122,76 @@ async fn run(command: Command, config: Config, explicit_database: bool) -> anyho
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(config, action.unwrap_or(MigrateAction::Up)).await,
         Command::Schema => Ok(()),
-        Command::Bootstrap {
-            service_name,
-            time_zone,
-            admin_email,
-            admin_name,
-            admin_password,
-        } => {
-            app::migrate(&config).await?;
-            let db = domain::db::connect(config.database.url.expose(), 2, None).await?;
-            let generated = admin_password.is_none();
-            let password = admin_password.unwrap_or_else(|| domain::secrets::new_token("").chars().take(20).collect());
-            let (service, admin) = domain::tenancy::services::bootstrap(
-                &db,
-                domain::tenancy::services::Bootstrap {
-                    service_name,
-                    time_zone: Some(time_zone),
-                    admin_email,
-                    admin_name,
-                    admin_password: password.clone(),
-                },
-                true,
-                "bootstrap",
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!(describe(e)))?;
-            println!(
-                "Created the service \"{}\" with its administrator {}.",
-                service.name, admin.email
-            );
-            if generated {
-                println!("The administrator's password is: {password}");
-                println!("Sign in with the signIn mutation; keep the password somewhere safe.");
-            }
-            Ok(())
-        }
+        Command::Bootstrap { service } => create_service(&config, service, true).await,
+        Command::Service {
+            action: ServiceAction::Create { service },
+        } => create_service(&config, service, false).await,
+        Command::Service {
+            action: ServiceAction::List,
+        } => list_services(&config).await,
         Command::Demo => demo::run(config, explicit_database).await,
     }
+}
+
+/// Creates a service and its administrator (`first`: on an empty database only), printing the
+/// administrator's generated password when none was given.
+async fn create_service(config: &Config, args: NewServiceArgs, first: bool) -> anyhow::Result<()> {
+    app::migrate(config).await?;
+    let db = domain::db::connect(config.database.url.expose(), 2, None).await?;
+    let generated = args.admin_password.is_none();
+    let password = args
+        .admin_password
+        .unwrap_or_else(|| domain::secrets::new_token("").chars().take(20).collect());
+    let created = domain::tenancy::services::create(
+        &db,
+        domain::tenancy::services::NewService {
+            service_name: args.name,
+            time_zone: Some(args.time_zone),
+            admin_email: args.admin_email,
+            admin_name: args.admin_name,
+            admin_password: password.clone(),
+        },
+        first,
+        if first { "bootstrap" } else { "service-create" },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(describe(e)))?;
+    println!(
+        "Created the service \"{}\" ({}) with its administrator {}.",
+        created.service.name,
+        graphql::ids::encode("Service", created.service.id).0,
+        created.admin.email
+    );
+    if !created.new_account {
+        println!("That account existed already: it keeps its own password and gains the role.");
+    } else if generated {
+        println!("The administrator's password is: {password}");
+        println!("Sign in with the signIn mutation; keep the password somewhere safe.");
+    }
+    Ok(())
+}
+
+/// Prints the services of the deployment, one a line.
+async fn list_services(config: &Config) -> anyhow::Result<()> {
+    app::migrate(config).await?;
+    let db = domain::db::connect(config.database.url.expose(), 2, None).await?;
+    let services = domain::tenancy::services::list_all(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!(describe(e)))?;
+    if services.is_empty() {
+        println!("No services yet: create the first with `scps bootstrap`.");
+    }
+    for s in services {
+        println!(
+            "{}  {}  ({}, {} schools, {} administrators)",
+            graphql::ids::encode("Service", s.service.id).0,
+            s.service.name,
+            s.service.time_zone,
+            s.schools,
+            s.administrators
+        );
+    }
+    Ok(())
 }
 
 /// A domain error as a sentence for the terminal.

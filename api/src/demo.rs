@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use chrono::{Datelike, Duration as Days, NaiveDate, NaiveTime, Utc, Weekday};
-use sea_orm::ConnectionTrait;
 
 use domain::access::{Caller, PartnerScope, Role};
 use domain::db::Db;
@@ -104,15 +103,8 @@ async fn prepare_database(config: &mut Config, explicit: bool) -> anyhow::Result
     }
     app::migrate(config).await?;
     let db = domain::db::connect(config.database.url.expose(), 2, None).await?;
-    let existing = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM services",
-        ))
-        .await?
-        .and_then(|r| r.try_get::<i64>("", "n").ok())
-        .unwrap_or(0);
-    if existing > 0 {
+    let existing = domain::identity::all_services(&db).await.map_err(fail)?;
+    if !existing.is_empty() {
         anyhow::bail!(
             "the demo needs an empty database, and {} has a service already",
             config.database
@@ -212,9 +204,9 @@ fn year_start(today: NaiveDate) -> i32 {
 }
 
 async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
-    let (service, _) = services::bootstrap(
+    let service = services::create(
         db,
-        services::Bootstrap {
+        services::NewService {
             service_name: "Northmoor Educational Psychology Service (demo)".into(),
             time_zone: Some("Europe/London".into()),
             admin_email: "dana.admin@eps.demo.invalid".into(),
@@ -225,7 +217,8 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
         "demo-seed",
     )
     .await
-    .map_err(fail)?;
+    .map_err(fail)?
+    .service;
     let sid = service.id;
     let admin = caller_for(db, "dana.admin@eps.demo.invalid").await?;
     let tz = chrono_tz::Europe::London;

@@ -6,6 +6,9 @@
 //! each call; the test suite reads the same table to decide what every role should see.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
 
 use crate::ids::{PartnerClientId, PersonId, SchoolId, ServiceId};
 use crate::text_enum;
@@ -354,11 +357,13 @@ pub struct PartnerGrant {
     pub scopes: BTreeSet<PartnerScope>,
 }
 
-/// One call into the domain: the verified principal and the request it came in.
+/// One call into the domain: the verified principal and the request it came in, with what the
+/// principal reaches once it has been looked up (at most once per request; clones share it).
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub principal: Principal,
     pub request_id: String,
+    linked: Arc<OnceCell<crate::door::Linked>>,
 }
 
 impl Caller {
@@ -366,7 +371,17 @@ impl Caller {
         Self {
             principal,
             request_id: request_id.into(),
+            linked: Arc::default(),
         }
+    }
+
+    /// The schools the caller's EP memberships work with, looked up by `load` the first time.
+    pub(crate) async fn linked<F, Fut>(&self, load: F) -> crate::DomainResult<&crate::door::Linked>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = crate::DomainResult<crate::door::Linked>>,
+    {
+        self.linked.get_or_try_init(load).await
     }
 }
 
@@ -399,6 +414,18 @@ impl Principal {
             .iter()
             .map(|m| m.service_id)
             .chain(self.partner.iter().map(|p| p.service_id))
+            .collect()
+    }
+
+    /// The (service, person) of each EP membership of a person.
+    pub fn ep_memberships(&self) -> Vec<(ServiceId, PersonId)> {
+        let Some(me) = self.person_id() else {
+            return Vec::new();
+        };
+        self.memberships
+            .iter()
+            .filter(|m| m.role == Role::Psychologist)
+            .map(|m| (m.service_id, me))
             .collect()
     }
 
@@ -453,17 +480,31 @@ impl Principal {
 
     /// Refuses unless the caller may take `action` on the whole of `service`.
     pub fn require_service_wide(&self, action: Action, service: ServiceId) -> crate::DomainResult<()> {
+        self.require_service_wide_for(action, service, None)
+    }
+
+    /// Like [`Self::require_service_wide`] for an action on something of `school`: a school out
+    /// of the caller's sight is not found, as its service would be.
+    pub fn require_service_wide_for(
+        &self,
+        action: Action,
+        service: ServiceId,
+        school: Option<SchoolId>,
+    ) -> crate::DomainResult<()> {
         if self.static_access(action).permits_service_wide(service) {
             Ok(())
         } else {
-            Err(self.refusal(service, None))
+            Err(self.refusal(service, school))
         }
     }
 
     /// What this caller may reach for `action`, before schools an EP works with are looked up
     /// (see [`crate::tenancy::access_for`]).
     pub fn static_access(&self, action: Action) -> Access {
-        let mut access = Access::default();
+        let mut access = Access {
+            person: self.person_id(),
+            ..Access::default()
+        };
         let rule = rule(action);
         for m in &self.memberships {
             for grant in rule.grants.iter().filter(|g| g.role == m.role) {
@@ -522,6 +563,8 @@ pub struct Access {
     pub partner_services: BTreeSet<ServiceId>,
     /// EPs whose linked schools are still to be looked up.
     pub linked_pending: BTreeSet<(ServiceId, PersonId)>,
+    /// The caller, when a person: always in their own reach as a person.
+    pub person: Option<PersonId>,
 }
 
 impl Access {

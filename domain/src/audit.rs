@@ -3,11 +3,12 @@
 //! change without its entry (or an entry without its change) cannot exist.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter};
 
 use crate::access::{Action, Actor, Caller};
+use crate::door::{self, Door};
 use crate::entities::audit_event;
-use crate::error::{DomainError, DomainResult};
+use crate::error::DomainResult;
 use crate::ids::{AuditEventId, PersonId, SchoolId, ServiceId};
 use crate::model::ActorKind;
 use crate::page::{self, Page, PageRequest, Position, SortKey};
@@ -80,23 +81,24 @@ pub async fn record(conn: &impl ConnectionTrait, who: Who<'_>, entry: Entry) -> 
         Who::System { request_id } => (ActorKind::System, None, None, request_id),
         Who::Anonymous { request_id } => (ActorKind::Anonymous, None, None, request_id),
     };
-    audit_event::Entity::insert(audit_event::ActiveModel {
-        id: Set(AuditEventId::new()),
-        service_id: Set(entry.service_id),
-        school_id: Set(entry.school_id),
-        actor_kind: Set(kind),
-        actor_person_id: Set(person),
-        partner_client_id: Set(partner),
-        action: Set(entry.action.to_owned()),
-        object_type: Set(Some(entry.object_type.to_owned())),
-        object_id: Set(entry.object_id),
-        request_id: Set(Some(request_id.to_owned()).filter(|r| !r.is_empty())),
-        occurred_at: Set(Utc::now()),
-        detail: Set(entry.detail.map(|d| d.to_string())),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
+    door::append_audit(
+        conn,
+        audit_event::ActiveModel {
+            id: Set(AuditEventId::new()),
+            service_id: Set(entry.service_id),
+            school_id: Set(entry.school_id),
+            actor_kind: Set(kind),
+            actor_person_id: Set(person),
+            partner_client_id: Set(partner),
+            action: Set(entry.action.to_owned()),
+            object_type: Set(Some(entry.object_type.to_owned())),
+            object_id: Set(entry.object_id),
+            request_id: Set(Some(request_id.to_owned()).filter(|r| !r.is_empty())),
+            occurred_at: Set(Utc::now()),
+            detail: Set(entry.detail.map(|d| d.to_string())),
+        },
+    )
+    .await
 }
 
 /// Shorthand for [`record`] by a signed-in caller.
@@ -106,17 +108,10 @@ pub async fn log(conn: &impl ConnectionTrait, caller: &Caller, entry: Entry) -> 
 
 /// One entry of a service's log, for its administrators.
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: AuditEventId) -> DomainResult<audit_event::Model> {
-    let row = audit_event::Entity::find_by_id(id)
-        .one(conn)
+    Door::open(conn, caller, Action::ViewAuditLog)
         .await?
-        .ok_or(DomainError::NotFound)?;
-    let allowed = row.service_id.is_some_and(|s| {
-        caller
-            .principal
-            .static_access(Action::ViewAuditLog)
-            .permits_service_wide(s)
-    });
-    if allowed { Ok(row) } else { Err(DomainError::NotFound) }
+        .get::<audit_event::Entity>(id)
+        .await
 }
 
 /// Narrows an audit query.
@@ -138,16 +133,12 @@ pub async fn list(
     filter: Filter,
     page: &PageRequest,
 ) -> DomainResult<Page<audit_event::Model>> {
-    let access = caller.principal.static_access(Action::ViewAuditLog);
-    if !access.permits_service_wide(service) {
-        return Err(if caller.principal.services().contains(&service) {
-            DomainError::Forbidden
-        } else {
-            DomainError::NotFound
-        });
-    }
+    caller.principal.require_service_wide(Action::ViewAuditLog, service)?;
     let window = page.window()?;
-    let mut select = audit_event::Entity::find().filter(audit_event::Column::ServiceId.eq(service));
+    let mut select = Door::open(conn, caller, Action::ViewAuditLog)
+        .await?
+        .find::<audit_event::Entity>()
+        .filter(audit_event::Column::ServiceId.eq(service));
     if let Some(a) = filter.action {
         select = select.filter(audit_event::Column::Action.eq(a));
     }

@@ -68,8 +68,34 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
 }
 
 /// Whether the database answers.
+#[allow(clippy::disallowed_methods, reason = "a statement that reads no table")]
 pub async fn ping(db: &Db) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Takes (or gives back) the lock that keeps replicas starting together from migrating at the
+/// same time: a PostgreSQL advisory lock held by this connection. SQLite has one writer anyway.
+#[allow(clippy::disallowed_methods, reason = "an advisory lock, touching no rows")]
+pub async fn migration_lock(conn: &impl ConnectionTrait, take: bool) -> Result<(), DbErr> {
+    if is_postgres(conn) {
+        let call = if take { "pg_advisory_lock" } else { "pg_advisory_unlock" };
+        conn.execute_unprepared(&format!("SELECT {call}(7468211)")).await?;
+    }
+    Ok(())
+}
+
+/// Lets a booking overlap the one it replaces until the end of the transaction (PostgreSQL's
+/// exclusion constraints are deferrable; SQLite's triggers already allow a reschedule).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a statement about constraints, touching no rows"
+)]
+pub async fn defer_overlap_checks(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if is_postgres(conn) {
+        conn.execute_unprepared("SET CONSTRAINTS bookings_ep_no_overlap, bookings_visit_no_overlap DEFERRED")
+            .await?;
+    }
+    Ok(())
 }
 
 pub fn is_postgres(db: &impl ConnectionTrait) -> bool {

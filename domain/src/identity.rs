@@ -1,17 +1,29 @@
-//! Signing in: passwords, sessions with rotating refresh tokens, and turning a verified token's
-//! subject into a [`Principal`] from the database (so that a disabled account, a revoked
-//! membership or a signed-out session takes effect at once).
+//! Who is who across the deployment: accounts, signing in (passwords, sessions with rotating
+//! refresh tokens), invitations, partner credentials, and turning a verified token's subject
+//! into a [`Principal`] from the database (so that a disabled account, a revoked membership or a
+//! signed-out session takes effect at once).
+//!
+//! This is the named exception to the door ([`crate::door`]): the rows a principal is built
+//! from cannot be reached through a principal. Nothing here returns another tenant's data to a
+//! caller; each function answers one question about one account, credential or session.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the rows a principal is built from are read before there is a principal to scope them by"
+)]
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
 
 use crate::access::{Actor, Caller, Membership, Principal};
 use crate::audit::{self, Entry, Who};
 use crate::db::{self, Db};
-use crate::entities::{membership, person, refresh_token, session};
+use crate::entities::{invitation, membership, partner_client, partner_client_school, person, refresh_token, session};
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{PersonId, RefreshTokenId, SessionId};
+use crate::ids::{InvitationId, PersonId, RefreshTokenId, SessionId};
 use crate::model::{PersonStatus, SignInMethod};
 use crate::secrets;
 use crate::values::Email;
@@ -54,12 +66,7 @@ pub async fn sign_in(
     request_id: &str,
 ) -> DomainResult<SignedIn> {
     let found = match Email::parse("email", email) {
-        Ok(email) => {
-            person::Entity::find()
-                .filter(person::Column::Email.eq(email.as_str()))
-                .one(db)
-                .await?
-        }
+        Ok(email) => person_by_email(db, &email).await?,
         Err(_) => None,
     };
     let active = found.as_ref().filter(|p| p.status == PersonStatus::Active);
@@ -226,12 +233,7 @@ pub async fn sign_out(db: &Db, caller: &Caller, session: SessionId, everywhere: 
     }
     let now = Utc::now();
     if everywhere {
-        session::Entity::update_many()
-            .col_expr(session::Column::RevokedAt, Expr::value(now))
-            .filter(session::Column::PersonId.eq(person))
-            .filter(session::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
+        end_sessions(&txn, person, now).await?;
     } else {
         revoke_session(&txn, session, now).await?;
     }
@@ -292,11 +294,224 @@ pub async fn session_principal(
 /// The principal behind an external identity provider's token, found by its email claim.
 pub async fn email_principal(conn: &impl ConnectionTrait, email: &str) -> DomainResult<Principal> {
     let email = Email::parse("email", email).map_err(|_| DomainError::Unauthenticated)?;
-    let person = person::Entity::find()
-        .filter(person::Column::Email.eq(email.as_str()))
-        .filter(person::Column::Status.is_in([PersonStatus::Active, PersonStatus::Invited]))
-        .one(conn)
+    let person = person_by_email(conn, &email)
         .await?
+        .filter(|p| matches!(p.status, PersonStatus::Active | PersonStatus::Invited))
         .ok_or(DomainError::Unauthenticated)?;
     principal_of(conn, person.id).await
+}
+
+/// The account with this email, if there is one.
+pub(crate) async fn person_by_email(conn: &impl ConnectionTrait, email: &Email) -> DomainResult<Option<person::Model>> {
+    Ok(person::Entity::find()
+        .filter(person::Column::Email.eq(email.as_str()))
+        .one(conn)
+        .await?)
+}
+
+/// A new account. `password_hash` makes it active at once (a service's first administrator);
+/// without one it waits for its invitation to be accepted.
+pub(crate) async fn create_person(
+    conn: &impl ConnectionTrait,
+    email: Email,
+    name: crate::values::Name,
+    password_hash: Option<String>,
+) -> DomainResult<person::Model> {
+    let now = Utc::now();
+    let status = if password_hash.is_some() {
+        PersonStatus::Active
+    } else {
+        PersonStatus::Invited
+    };
+    Ok(person::Entity::insert(person::ActiveModel {
+        id: Set(PersonId::new()),
+        email: Set(email.into_inner()),
+        display_name: Set(name.into_inner()),
+        password_hash: Set(password_hash),
+        status: Set(status),
+        created_at: Set(now),
+        updated_at: Set(now),
+        disabled_at: Set(None),
+        last_sign_in_at: Set(None),
+    })
+    .exec_with_returning(conn)
+    .await?)
+}
+
+/// Whether the account holds (or held) a membership in a service other than this one: such an
+/// account is not this service's alone to set up or switch off.
+pub(crate) async fn belongs_elsewhere(
+    conn: &impl ConnectionTrait,
+    person: PersonId,
+    service: crate::ids::ServiceId,
+    active_only: bool,
+) -> DomainResult<bool> {
+    let mut q = membership::Entity::find()
+        .filter(membership::Column::PersonId.eq(person))
+        .filter(membership::Column::ServiceId.ne(service));
+    if active_only {
+        q = q.filter(membership::Column::RevokedAt.is_null());
+    }
+    Ok(q.count(conn).await? > 0)
+}
+
+/// Ends every session of an account at once (signing out everywhere, disabling).
+pub(crate) async fn end_sessions(
+    conn: &impl ConnectionTrait,
+    person: PersonId,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::PersonId.eq(person))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A one-time code that sets an invited account's first password; only its digest is kept.
+pub(crate) async fn issue_invitation(
+    conn: &impl ConnectionTrait,
+    person: PersonId,
+    service: crate::ids::ServiceId,
+    created_by: Option<PersonId>,
+    expires_at: DateTime<Utc>,
+) -> DomainResult<String> {
+    let code = secrets::new_token("inv_");
+    invitation::Entity::insert(invitation::ActiveModel {
+        id: Set(InvitationId::new()),
+        person_id: Set(person),
+        service_id: Set(service),
+        token_digest: Set(secrets::token_digest(&code)),
+        created_at: Set(Utc::now()),
+        created_by: Set(created_by),
+        expires_at: Set(expires_at),
+        accepted_at: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(code)
+}
+
+/// Sets a first password with an invitation code and signs in, in one transaction: the account
+/// becomes active and a session starts, or nothing happens.
+pub async fn accept_invitation(
+    db: &Db,
+    code: &str,
+    password: &str,
+    session_ttl: std::time::Duration,
+    request_id: &str,
+) -> DomainResult<SignedIn> {
+    crate::parse_all!(password = crate::values::Password::parse("password", password));
+    let plain = password.expose().to_owned();
+    // argon2 is deliberately slow: keep it off the async workers.
+    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&plain))
+        .await
+        .map_err(|e| DomainError::internal("hashing a password", e))?
+        .map_err(|e| DomainError::internal("hashing a password", PasswordHashError(e.to_string())))?;
+    let txn = db::begin_write(db).await?;
+    let now = Utc::now();
+    let invalid = || {
+        DomainError::invalid(
+            "code",
+            crate::FieldErrorCode::Invalid,
+            "this invitation code is not valid or has expired",
+        )
+    };
+    let inv = invitation::Entity::find()
+        .filter(invitation::Column::TokenDigest.eq(secrets::token_digest(code)))
+        .one(&txn)
+        .await?
+        .filter(|i| i.accepted_at.is_none() && i.expires_at > now)
+        .ok_or_else(invalid)?;
+    let person = person::Entity::find_by_id(inv.person_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    // A code sets the first password of an account of this service alone, never another's.
+    if person.status != PersonStatus::Invited || belongs_elsewhere(&txn, person.id, inv.service_id, false).await? {
+        return Err(invalid());
+    }
+    // Accepted once: a concurrent request with the same code finds it taken.
+    let marked = invitation::Entity::update_many()
+        .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(inv.id))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected != 1 {
+        return Err(invalid());
+    }
+    let mut row: person::ActiveModel = person.into();
+    row.password_hash = Set(Some(hash));
+    row.status = Set(PersonStatus::Active);
+    row.updated_at = Set(now);
+    let saved = row.update(&txn).await?;
+    audit::record(
+        &txn,
+        Who::Person {
+            person: saved.id,
+            request_id,
+        },
+        Entry::new("person.accept_invitation", "Person", saved.id).in_service(inv.service_id),
+    )
+    .await?;
+    let signed_in = start_session(&txn, saved, SignInMethod::Password, session_ttl).await?;
+    txn.commit().await?;
+    Ok(signed_in)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PasswordHashError(pub String);
+
+/// A partner client by its credentials' id, with the schools it is limited to.
+pub(crate) async fn partner_by_client_id(
+    conn: &impl ConnectionTrait,
+    client_id: &str,
+) -> DomainResult<Option<(partner_client::Model, Option<Vec<crate::ids::SchoolId>>)>> {
+    let Some(row) = partner_client::Entity::find()
+        .filter(partner_client::Column::ClientId.eq(client_id))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let schools = partner_schools(conn, &row).await?;
+    Ok(Some((row, schools)))
+}
+
+/// A partner client by its row id (the subject of its tokens), with its schools.
+pub(crate) async fn partner_by_id(
+    conn: &impl ConnectionTrait,
+    id: crate::ids::PartnerClientId,
+) -> DomainResult<Option<(partner_client::Model, Option<Vec<crate::ids::SchoolId>>)>> {
+    let Some(row) = partner_client::Entity::find_by_id(id).one(conn).await? else {
+        return Ok(None);
+    };
+    let schools = partner_schools(conn, &row).await?;
+    Ok(Some((row, schools)))
+}
+
+async fn partner_schools(
+    conn: &impl ConnectionTrait,
+    row: &partner_client::Model,
+) -> DomainResult<Option<Vec<crate::ids::SchoolId>>> {
+    if !row.limited_to_schools {
+        return Ok(None);
+    }
+    let links = partner_client_school::Entity::find()
+        .filter(partner_client_school::Column::PartnerClientId.eq(row.id))
+        .all(conn)
+        .await?;
+    Ok(Some(links.into_iter().map(|l| l.school_id).collect()))
+}
+
+/// Every service of the deployment, for whoever runs it (`scps service list`), by name.
+pub async fn all_services(conn: &impl ConnectionTrait) -> DomainResult<Vec<crate::entities::service::Model>> {
+    Ok(crate::entities::service::Entity::find()
+        .order_by_asc(crate::entities::service::Column::Name)
+        .all(conn)
+        .await?)
 }

@@ -15,6 +15,7 @@ pub mod values;
 pub use error::{DomainError, DomainResult, FieldError, FieldErrorCode};
 pub mod audit;
 pub mod db;
+pub mod door;
 pub mod identity;
 pub mod page;
 pub mod tenancy;

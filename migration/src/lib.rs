@@ -2,12 +2,18 @@
 //! a change to the schema is a new file. Every migration runs on SQLite and PostgreSQL; where a
 //! backend can do better (PostgreSQL exclusion constraints) it says so inside the migration.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "migrations own the schema and build it with statements of their own, outside any tenant"
+)]
+
 pub use sea_orm_migration::prelude::*;
 
 mod kit;
 mod m20261123_000001_platform;
 mod m20261123_000002_ep_time;
 mod m20261124_000003_no_overlapping_periods;
+mod m20261201_000004_schools_in_their_service;
 
 pub struct Migrator;
 
@@ -18,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_platform::Migration),
             Box::new(m20261123_000002_ep_time::Migration),
             Box::new(m20261124_000003_no_overlapping_periods::Migration),
+            Box::new(m20261201_000004_schools_in_their_service::Migration),
         ]
     }
 }

@@ -3,6 +3,10 @@
 //! Redis when `SCPS_TEST_REDIS_URL` is set), and fixtures that build a tenant through the API.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the harness makes databases and reads them directly, to prove what was written"
+)]
 
 pub mod clock;
 pub mod matrix;
@@ -299,9 +303,9 @@ impl TestApp {
     pub async fn tenant(&self) -> Tenant {
         let tag = short_tag();
         let admin_email = format!("admin-{tag}@test.invalid");
-        let (service, _) = domain::tenancy::services::bootstrap(
+        let service = domain::tenancy::services::create(
             &self.services.db,
-            domain::tenancy::services::Bootstrap {
+            domain::tenancy::services::NewService {
                 service_name: format!("Test service {tag}"),
                 time_zone: None,
                 admin_email: admin_email.clone(),
@@ -312,7 +316,8 @@ impl TestApp {
             "test",
         )
         .await
-        .expect("bootstrap");
+        .expect("a new service")
+        .service;
         let service_id = scps::graphql::ids::encode("Service", service.id).0;
         let admin_token = self.sign_in(&admin_email, PASSWORD).await;
         let admin = Account {

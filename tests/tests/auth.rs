@@ -205,6 +205,10 @@ async fn partner_viewer(app: &TestApp, token: &str) -> Answer {
 }
 
 /// A row count from raw SQL (`SELECT COUNT(*) AS n ...`).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the test reads the database to prove what was written"
+)]
 async fn count_where(app: &TestApp, sql: &str) -> i64 {
     let db = &app.services.db;
     let row = sea_orm::ConnectionTrait::query_one_raw(

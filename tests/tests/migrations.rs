@@ -1,5 +1,6 @@
 //! The migrations on a database of their own: `up` builds every table (with the booking overlap
 //! rule of the backend), `down` removes them all, and `up` works again.
+#![allow(clippy::disallowed_methods, reason = "these tests read the schema itself")]
 
 use migration::{Migrator, MigratorTrait};
 use scps_tests::{TestDatabase, on_postgres};
@@ -133,13 +134,22 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
     assert_eq!(pending(&conn).await, 0);
     let full = tables(&conn).await;
     assert!(period_rules(&conn).await.contains(&"contracts_no_overlap".to_owned()));
+    assert!(
+        paired_tables(&conn).await.len() >= 7,
+        "the last migration pairs schools with services"
+    );
     Migrator::down(&conn, Some(1)).await.expect("the last one down");
-    assert_eq!(tables(&conn).await, full, "the last migration adds rules, not tables");
+    assert_eq!(tables(&conn).await, full, "the last migrations add rules, not tables");
+    assert!(
+        paired_tables(&conn).await.is_empty(),
+        "one step down removes the pairing of schools with services"
+    );
+    Migrator::down(&conn, Some(1)).await.expect("the one before down");
     assert!(
         period_rules(&conn).await.is_empty(),
-        "one step down removes the period rules"
+        "two steps down remove the period rules"
     );
-    Migrator::down(&conn, Some((all - 2) as u32))
+    Migrator::down(&conn, Some((all - 3) as u32))
         .await
         .expect("down to the first");
     assert_eq!(
@@ -190,5 +200,99 @@ async fn the_booking_overlap_rule_exists_on_each_backend() {
             "the exclusion constraint is deferrable (a reschedule books before it cancels)"
         );
     }
+    conn.close().await.ok();
+}
+
+/// Tables with a `school_id` column, by name.
+async fn school_tables(conn: &DatabaseConnection) -> Vec<String> {
+    let sql = if on_postgres() {
+        "SELECT table_name::text AS name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'school_id'"
+    } else {
+        "SELECT m.name AS name FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = 'school_id'"
+    };
+    names(conn, sql).await
+}
+
+/// Tables whose `(school_id, service_id)` references `schools (id, service_id)`.
+async fn paired_tables(conn: &DatabaseConnection) -> Vec<String> {
+    let sql = if on_postgres() {
+        "SELECT c.conrelid::regclass::text AS name FROM pg_constraint c \
+         WHERE c.contype = 'f' AND c.confrelid = 'schools'::regclass \
+         AND array_length(c.conkey, 1) = 2 \
+         AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a \
+              WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)) = ARRAY['school_id', 'service_id'] \
+         AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a \
+              WHERE a.attrelid = c.confrelid AND a.attnum = ANY (c.confkey)) = ARRAY['id', 'service_id']"
+    } else {
+        "SELECT m.name AS name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+         WHERE m.type = 'table' AND f.\"table\" = 'schools' \
+         GROUP BY m.name, f.id \
+         HAVING group_concat(f.\"from\" || '>' || f.\"to\", ',') IN ('school_id>id,service_id>service_id', 'service_id>service_id,school_id>id')"
+    };
+    names(conn, sql).await
+}
+
+/// School-owned tables without the pairing. The audit log names schools too, but as a record of
+/// what happened it keeps the school and service it was written with.
+async fn unpaired(conn: &DatabaseConnection) -> Vec<String> {
+    let paired = paired_tables(conn).await;
+    school_tables(conn)
+        .await
+        .into_iter()
+        .filter(|t| t != "schools" && t != "audit_events" && !paired.contains(t))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_table_that_names_a_school_pairs_it_with_the_schools_service() {
+    let db = TestDatabase::create().await;
+    let conn = domain::db::connect(&db.url, 1, None).await.expect("connect");
+    Migrator::up(&conn, None).await.expect("up");
+    let with_schools = school_tables(&conn).await;
+    assert!(with_schools.len() >= 8, "{with_schools:?}");
+    assert_eq!(
+        unpaired(&conn).await,
+        Vec::<String>::new(),
+        "these tables name a school without pairing it with its service"
+    );
+    conn.close().await.ok();
+}
+
+#[tokio::test]
+async fn the_database_refuses_a_row_that_puts_a_school_in_another_service() {
+    let db = TestDatabase::create().await;
+    let conn = domain::db::connect(&db.url, 1, None).await.expect("connect");
+    Migrator::up(&conn, None).await.expect("up");
+    let (a, b, school) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let now = "2026-12-01T00:00:00+00:00";
+    let run = |sql: String| {
+        let conn = conn.clone();
+        async move { conn.execute_unprepared(&sql).await }
+    };
+    for s in [a, b] {
+        run(format!(
+            "INSERT INTO services (id, name, time_zone, created_at, updated_at) VALUES ('{s}', 'S {s}', 'Europe/London', '{now}', '{now}')"
+        ))
+        .await
+        .expect("a service");
+    }
+    run(format!(
+        "INSERT INTO schools (id, service_id, name, urn, phase, status, created_at, updated_at) VALUES ('{school}', '{a}', 'A school', '100001', 'PRIMARY', 'OPEN', '{now}', '{now}')"
+    ))
+    .await
+    .expect("a school of the first service");
+    let closure = |service: uuid::Uuid| {
+        format!(
+            "INSERT INTO closures (id, service_id, school_id, kind, starts_on, ends_on, created_at) VALUES ('{}', '{service}', '{school}', 'SCHOOL_CLOSURE', '2027-01-04', '2027-01-04', '{now}')",
+            uuid::Uuid::now_v7()
+        )
+    };
+    run(closure(a))
+        .await
+        .expect("a closure of the school in its own service");
+    assert!(
+        run(closure(b)).await.is_err(),
+        "a closure of the school in the other service is refused"
+    );
     conn.close().await.ok();
 }

@@ -470,6 +470,10 @@ fn scps_schema_prints_the_sdl() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), scps::graphql::sdl());
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the test holds a table lock to make the request wait"
+)]
 #[tokio::test]
 async fn a_request_that_runs_too_long_is_stopped_and_leaves_nothing_behind() {
     let app = TestApp::spawn_with(|s| s.request_timeout_seconds = Some(1)).await;

@@ -938,6 +938,10 @@ async fn balances_equal_a_hand_computed_fixture() {
     assert_eq!(row["streams"][0]["balance"]["remainingMinutes"], 4005);
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the test tries to edit the ledger behind the API's back"
+)]
 #[tokio::test]
 async fn the_ledger_cannot_be_edited_or_deleted_in_the_database() {
     let app = TestApp::spawn().await;

@@ -409,18 +409,10 @@ pub async fn load_node(c: &RequestContext, id: &ID) -> Result<Option<Node>> {
 }
 
 async fn membership_node(c: &RequestContext, id: MembershipId) -> Result<Node, DomainError> {
-    use sea_orm::EntityTrait;
     let caller = c.caller.as_ref().ok_or(DomainError::Unauthenticated)?;
-    let row = membership::Entity::find_by_id(id)
-        .one(c.db())
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let visible = people::memberships_of(c.db(), caller, row.person_id).await?;
-    visible
-        .into_iter()
-        .find(|m| m.id == id)
+    people::membership(c.db(), caller, id)
+        .await
         .map(|m| Node::Membership(Membership(m)))
-        .ok_or(DomainError::NotFound)
 }
 
 #[Object]

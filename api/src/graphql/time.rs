@@ -326,7 +326,7 @@ impl Contract {
     /// Purchased, booked, delivered and remaining time, summed from the ledger.
     async fn balance(&self, ctx: &Context<'_>) -> Result<Balance> {
         let c = context::of(ctx)?;
-        let b = ledger::contract_balance(c.db(), self.0.row.id, self.0.purchased_minutes())
+        let b = ledger::contract_balance(c.db(), self.0.row.service_id, self.0.row.id, self.0.purchased_minutes())
             .await
             .or_gql(c)?;
         Ok(Balance::of(&b, Some(self.0.unit.minutes)))

@@ -106,6 +106,7 @@ entity!(partner_client_school, "partner_client_schools", {
     pub partner_client_id: PartnerClientId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub school_id: SchoolId,
+    pub service_id: ServiceId,
 });
 
 entity!(session, "sessions", {

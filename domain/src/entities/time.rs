@@ -85,6 +85,7 @@ entity!(contract_top_up, "contract_top_ups", {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: TopUpId,
     pub service_id: ServiceId,
+    pub school_id: SchoolId,
     pub contract_id: ContractId,
     pub quantity_hundredths: i32,
     pub minutes: i32,

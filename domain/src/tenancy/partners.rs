@@ -4,15 +4,15 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter};
 
 use crate::access::{Action, Actor, Caller, PartnerGrant, PartnerScope, Principal};
 use crate::audit::{self, Entry};
 use crate::db::{self, Db};
+use crate::door::{self, Door};
 use crate::entities::{partner_client, partner_client_school, school};
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
+use crate::identity;
 use crate::ids::{PartnerClientId, SchoolId, ServiceId};
 use crate::model::PartnerClientStatus;
 use crate::page::{self, Page, PageRequest, Position, SortKey};
@@ -41,11 +41,16 @@ fn join_scopes(scopes: &BTreeSet<PartnerScope>) -> String {
     scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
 }
 
-async fn with_schools(conn: &impl ConnectionTrait, row: partner_client::Model) -> DomainResult<PartnerClient> {
+/// A client read through a door, with the schools it is limited to.
+async fn with_schools(
+    door: &Door<'_, impl ConnectionTrait>,
+    row: partner_client::Model,
+) -> DomainResult<PartnerClient> {
     let schools = if row.limited_to_schools {
-        let links = partner_client_school::Entity::find()
+        let links = door
+            .find::<partner_client_school::Entity>()
             .filter(partner_client_school::Column::PartnerClientId.eq(row.id))
-            .all(conn)
+            .all(door.conn())
             .await?;
         Some(links.into_iter().map(|l| l.school_id).collect())
     } else {
@@ -64,7 +69,10 @@ pub async fn list(
         .principal
         .require_service_wide(Action::ManagePartnerClients, service)?;
     let window = page.window()?;
-    let select = partner_client::Entity::find().filter(partner_client::Column::ServiceId.eq(service));
+    let door = Door::open(conn, caller, Action::ManagePartnerClients).await?;
+    let select = door
+        .find::<partner_client::Entity>()
+        .filter(partner_client::Column::ServiceId.eq(service));
     let rows = page::fetch(
         conn,
         select,
@@ -80,7 +88,7 @@ pub async fn list(
     .await?;
     let mut items = Vec::with_capacity(rows.items.len());
     for (cursor, row) in rows.items {
-        items.push((cursor, with_schools(conn, row).await?));
+        items.push((cursor, with_schools(&door, row).await?));
     }
     Ok(Page {
         items,
@@ -89,21 +97,15 @@ pub async fn list(
     })
 }
 
+/// A client the caller manages, or the calling client itself.
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: PartnerClientId) -> DomainResult<PartnerClient> {
-    let row = partner_client::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let own = caller.principal.partner_client_id() == Some(id);
-    if !own
-        && !caller
-            .principal
-            .static_access(Action::ManagePartnerClients)
-            .permits_service_wide(row.service_id)
-    {
-        return Err(DomainError::NotFound);
+    if caller.principal.partner_client_id() == Some(id) {
+        let (row, schools) = identity::partner_by_id(conn, id).await?.ok_or(DomainError::NotFound)?;
+        return Ok(PartnerClient { row, schools });
     }
-    with_schools(conn, row).await
+    let door = Door::open(conn, caller, Action::ManagePartnerClients).await?;
+    let row = door.get::<partner_client::Entity>(id).await?;
+    with_schools(&door, row).await
 }
 
 pub struct NewClient {
@@ -129,8 +131,8 @@ async fn check_schools(conn: &impl ConnectionTrait, service: ServiceId, ids: &[S
         ));
     }
     let unique: BTreeSet<SchoolId> = ids.iter().copied().collect();
-    let found = school::Entity::find()
-        .filter(school::Column::ServiceId.eq(service))
+    let found = Door::service(conn, service)
+        .find::<school::Entity>()
         .filter(school::Column::Id.is_in(unique.iter().copied()))
         .count(conn)
         .await?;
@@ -144,23 +146,31 @@ async fn check_schools(conn: &impl ConnectionTrait, service: ServiceId, ids: &[S
     Ok(())
 }
 
-async fn link_schools(conn: &impl ConnectionTrait, client: PartnerClientId, ids: &[SchoolId]) -> DomainResult<()> {
+async fn link_schools(
+    door: &Door<'_, impl ConnectionTrait>,
+    service: ServiceId,
+    client: PartnerClientId,
+    ids: &[SchoolId],
+) -> DomainResult<()> {
     let unique: BTreeSet<SchoolId> = ids.iter().copied().collect();
-    for school_id in unique {
-        partner_client_school::Entity::insert(partner_client_school::ActiveModel {
-            partner_client_id: Set(client),
-            school_id: Set(school_id),
-        })
-        .exec_without_returning(conn)
-        .await?;
-    }
-    Ok(())
+    door.insert_all(
+        unique
+            .into_iter()
+            .map(|school_id| partner_client_school::ActiveModel {
+                partner_client_id: Set(client),
+                service_id: Set(service),
+                school_id: Set(school_id),
+            })
+            .collect(),
+    )
+    .await
 }
 
 pub async fn create(db: &Db, caller: &Caller, input: NewClient) -> DomainResult<Issued> {
+    let first_school = input.school_ids.as_ref().and_then(|ids| ids.first().copied());
     caller
         .principal
-        .require_service_wide(Action::ManagePartnerClients, input.service_id)?;
+        .require_service_wide_for(Action::ManagePartnerClients, input.service_id, first_school)?;
     parse_all!(name = Name::parse("name", &input.name));
     if input.scopes.is_empty() {
         return Err(DomainError::invalid(
@@ -171,31 +181,34 @@ pub async fn create(db: &Db, caller: &Caller, input: NewClient) -> DomainResult<
     }
     let scopes: BTreeSet<PartnerScope> = input.scopes.into_iter().collect();
     let txn = db::begin_write(db).await?;
+    let door = Door::open(&txn, caller, Action::ManagePartnerClients).await?;
     if let Some(ids) = &input.school_ids {
         check_schools(&txn, input.service_id, ids).await?;
     }
     let now = Utc::now();
     let secret = secrets::new_token("pcs_");
     let id = PartnerClientId::new();
-    let row = partner_client::Entity::insert(partner_client::ActiveModel {
-        id: Set(id),
-        service_id: Set(input.service_id),
-        name: Set(name.into_inner()),
-        client_id: Set(format!("pc_{}", id.0.simple())),
-        secret_digest: Set(secrets::token_digest(&secret)),
-        secret_version: Set(1),
-        scopes: Set(join_scopes(&scopes)),
-        limited_to_schools: Set(input.school_ids.is_some()),
-        status: Set(PartnerClientStatus::Active),
-        created_at: Set(now),
-        created_by: Set(caller.principal.person_id()),
-        updated_at: Set(now),
-        secret_rotated_at: Set(now),
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let row = door
+        .insert(partner_client::ActiveModel {
+            id: Set(id),
+            service_id: Set(input.service_id),
+            name: Set(name.into_inner()),
+            // Random, not derived from the row's id: a client's public id says nothing about any
+            // other object, and cannot be turned into a global id.
+            client_id: Set(new_client_id()),
+            secret_digest: Set(secrets::token_digest(&secret)),
+            secret_version: Set(1),
+            scopes: Set(join_scopes(&scopes)),
+            limited_to_schools: Set(input.school_ids.is_some()),
+            status: Set(PartnerClientStatus::Active),
+            created_at: Set(now),
+            created_by: Set(caller.principal.person_id()),
+            updated_at: Set(now),
+            secret_rotated_at: Set(now),
+        })
+        .await?;
     if let Some(ids) = &input.school_ids {
-        link_schools(&txn, id, ids).await?;
+        link_schools(&door, input.service_id, id, ids).await?;
     }
     audit::log(
         &txn,
@@ -203,7 +216,7 @@ pub async fn create(db: &Db, caller: &Caller, input: NewClient) -> DomainResult<
         Entry::new("partner_client.create", "PartnerClient", id).in_service(input.service_id),
     )
     .await?;
-    let client = with_schools(&txn, row).await?;
+    let client = with_schools(&door, row).await?;
     txn.commit().await?;
     Ok(Issued {
         client,
@@ -211,29 +224,34 @@ pub async fn create(db: &Db, caller: &Caller, input: NewClient) -> DomainResult<
     })
 }
 
+/// A public client id: `pc_` and 16 random bytes in hex.
+fn new_client_id() -> String {
+    let hex: String = secrets::random_bytes(16).iter().map(|b| format!("{b:02x}")).collect();
+    format!("pc_{hex}")
+}
+
+/// A client for a change: only its service's administrators see or change one, so to anyone
+/// else every client is not found.
 async fn for_change(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     id: PartnerClientId,
 ) -> DomainResult<partner_client::Model> {
-    let row = partner_client::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    if !caller
-        .principal
-        .static_access(Action::ManagePartnerClients)
-        .permits_service_wide(row.service_id)
-    {
-        return Err(caller.principal.refusal(row.service_id, None));
-    }
-    Ok(row)
+    door::for_change::<partner_client::Entity, _>(
+        conn,
+        caller,
+        id,
+        Action::ManagePartnerClients,
+        Action::ManagePartnerClients,
+    )
+    .await
 }
 
 /// Issues a new secret; the old one, and every token issued with it, stop working at once.
 pub async fn rotate_secret(db: &Db, caller: &Caller, id: PartnerClientId) -> DomainResult<Issued> {
     let txn = db::begin_write(db).await?;
     let current = for_change(&txn, caller, id).await?;
+    let door = Door::open(&txn, caller, Action::ManagePartnerClients).await?;
     let secret = secrets::new_token("pcs_");
     let now = Utc::now();
     let version = current.secret_version + 1;
@@ -242,14 +260,14 @@ pub async fn rotate_secret(db: &Db, caller: &Caller, id: PartnerClientId) -> Dom
     row.secret_version = Set(version);
     row.secret_rotated_at = Set(now);
     row.updated_at = Set(now);
-    let saved = row.update(&txn).await?;
+    let saved = door.update(row).await?;
     audit::log(
         &txn,
         caller,
         Entry::new("partner_client.rotate_secret", "PartnerClient", id).in_service(saved.service_id),
     )
     .await?;
-    let client = with_schools(&txn, saved).await?;
+    let client = with_schools(&door, saved).await?;
     txn.commit().await?;
     Ok(Issued {
         client,
@@ -270,6 +288,7 @@ pub async fn update(db: &Db, caller: &Caller, id: PartnerClientId, patch: Client
     let name = patch.name.as_deref().map(|n| Name::parse("name", n)).transpose();
     let txn = db::begin_write(db).await?;
     let current = for_change(&txn, caller, id).await?;
+    let door = Door::open(&txn, caller, Action::ManagePartnerClients).await?;
     parse_all!(name = name);
     let service = current.service_id;
     let mut row: partner_client::ActiveModel = current.into();
@@ -290,25 +309,25 @@ pub async fn update(db: &Db, caller: &Caller, id: PartnerClientId, patch: Client
         row.status = Set(status);
     }
     if let Some(limit) = patch.school_ids {
-        partner_client_school::Entity::delete_many()
+        door.delete_many::<partner_client_school::Entity>()
             .filter(partner_client_school::Column::PartnerClientId.eq(id))
             .exec(&txn)
             .await?;
         row.limited_to_schools = Set(limit.is_some());
         if let Some(ids) = limit {
             check_schools(&txn, service, &ids).await?;
-            link_schools(&txn, id, &ids).await?;
+            link_schools(&door, service, id, &ids).await?;
         }
     }
     row.updated_at = Set(Utc::now());
-    let saved = row.update(&txn).await?;
+    let saved = door.update(row).await?;
     audit::log(
         &txn,
         caller,
         Entry::new("partner_client.update", "PartnerClient", id).in_service(service),
     )
     .await?;
-    let client = with_schools(&txn, saved).await?;
+    let client = with_schools(&door, saved).await?;
     txn.commit().await?;
     Ok(client)
 }
@@ -316,17 +335,15 @@ pub async fn update(db: &Db, caller: &Caller, id: PartnerClientId, patch: Client
 /// Checks a client id and secret (the OAuth client-credentials exchange). Any failure is the
 /// same `Unauthenticated`, so that ids cannot be probed.
 pub async fn authenticate(conn: &impl ConnectionTrait, client_id: &str, secret: &str) -> DomainResult<PartnerClient> {
-    let row = partner_client::Entity::find()
-        .filter(partner_client::Column::ClientId.eq(client_id))
-        .one(conn)
+    let (row, schools) = identity::partner_by_client_id(conn, client_id)
         .await?
-        .filter(|r| r.status == PartnerClientStatus::Active)
+        .filter(|(r, _)| r.status == PartnerClientStatus::Active)
         .ok_or(DomainError::Unauthenticated)?;
     let given = secrets::token_digest(secret);
     if !constant_time_eq(given.as_bytes(), row.secret_digest.as_bytes()) {
         return Err(DomainError::Unauthenticated);
     }
-    with_schools(conn, row).await
+    Ok(PartnerClient { row, schools })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -340,12 +357,11 @@ pub async fn principal(
     id: PartnerClientId,
     secret_version: i32,
 ) -> DomainResult<Principal> {
-    let row = partner_client::Entity::find_by_id(id)
-        .one(conn)
+    let (row, schools) = identity::partner_by_id(conn, id)
         .await?
-        .filter(|r| r.status == PartnerClientStatus::Active && r.secret_version == secret_version)
+        .filter(|(r, _)| r.status == PartnerClientStatus::Active && r.secret_version == secret_version)
         .ok_or(DomainError::Unauthenticated)?;
-    let client = with_schools(conn, row).await?;
+    let client = PartnerClient { row, schools };
     Ok(Principal {
         actor: Actor::PartnerClient(id),
         memberships: Vec::new(),

@@ -1,47 +1,28 @@
 //! People and their memberships. A person is one account (one email) that may hold roles in
 //! several services and schools; each service sees only the memberships it granted.
 
-use std::collections::BTreeSet;
-
 use chrono::{Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use super::schools;
-use crate::access::{Access, Action, Caller, Role};
-use crate::audit::{self, Entry, Who};
+use crate::access::{Action, Caller, Role};
+use crate::audit::{self, Entry};
 use crate::db::{self, Db};
-use crate::entities::{invitation, membership, person, session};
+use crate::door::{self, Door};
+use crate::entities::{membership, person};
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
-use crate::ids::{InvitationId, MembershipId, PersonId, SchoolId, ServiceId};
+use crate::identity;
+use crate::ids::{MembershipId, PersonId, SchoolId, ServiceId};
 use crate::model::PersonStatus;
 use crate::page::{self, Page, PageRequest, Position, SortKey};
 use crate::parse_all;
-use crate::secrets;
-use crate::values::{Email, Name, Password};
+use crate::values::{Email, Name};
 
 /// How long an invitation code stays valid.
 pub const INVITATION_DAYS: i64 = 14;
-
-/// Active memberships whose holders the caller may see under `access` (for `ViewPeople`):
-/// those in reach, and for members of a school also the administrators and EPs of its
-/// service, whom they work with.
-fn memberships_within(access: &Access) -> Condition {
-    let mut any =
-        Condition::any().add(access.condition(membership::Column::ServiceId, Some(membership::Column::SchoolId), None));
-    let school_services: BTreeSet<ServiceId> = access.schools.values().copied().collect();
-    if !school_services.is_empty() {
-        any = any.add(
-            Condition::all()
-                .add(membership::Column::SchoolId.is_null())
-                .add(membership::Column::ServiceId.is_in(school_services)),
-        );
-    }
-    Condition::all().add(membership::Column::RevokedAt.is_null()).add(any)
-}
 
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -59,26 +40,24 @@ pub async fn list(
     page: &PageRequest,
 ) -> DomainResult<Page<person::Model>> {
     let window = page.window()?;
-    let access = caller.principal.static_access(Action::ViewPeople);
-    if access.is_empty() {
-        return Err(DomainError::Forbidden);
-    }
-    let mut holds = memberships_within(&access);
+    let door = Door::open(conn, caller, Action::ViewPeople).await?;
+    door.require_any()?;
+    let mut holds = door
+        .find::<membership::Entity>()
+        .filter(membership::Column::RevokedAt.is_null());
     if let Some(s) = filter.service_id {
-        holds = holds.add(membership::Column::ServiceId.eq(s));
+        holds = holds.filter(membership::Column::ServiceId.eq(s));
     }
     if let Some(s) = filter.school_id {
-        holds = holds.add(membership::Column::SchoolId.eq(s));
+        holds = holds.filter(membership::Column::SchoolId.eq(s));
     }
     if let Some(r) = filter.role {
-        holds = holds.add(membership::Column::Role.eq(r));
+        holds = holds.filter(membership::Column::Role.eq(r));
     }
-    let subquery = Query::select()
-        .column(membership::Column::PersonId)
-        .from(membership::Entity)
-        .cond_where(holds)
-        .to_owned();
-    let mut select = person::Entity::find().filter(person::Column::Id.in_subquery(subquery));
+    let holders = holds.select_only().column(membership::Column::PersonId).into_query();
+    let mut select = door
+        .find::<person::Entity>()
+        .filter(person::Column::Id.in_subquery(holders));
     if let Some(name) = filter.name.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()) {
         let pattern = format!(
             "%{}%",
@@ -106,21 +85,10 @@ pub async fn list(
 
 /// One person the caller can see (themselves, or someone holding a membership in reach).
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: PersonId) -> DomainResult<person::Model> {
-    if caller.principal.person_id() != Some(id) {
-        let access = caller.principal.static_access(Action::ViewPeople);
-        let visible = membership::Entity::find()
-            .filter(membership::Column::PersonId.eq(id))
-            .filter(memberships_within(&access))
-            .count(conn)
-            .await?;
-        if visible == 0 {
-            return Err(DomainError::NotFound);
-        }
-    }
-    person::Entity::find_by_id(id)
-        .one(conn)
+    Door::open(conn, caller, Action::ViewPeople)
         .await?
-        .ok_or(DomainError::NotFound)
+        .get::<person::Entity>(id)
+        .await
 }
 
 /// Several people at once (for the API's batch loading); those out of reach are left out.
@@ -129,39 +97,42 @@ pub async fn get_many(
     caller: &Caller,
     ids: &[PersonId],
 ) -> DomainResult<Vec<person::Model>> {
-    let access = caller.principal.static_access(Action::ViewPeople);
-    let mut visible = Condition::any().add(
-        person::Column::Id.in_subquery(
-            Query::select()
-                .column(membership::Column::PersonId)
-                .from(membership::Entity)
-                .cond_where(memberships_within(&access))
-                .to_owned(),
-        ),
-    );
-    if let Some(me) = caller.principal.person_id() {
-        visible = visible.add(person::Column::Id.eq(me));
-    }
-    Ok(person::Entity::find()
-        .filter(person::Column::Id.is_in(ids.iter().copied()))
-        .filter(visible)
-        .all(conn)
-        .await?)
+    Door::open(conn, caller, Action::ViewPeople)
+        .await?
+        .get_many::<person::Entity, _>(ids.iter().copied())
+        .await
 }
 
-/// A person's active memberships, limited to those the caller can see.
+/// A person's active memberships, limited to those the caller can see (all of their own).
 pub async fn memberships_of(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     id: PersonId,
 ) -> DomainResult<Vec<membership::Model>> {
-    let mut select = membership::Entity::find()
+    Ok(Door::open(conn, caller, Action::ViewPeople)
+        .await?
+        .find::<membership::Entity>()
         .filter(membership::Column::PersonId.eq(id))
-        .filter(membership::Column::RevokedAt.is_null());
-    if caller.principal.person_id() != Some(id) {
-        select = select.filter(memberships_within(&caller.principal.static_access(Action::ViewPeople)));
-    }
-    Ok(select.order_by_asc(membership::Column::Id).all(conn).await?)
+        .filter(membership::Column::RevokedAt.is_null())
+        .order_by_asc(membership::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// One active membership the caller can see.
+pub async fn membership(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: MembershipId,
+) -> DomainResult<membership::Model> {
+    Door::open(conn, caller, Action::ViewPeople)
+        .await?
+        .find::<membership::Entity>()
+        .filter(membership::Column::Id.eq(id))
+        .filter(membership::Column::RevokedAt.is_null())
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound)
 }
 
 /// Where a membership is held: a whole service (administrator, EP) or one school.
@@ -188,14 +159,15 @@ fn check_place(role: Role, school: Option<SchoolId>) -> DomainResult<()> {
 }
 
 async fn insert_membership(
-    conn: &impl ConnectionTrait,
+    door: &Door<'_, impl ConnectionTrait>,
     caller: &Caller,
     person: PersonId,
     service: ServiceId,
     school: Option<SchoolId>,
     role: Role,
 ) -> DomainResult<membership::Model> {
-    let existing = membership::Entity::find()
+    let existing = door
+        .find::<membership::Entity>()
         .filter(membership::Column::PersonId.eq(person))
         .filter(membership::Column::ServiceId.eq(service))
         .filter(match school {
@@ -204,7 +176,7 @@ async fn insert_membership(
         })
         .filter(membership::Column::Role.eq(role))
         .filter(membership::Column::RevokedAt.is_null())
-        .count(conn)
+        .count(door.conn())
         .await?;
     if existing > 0 {
         return Err(DomainError::invalid(
@@ -213,21 +185,21 @@ async fn insert_membership(
             "this person already holds this role here",
         ));
     }
-    let row = membership::Entity::insert(membership::ActiveModel {
-        id: Set(MembershipId::new()),
-        person_id: Set(person),
-        service_id: Set(service),
-        school_id: Set(school),
-        role: Set(role),
-        created_at: Set(Utc::now()),
-        created_by: Set(caller.principal.person_id()),
-        revoked_at: Set(None),
-        revoked_by: Set(None),
-    })
-    .exec_with_returning(conn)
-    .await?;
+    let row = door
+        .insert(membership::ActiveModel {
+            id: Set(MembershipId::new()),
+            person_id: Set(person),
+            service_id: Set(service),
+            school_id: Set(school),
+            role: Set(role),
+            created_at: Set(Utc::now()),
+            created_by: Set(caller.principal.person_id()),
+            revoked_at: Set(None),
+            revoked_by: Set(None),
+        })
+        .await?;
     audit::log(
-        conn,
+        door.conn(),
         caller,
         Entry::new("membership.grant", "Membership", row.id)
             .in_school(service, school)
@@ -259,37 +231,22 @@ pub struct Invited {
 pub async fn invite(db: &Db, caller: &Caller, input: Invite) -> DomainResult<Invited> {
     caller
         .principal
-        .require_service_wide(Action::ManagePeople, input.service_id)?;
+        .require_service_wide_for(Action::ManagePeople, input.service_id, input.school_id)?;
     parse_all!(
         email = Email::parse("email", &input.email),
         name = Name::parse("displayName", &input.display_name)
     );
     check_place(input.role, input.school_id)?;
     let txn = db::begin_write(db).await?;
+    let door = Door::open(&txn, caller, Action::ManagePeople).await?;
     if let Some(school) = input.school_id {
         schools::require_in_service(&txn, input.service_id, school, "schoolId").await?;
     }
     let now = Utc::now();
-    let person = match person::Entity::find()
-        .filter(person::Column::Email.eq(email.as_str()))
-        .one(&txn)
-        .await?
-    {
+    let person = match identity::person_by_email(&txn, &email).await? {
         Some(p) => p,
         None => {
-            let p = person::Entity::insert(person::ActiveModel {
-                id: Set(PersonId::new()),
-                email: Set(email.into_inner()),
-                display_name: Set(name.into_inner()),
-                password_hash: Set(None),
-                status: Set(PersonStatus::Invited),
-                created_at: Set(now),
-                updated_at: Set(now),
-                disabled_at: Set(None),
-                last_sign_in_at: Set(None),
-            })
-            .exec_with_returning(&txn)
-            .await?;
+            let p = identity::create_person(&txn, email, name, None).await?;
             audit::log(
                 &txn,
                 caller,
@@ -303,29 +260,18 @@ pub async fn invite(db: &Db, caller: &Caller, input: Invite) -> DomainResult<Inv
     // given for an account that belongs to this service alone, and an account another service
     // has invited but that has not yet signed in cannot be invited here until it has.
     let never_signed_in = person.password_hash.is_none() && person.status == PersonStatus::Invited;
-    if never_signed_in && elsewhere(&txn, person.id, input.service_id).await? {
+    if never_signed_in && identity::belongs_elsewhere(&txn, person.id, input.service_id, false).await? {
         return Err(DomainError::invalid(
             "email",
             FieldErrorCode::NotAllowed,
             "this person has not yet accepted an invitation from another service; invite them once they have signed in",
         ));
     }
-    let membership = insert_membership(&txn, caller, person.id, input.service_id, input.school_id, input.role).await?;
+    let membership = insert_membership(&door, caller, person.id, input.service_id, input.school_id, input.role).await?;
     let (code, expires) = if never_signed_in {
-        let code = secrets::new_token("inv_");
         let expires = now + Duration::days(INVITATION_DAYS);
-        invitation::Entity::insert(invitation::ActiveModel {
-            id: Set(InvitationId::new()),
-            person_id: Set(person.id),
-            service_id: Set(input.service_id),
-            token_digest: Set(secrets::token_digest(&code)),
-            created_at: Set(now),
-            created_by: Set(caller.principal.person_id()),
-            expires_at: Set(expires),
-            accepted_at: Set(None),
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        let code = identity::issue_invitation(&txn, person.id, input.service_id, caller.principal.person_id(), expires)
+            .await?;
         (Some(code), Some(expires))
     } else {
         (None, None)
@@ -345,84 +291,9 @@ pub async fn invite(db: &Db, caller: &Caller, input: Invite) -> DomainResult<Inv
     })
 }
 
-/// Whether the person holds (or held) a membership in a service other than this one.
-async fn elsewhere(conn: &impl ConnectionTrait, person: PersonId, service: ServiceId) -> DomainResult<bool> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::PersonId.eq(person))
-        .filter(membership::Column::ServiceId.ne(service))
-        .count(conn)
-        .await?
-        > 0)
-}
-
-/// Sets a first password with an invitation code and signs in, in one transaction: the account
-/// becomes active and a session starts, or nothing happens.
-pub async fn accept_invitation(
-    db: &Db,
-    code: &str,
-    password: &str,
-    session_ttl: std::time::Duration,
-    request_id: &str,
-) -> DomainResult<crate::identity::SignedIn> {
-    parse_all!(password = Password::parse("password", password));
-    let plain = password.expose().to_owned();
-    // argon2 is deliberately slow: keep it off the async workers.
-    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&plain))
-        .await
-        .map_err(|e| DomainError::internal("hashing a password", e))?
-        .map_err(|e| DomainError::internal("hashing a password", super::services::PasswordHashError(e.to_string())))?;
-    let txn = db::begin_write(db).await?;
-    let now = Utc::now();
-    let invalid = || {
-        DomainError::invalid(
-            "code",
-            FieldErrorCode::Invalid,
-            "this invitation code is not valid or has expired",
-        )
-    };
-    let inv = invitation::Entity::find()
-        .filter(invitation::Column::TokenDigest.eq(secrets::token_digest(code)))
-        .one(&txn)
-        .await?
-        .filter(|i| i.accepted_at.is_none() && i.expires_at > now)
-        .ok_or_else(invalid)?;
-    let person = person::Entity::find_by_id(inv.person_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
-    // A code sets the first password of an account of this service alone, never another's.
-    if person.status != PersonStatus::Invited || elsewhere(&txn, person.id, inv.service_id).await? {
-        return Err(invalid());
-    }
-    // Accepted once: a concurrent request with the same code finds it taken.
-    let marked = invitation::Entity::update_many()
-        .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
-        .filter(invitation::Column::Id.eq(inv.id))
-        .filter(invitation::Column::AcceptedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if marked.rows_affected != 1 {
-        return Err(invalid());
-    }
-    let mut row: person::ActiveModel = person.into();
-    row.password_hash = Set(Some(hash));
-    row.status = Set(PersonStatus::Active);
-    row.updated_at = Set(now);
-    let saved = row.update(&txn).await?;
-    audit::record(
-        &txn,
-        Who::Person {
-            person: saved.id,
-            request_id,
-        },
-        Entry::new("person.accept_invitation", "Person", saved.id).in_service(inv.service_id),
-    )
-    .await?;
-    let signed_in =
-        crate::identity::start_session(&txn, saved, crate::model::SignInMethod::Password, session_ttl).await?;
-    txn.commit().await?;
-    Ok(signed_in)
-}
+/// Sets a first password with an invitation code and signs in (see
+/// [`identity::accept_invitation`]).
+pub use identity::accept_invitation;
 
 pub struct Grant {
     pub person_id: PersonId,
@@ -435,11 +306,13 @@ pub struct Grant {
 pub async fn grant(db: &Db, caller: &Caller, input: Grant) -> DomainResult<membership::Model> {
     caller
         .principal
-        .require_service_wide(Action::ManagePeople, input.service_id)?;
+        .require_service_wide_for(Action::ManagePeople, input.service_id, input.school_id)?;
     check_place(input.role, input.school_id)?;
     let txn = db::begin_write(db).await?;
+    let door = Door::open(&txn, caller, Action::ManagePeople).await?;
     // The person must already be known to this service (or the caller could probe accounts).
-    let known = membership::Entity::find()
+    let known = door
+        .find::<membership::Entity>()
         .filter(membership::Column::PersonId.eq(input.person_id))
         .filter(membership::Column::ServiceId.eq(input.service_id))
         .count(&txn)
@@ -455,7 +328,7 @@ pub async fn grant(db: &Db, caller: &Caller, input: Grant) -> DomainResult<membe
         schools::require_in_service(&txn, input.service_id, school, "schoolId").await?;
     }
     let row = insert_membership(
-        &txn,
+        &door,
         caller,
         input.person_id,
         input.service_id,
@@ -476,22 +349,24 @@ async fn keeps_an_administrator(
     leaving: PersonId,
     field: &str,
 ) -> DomainResult<()> {
-    crate::entities::service::Entity::find_by_id(service)
+    let door = Door::service(conn, service);
+    door.find::<crate::entities::service::Entity>()
         .lock_exclusive()
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound)?;
-    let active_admins = Query::select()
+    let active = door
+        .find::<person::Entity>()
+        .filter(person::Column::Status.eq(PersonStatus::Active))
+        .select_only()
         .column(person::Column::Id)
-        .from(person::Entity)
-        .and_where(person::Column::Status.eq(PersonStatus::Active))
-        .to_owned();
-    let others = membership::Entity::find()
-        .filter(membership::Column::ServiceId.eq(service))
+        .into_query();
+    let others = door
+        .find::<membership::Entity>()
         .filter(membership::Column::Role.eq(Role::ServiceAdmin))
         .filter(membership::Column::RevokedAt.is_null())
         .filter(membership::Column::PersonId.ne(leaving))
-        .filter(membership::Column::PersonId.in_subquery(active_admins))
+        .filter(membership::Column::PersonId.in_subquery(active))
         .count(conn)
         .await?;
     if others == 0 {
@@ -507,17 +382,10 @@ async fn keeps_an_administrator(
 /// Ends a membership (administrators). A service keeps at least one administrator.
 pub async fn revoke(db: &Db, caller: &Caller, id: MembershipId) -> DomainResult<membership::Model> {
     let txn = db::begin_write(db).await?;
-    let current = membership::Entity::find_by_id(id)
-        .filter(membership::Column::RevokedAt.is_null())
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    if !caller
-        .principal
-        .static_access(Action::ManagePeople)
-        .permits_service_wide(current.service_id)
-    {
-        return Err(caller.principal.refusal(current.service_id, current.school_id));
+    let current =
+        door::for_change::<membership::Entity, _>(&txn, caller, id, Action::ViewPeople, Action::ManagePeople).await?;
+    if current.revoked_at.is_some() {
+        return Err(DomainError::NotFound);
     }
     if current.role == Role::ServiceAdmin {
         keeps_an_administrator(&txn, current.service_id, current.person_id, "id").await?;
@@ -526,7 +394,10 @@ pub async fn revoke(db: &Db, caller: &Caller, id: MembershipId) -> DomainResult<
     let mut row: membership::ActiveModel = current.into();
     row.revoked_at = Set(Some(now));
     row.revoked_by = Set(caller.principal.person_id());
-    let saved = row.update(&txn).await?;
+    let saved = Door::open(&txn, caller, Action::ManagePeople)
+        .await?
+        .update(row)
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -549,14 +420,16 @@ pub async fn set_disabled(
 ) -> DomainResult<person::Model> {
     caller.principal.require_service_wide(Action::ManagePeople, service)?;
     let txn = db::begin_write(db).await?;
-    let places: Vec<membership::Model> = membership::Entity::find()
+    let door = Door::open(&txn, caller, Action::ManagePeople).await?;
+    let here: Vec<membership::Model> = Door::service(&txn, service)
+        .find::<membership::Entity>()
         .filter(membership::Column::PersonId.eq(id))
         .all(&txn)
         .await?;
-    if !places.iter().any(|m| m.service_id == service) {
+    if here.is_empty() {
         return Err(DomainError::NotFound);
     }
-    if places.iter().any(|m| m.service_id != service && m.revoked_at.is_none()) {
+    if identity::belongs_elsewhere(&txn, id, service, true).await? {
         return Err(DomainError::invalid(
             "personId",
             FieldErrorCode::NotAllowed,
@@ -570,14 +443,11 @@ pub async fn set_disabled(
             "you cannot disable your own account",
         ));
     }
-    let current = person::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let current = door.get::<person::Entity>(id).await?;
     if disabled
-        && places
+        && here
             .iter()
-            .any(|m| m.service_id == service && m.role == Role::ServiceAdmin && m.revoked_at.is_none())
+            .any(|m| m.role == Role::ServiceAdmin && m.revoked_at.is_none())
     {
         keeps_an_administrator(&txn, service, id, "personId").await?;
     }
@@ -586,12 +456,7 @@ pub async fn set_disabled(
     if disabled {
         row.status = Set(PersonStatus::Disabled);
         row.disabled_at = Set(Some(now));
-        session::Entity::update_many()
-            .col_expr(session::Column::RevokedAt, Expr::value(now))
-            .filter(session::Column::PersonId.eq(id))
-            .filter(session::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
+        identity::end_sessions(&txn, id, now).await?;
     } else {
         row.status = Set(if current.password_hash.is_some() {
             PersonStatus::Active
@@ -601,7 +466,7 @@ pub async fn set_disabled(
         row.disabled_at = Set(None);
     }
     row.updated_at = Set(now);
-    let saved = row.update(&txn).await?;
+    let saved = door.update(row).await?;
     let action = if disabled { "person.disable" } else { "person.enable" };
     audit::log(&txn, caller, Entry::new(action, "Person", id).in_service(service)).await?;
     txn.commit().await?;

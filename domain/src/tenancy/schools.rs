@@ -3,11 +3,12 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter};
 
 use crate::access::{Action, Caller};
 use crate::audit::{self, Entry};
 use crate::db::{self, Db};
+use crate::door::{self, Door};
 use crate::entities::school;
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
 use crate::ids::{SchoolId, ServiceId};
@@ -40,12 +41,9 @@ pub async fn list(
     page: &PageRequest,
 ) -> DomainResult<Page<school::Model>> {
     let window = page.window()?;
-    let access = caller.principal.static_access(Action::ViewSchools);
-    if access.is_empty() {
-        return Err(DomainError::Forbidden);
-    }
-    let mut select =
-        school::Entity::find().filter(access.condition(school::Column::ServiceId, Some(school::Column::Id), None));
+    let door = Door::open(conn, caller, Action::ViewSchools).await?;
+    door.require_any()?;
+    let mut select = door.find::<school::Entity>();
     if let Some(service) = filter.service_id {
         select = select.filter(school::Column::ServiceId.eq(service));
     }
@@ -79,19 +77,10 @@ pub async fn list(
 
 /// One school the caller can see, or not found.
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: SchoolId) -> DomainResult<school::Model> {
-    let row = school::Entity::find_by_id(id)
-        .one(conn)
+    Door::open(conn, caller, Action::ViewSchools)
         .await?
-        .ok_or(DomainError::NotFound)?;
-    if caller
-        .principal
-        .static_access(Action::ViewSchools)
-        .permits_school(row.service_id, row.id)
-    {
-        Ok(row)
-    } else {
-        Err(DomainError::NotFound)
-    }
+        .get::<school::Entity>(id)
+        .await
 }
 
 /// Several schools at once (for the API's batch loading); those out of reach are left out.
@@ -100,30 +89,16 @@ pub async fn get_many(
     caller: &Caller,
     ids: &[SchoolId],
 ) -> DomainResult<Vec<school::Model>> {
-    let access = caller.principal.static_access(Action::ViewSchools);
-    Ok(school::Entity::find()
-        .filter(school::Column::Id.is_in(ids.iter().copied()))
-        .filter(access.condition(school::Column::ServiceId, Some(school::Column::Id), None))
-        .all(conn)
-        .await?)
+    Door::open(conn, caller, Action::ViewSchools)
+        .await?
+        .get_many::<school::Entity, _>(ids.iter().copied())
+        .await
 }
 
 /// A school by id for a change: not found unless the caller can see it, forbidden unless the
 /// caller may manage it.
 async fn for_change(conn: &impl ConnectionTrait, caller: &Caller, id: SchoolId) -> DomainResult<school::Model> {
-    let row = school::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    if caller
-        .principal
-        .static_access(Action::ManageSchools)
-        .permits_service_wide(row.service_id)
-    {
-        Ok(row)
-    } else {
-        Err(caller.principal.refusal(row.service_id, Some(row.id)))
-    }
+    door::for_change::<school::Entity, _>(conn, caller, id, Action::ViewSchools, Action::ManageSchools).await
 }
 
 /// Refuses, as a problem with `field`, a school that is not in the service.
@@ -133,17 +108,14 @@ pub async fn require_in_service(
     school: SchoolId,
     field: &str,
 ) -> DomainResult<()> {
-    let found = school::Entity::find_by_id(school)
-        .filter(school::Column::ServiceId.eq(service))
-        .one(conn)
-        .await?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(DomainError::invalid(
+    if Door::service(conn, service).exists::<school::Entity>(school).await? {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
             field,
             FieldErrorCode::NotFound,
             "no such school in this service",
-        )),
+        ))
     }
 }
 
@@ -160,13 +132,13 @@ async fn ensure_urn_free(
     urn: &Urn,
     except: Option<SchoolId>,
 ) -> DomainResult<()> {
-    let mut q = school::Entity::find()
-        .filter(school::Column::ServiceId.eq(service))
+    let mut q = Door::service(conn, service)
+        .find::<school::Entity>()
         .filter(school::Column::Urn.eq(urn.as_str()));
     if let Some(id) = except {
         q = q.filter(school::Column::Id.ne(id));
     }
-    if q.one(conn).await?.is_some() {
+    if q.count(conn).await? > 0 {
         return Err(DomainError::invalid(
             "urn",
             FieldErrorCode::Taken,
@@ -185,21 +157,22 @@ pub async fn create(db: &Db, caller: &Caller, input: NewSchool) -> DomainResult<
         urn = Urn::parse("urn", &input.urn)
     );
     let txn = db::begin_write(db).await?;
+    let door = Door::open(&txn, caller, Action::ManageSchools).await?;
     ensure_urn_free(&txn, input.service_id, &urn, None).await?;
     let now = Utc::now();
-    let row = school::Entity::insert(school::ActiveModel {
-        id: Set(SchoolId::new()),
-        service_id: Set(input.service_id),
-        name: Set(name.into_inner()),
-        urn: Set(urn.into_inner()),
-        phase: Set(input.phase),
-        status: Set(SchoolStatus::Open),
-        created_at: Set(now),
-        updated_at: Set(now),
-        archived_at: Set(None),
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let row = door
+        .insert(school::ActiveModel {
+            id: Set(SchoolId::new()),
+            service_id: Set(input.service_id),
+            name: Set(name.into_inner()),
+            urn: Set(urn.into_inner()),
+            phase: Set(input.phase),
+            status: Set(SchoolStatus::Open),
+            created_at: Set(now),
+            updated_at: Set(now),
+            archived_at: Set(None),
+        })
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -252,7 +225,10 @@ pub async fn update(db: &Db, caller: &Caller, id: SchoolId, patch: SchoolPatch) 
         row.archived_at = Set(None);
     }
     row.updated_at = Set(Utc::now());
-    let saved = row.update(&txn).await?;
+    let saved = Door::open(&txn, caller, Action::ManageSchools)
+        .await?
+        .update(row)
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -281,7 +257,10 @@ pub async fn archive(db: &Db, caller: &Caller, id: SchoolId) -> DomainResult<sch
     row.status = Set(SchoolStatus::Archived);
     row.archived_at = Set(Some(now));
     row.updated_at = Set(now);
-    let saved = row.update(&txn).await?;
+    let saved = Door::open(&txn, caller, Action::ManageSchools)
+        .await?
+        .update(row)
+        .await?;
     audit::log(
         &txn,
         caller,

@@ -1,37 +1,36 @@
-//! Services: the tenants. Created by `scps bootstrap` (the first) and seen by their members.
+//! Services: the tenants. Whoever runs the deployment creates them (`scps bootstrap` for the
+//! first, `scps service create` for the others); their members see them.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 
 use crate::access::{Action, Caller, Role};
 use crate::audit::{self, Entry, Who};
 use crate::db::{self, Db};
+use crate::door::Door;
 use crate::entities::{membership, person, service};
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
-use crate::ids::{MembershipId, PersonId, ServiceId};
+use crate::identity;
+use crate::ids::{MembershipId, ServiceId};
 use crate::model::PersonStatus;
 use crate::parse_all;
 use crate::values::{Email, Name, Password, TimeZone};
 
+pub use crate::identity::PasswordHashError;
+
 /// A service the caller belongs to, or not found.
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: ServiceId) -> DomainResult<service::Model> {
-    if !caller.principal.static_access(Action::ViewService).touches_service(id) {
-        return Err(DomainError::NotFound);
-    }
-    service::Entity::find_by_id(id)
-        .one(conn)
+    Door::open(conn, caller, Action::ViewService)
         .await?
-        .ok_or(DomainError::NotFound)
+        .get::<service::Entity>(id)
+        .await
 }
 
 /// Every service the caller belongs to, by name.
 pub async fn mine(conn: &impl ConnectionTrait, caller: &Caller) -> DomainResult<Vec<service::Model>> {
-    let ids = caller.principal.static_access(Action::ViewService).all_services();
-    Ok(service::Entity::find()
-        .filter(service::Column::Id.is_in(ids))
+    Ok(Door::open(conn, caller, Action::ViewService)
+        .await?
+        .find::<service::Entity>()
         .order_by_asc(service::Column::Name)
         .all(conn)
         .await?)
@@ -53,10 +52,8 @@ pub async fn update(db: &Db, caller: &Caller, id: ServiceId, patch: ServicePatch
         .transpose();
     parse_all!(name = name, zone = zone);
     let txn = db::begin_write(db).await?;
-    let current = service::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let door = Door::open(&txn, caller, Action::ManageTimeSettings).await?;
+    let current = door.get::<service::Entity>(id).await?;
     let mut row: service::ActiveModel = current.into();
     if let Some(name) = name {
         row.name = Set(name.into_inner());
@@ -65,14 +62,14 @@ pub async fn update(db: &Db, caller: &Caller, id: ServiceId, patch: ServicePatch
         row.time_zone = Set(zone.name().to_owned());
     }
     row.updated_at = Set(Utc::now());
-    let saved = row.update(&txn).await?;
+    let saved = door.update(row).await?;
     audit::log(&txn, caller, Entry::new("service.update", "Service", id).in_service(id)).await?;
     txn.commit().await?;
     Ok(saved)
 }
 
-/// The first service and its administrator.
-pub struct Bootstrap {
+/// A new service and its first administrator.
+pub struct NewService {
     pub service_name: String,
     pub time_zone: Option<String>,
     pub admin_email: String,
@@ -80,14 +77,20 @@ pub struct Bootstrap {
     pub admin_password: String,
 }
 
-/// Creates a service with its first administrator. `require_empty` refuses when any service
-/// exists already (the first bootstrap of a deployment).
-pub async fn bootstrap(
-    db: &Db,
-    input: Bootstrap,
-    require_empty: bool,
-    request_id: &str,
-) -> DomainResult<(service::Model, person::Model)> {
+/// A service just made, its administrator, and whether the administrator's account is new
+/// (an existing account keeps its own password).
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub service: service::Model,
+    pub admin: person::Model,
+    pub new_account: bool,
+}
+
+/// Creates a service with its first administrator, for whoever runs the deployment (the
+/// command line, never the API). `first` refuses when any service exists already (the first
+/// `scps bootstrap` of a deployment). An administrator whose email already has an account keeps
+/// it (and its password) and gains the role.
+pub async fn create(db: &Db, input: NewService, first: bool, request_id: &str) -> DomainResult<Created> {
     parse_all!(
         name = Name::parse("serviceName", &input.service_name),
         zone = TimeZone::parse("timeZone", input.time_zone.as_deref().unwrap_or(TimeZone::DEFAULT)),
@@ -95,49 +98,54 @@ pub async fn bootstrap(
         admin_name = Name::parse("adminName", &input.admin_name),
         password = Password::parse("adminPassword", &input.admin_password),
     );
-    let hash = crate::secrets::hash_password(password.expose())
+    let plain = password.expose().to_owned();
+    let hash = tokio::task::spawn_blocking(move || crate::secrets::hash_password(&plain))
+        .await
+        .map_err(|e| DomainError::internal("hashing a password", e))?
         .map_err(|e| DomainError::internal("hashing a password", PasswordHashError(e.to_string())))?;
     let txn = db::begin_write(db).await?;
-    if require_empty && service::Entity::find().count(&txn).await? > 0 {
+    let existing = identity::all_services(&txn).await?;
+    if first && !existing.is_empty() {
         return Err(DomainError::invalid(
             "",
             FieldErrorCode::InvalidState,
-            "this database already has a service; bootstrap only sets up an empty one",
+            "this database already has a service; bootstrap only sets up an empty one (use `scps service create` for another)",
+        ));
+    }
+    if existing.iter().any(|s| s.name.eq_ignore_ascii_case(name.as_str())) {
+        return Err(DomainError::invalid(
+            "serviceName",
+            FieldErrorCode::Taken,
+            "another service of this deployment has this name",
         ));
     }
     let now = Utc::now();
-    let service = service::Entity::insert(service::ActiveModel {
-        id: Set(ServiceId::new()),
-        name: Set(name.into_inner()),
-        time_zone: Set(zone.name().to_owned()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec_with_returning(&txn)
-    .await?;
-    let admin = match person::Entity::find()
-        .filter(person::Column::Email.eq(email.as_str()))
-        .one(&txn)
-        .await?
-    {
-        Some(existing) => existing,
-        None => {
-            person::Entity::insert(person::ActiveModel {
-                id: Set(PersonId::new()),
-                email: Set(email.into_inner()),
-                display_name: Set(admin_name.into_inner()),
-                password_hash: Set(Some(hash)),
-                status: Set(PersonStatus::Active),
-                created_at: Set(now),
-                updated_at: Set(now),
-                disabled_at: Set(None),
-                last_sign_in_at: Set(None),
-            })
-            .exec_with_returning(&txn)
-            .await?
+    let id = ServiceId::new();
+    let door = Door::service(&txn, id);
+    let service = door
+        .insert(service::ActiveModel {
+            id: Set(id),
+            name: Set(name.into_inner()),
+            time_zone: Set(zone.name().to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .await?;
+    let (admin, new_account) = match identity::person_by_email(&txn, &email).await? {
+        Some(existing) if existing.status == PersonStatus::Disabled => {
+            return Err(DomainError::invalid(
+                "adminEmail",
+                FieldErrorCode::InvalidState,
+                "this account is disabled",
+            ));
         }
+        Some(existing) => (existing, false),
+        None => (
+            identity::create_person(&txn, email, admin_name, Some(hash)).await?,
+            true,
+        ),
     };
-    membership::Entity::insert(membership::ActiveModel {
+    door.insert_quiet(membership::ActiveModel {
         id: Set(MembershipId::new()),
         person_id: Set(admin.id),
         service_id: Set(service.id),
@@ -148,19 +156,48 @@ pub async fn bootstrap(
         revoked_at: Set(None),
         revoked_by: Set(None),
     })
-    .exec_without_returning(&txn)
     .await?;
     crate::time::settings::create_defaults(&txn, service.id).await?;
     audit::record(
         &txn,
         Who::System { request_id },
-        Entry::new("service.bootstrap", "Service", service.id).in_service(service.id),
+        Entry::new("service.create", "Service", service.id).in_service(service.id),
     )
     .await?;
     txn.commit().await?;
-    Ok((service, admin))
+    Ok(Created {
+        service,
+        admin,
+        new_account,
+    })
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PasswordHashError(pub String);
+/// One service of the deployment with how many schools and people it has, for its operator.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub service: service::Model,
+    pub schools: u64,
+    pub administrators: u64,
+}
+
+/// Every service of the deployment (`scps service list`).
+pub async fn list_all(conn: &impl ConnectionTrait) -> DomainResult<Vec<Listed>> {
+    use sea_orm::PaginatorTrait;
+    let mut out = Vec::new();
+    for service in identity::all_services(conn).await? {
+        let door = Door::service(conn, service.id);
+        let schools = door.find::<crate::entities::school::Entity>().count(conn).await?;
+        let administrators = door
+            .find::<membership::Entity>()
+            .filter(membership::Column::Role.eq(Role::ServiceAdmin))
+            .filter(membership::Column::RevokedAt.is_null())
+            .count(conn)
+            .await?;
+        out.push(Listed {
+            service,
+            schools,
+            administrators,
+        });
+    }
+    Ok(out)
+}

@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, QuerySelect};
 
 use super::{DateRange, bookings, calendar, local_date, local_to_utc, service_zone, settings};
 use crate::access::{Action, Caller};
+use crate::door::{self, Door};
 use crate::entities::{academic_year, booking, contract, school, term};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{BookingId, PersonId, SchoolId, ServiceId};
@@ -102,16 +103,12 @@ async fn term_days(
     service: ServiceId,
     range: DateRange,
 ) -> DomainResult<Option<Vec<DateRange>>> {
-    let years = academic_year::Entity::find()
-        .filter(academic_year::Column::ServiceId.eq(service))
-        .limit(1)
-        .all(conn)
-        .await?;
-    if years.is_empty() {
+    let door = Door::service(conn, service);
+    if door.find::<academic_year::Entity>().count(conn).await? == 0 {
         return Ok(None);
     }
-    let terms = term::Entity::find()
-        .filter(term::Column::ServiceId.eq(service))
+    let terms = door
+        .find::<term::Entity>()
         .filter(term::Column::ParentTermId.is_null())
         .filter(term::Column::StartsOn.lte(range.ends_on))
         .filter(term::Column::EndsOn.gte(range.starts_on))
@@ -137,7 +134,9 @@ async fn school_eps(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> DomainResult<Vec<PersonId>> {
-    let linked: Vec<Option<PersonId>> = contract::Entity::find()
+    let door = Door::service(conn, school.service_id);
+    let linked: Vec<Option<PersonId>> = door
+        .find::<contract::Entity>()
         .select_only()
         .column(contract::Column::LinkEpId)
         .filter(contract::Column::SchoolId.eq(school.id))
@@ -147,7 +146,8 @@ async fn school_eps(
         .into_tuple()
         .all(conn)
         .await?;
-    let visiting: Vec<PersonId> = booking::Entity::find()
+    let visiting: Vec<PersonId> = door
+        .find::<booking::Entity>()
         .select_only()
         .column(booking::Column::EpId)
         .filter(booking::Column::SchoolId.eq(school.id))
@@ -191,13 +191,14 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
 
     let (service, school, eps) = match (q.school_id, q.ep_id) {
         (Some(school_id), _) => {
-            let s = school::Entity::find_by_id(school_id)
-                .one(conn)
-                .await?
-                .ok_or(DomainError::NotFound)?;
-            if !access.permits_school(s.service_id, s.id) {
-                return Err(caller.principal.refusal(s.service_id, Some(s.id)));
-            }
+            let s = door::for_reading::<school::Entity, _>(
+                conn,
+                caller,
+                school_id,
+                door::Sight::Any,
+                Action::ViewAvailability,
+            )
+            .await?;
             (s.service_id, Some(s), None)
         }
         (None, Some(ep)) => {

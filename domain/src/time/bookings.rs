@@ -5,15 +5,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::ledger::{self, account_of};
 use super::{DateRange, calendar, contracts, local_date, service_zone, settings};
 use crate::access::{Action, Caller, Role};
 use crate::audit::{self, Entry};
 use crate::db::{self, Db};
+use crate::door::{self, Door};
 use crate::entities::{booking, school, time_settings};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{BookingId, ContractId, PersonId, SchoolId, ServiceId};
@@ -22,7 +21,6 @@ use crate::model::{
     SchoolStatus, TimeCategory,
 };
 use crate::page::{self, Page, PageRequest, Position, SortKey};
-use crate::tenancy;
 use crate::values;
 
 /// The longest single booking (a long visit day).
@@ -165,8 +163,10 @@ struct Plan {
 }
 
 /// Checks a plan against the calendar, the other bookings and the school's allocation, then
-/// writes the booking and its ledger entries. Runs inside the caller's write transaction.
-async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> DomainResult<Booked> {
+/// writes the booking and its ledger entries through `door` (the caller's, for booking), inside
+/// the caller's write transaction.
+async fn place(door: &Door<'_, impl ConnectionTrait>, caller: &Caller, plan: Plan) -> DomainResult<Booked> {
+    let conn = door.conn();
     let tz = service_zone(conn, plan.service_id).await?;
     let policies = settings::policies(conn, plan.service_id).await?;
     let is_admin = caller
@@ -251,7 +251,10 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
     };
     let blocked_from = plan.starts_at - buffer;
     let blocked_until = plan.ends_at + buffer;
-    let mut clash = booking::Entity::find()
+    // The EP's whole diary, not only what the caller may see: the answer names a clash only to
+    // those who may see the EP's calendar.
+    let mut clash = Door::service(conn, plan.service_id)
+        .find::<booking::Entity>()
         .filter(booking::Column::Status.ne(BookingStatus::Cancelled))
         .filter(booking::Column::BlockedFrom.lt(blocked_until))
         .filter(booking::Column::BlockedUntil.gt(blocked_from));
@@ -281,7 +284,7 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
     let mut contract_id: Option<ContractId> = None;
     let mut overbooking_reason = None;
     if let (true, Some(school)) = (chargeable, plan.school_id) {
-        let contract = contracts::covering(conn, school, plan.funding_stream, day).await?;
+        let contract = contracts::covering(conn, plan.service_id, school, plan.funding_stream, day).await?;
         match (&contract, plan.funding_stream) {
             (None, FundingStream::Statutory) => {}
             (None, stream) => {
@@ -297,7 +300,7 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
             (Some(c), stream) => {
                 contract_id = Some(c.row.id);
                 let needed = direct + i64::from(plan.preparation_minutes);
-                let balance = ledger::contract_balance(conn, c.row.id, c.purchased_minutes()).await?;
+                let balance = ledger::contract_balance(conn, plan.service_id, c.row.id, c.purchased_minutes()).await?;
                 if stream != FundingStream::Statutory && needed > balance.remaining() {
                     let message = format!(
                         "this needs {needed} minutes and the school has {} left on this contract",
@@ -332,47 +335,47 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
         }
     }
 
-    let row = booking::Entity::insert(booking::ActiveModel {
-        id: Set(BookingId::new()),
-        service_id: Set(plan.service_id),
-        school_id: Set(plan.school_id),
-        ep_id: Set(plan.ep_id),
-        kind: Set(plan.kind),
-        visit_id: Set(plan.visit_id),
-        mode: Set(plan.mode),
-        location: Set(plan.location),
-        starts_at: Set(plan.starts_at),
-        ends_at: Set(plan.ends_at),
-        blocked_from: Set(blocked_from),
-        blocked_until: Set(blocked_until),
-        status: Set(plan.status),
-        funding_stream: Set(plan.school_id.map(|_| plan.funding_stream)),
-        contract_id: Set(contract_id),
-        direct_minutes: Set(direct as i32),
-        preparation_minutes: Set(plan.preparation_minutes),
-        overbooking_reason: Set(overbooking_reason),
-        created_at: Set(now),
-        created_by: Set(caller.principal.person_id()),
-        created_by_partner: Set(caller.principal.partner_client_id()),
-        updated_at: Set(now),
-        confirmed_at: Set((plan.status == BookingStatus::Confirmed).then_some(now)),
-        delivered_at: Set(None),
-        cancelled_at: Set(None),
-        cancelled_by: Set(None),
-        cancelled_by_partner: Set(None),
-        cancelled_for: Set(None),
-        cancellation_reason: Set(None),
-        cancellation_charged: Set(None),
-        rescheduled_from_id: Set(plan.rescheduled_from),
-        rescheduled_to_id: Set(None),
-        alternative_id: Set(None),
-    })
-    .exec_with_returning(conn)
-    .await?;
+    let row = door
+        .insert(booking::ActiveModel {
+            id: Set(BookingId::new()),
+            service_id: Set(plan.service_id),
+            school_id: Set(plan.school_id),
+            ep_id: Set(plan.ep_id),
+            kind: Set(plan.kind),
+            visit_id: Set(plan.visit_id),
+            mode: Set(plan.mode),
+            location: Set(plan.location),
+            starts_at: Set(plan.starts_at),
+            ends_at: Set(plan.ends_at),
+            blocked_from: Set(blocked_from),
+            blocked_until: Set(blocked_until),
+            status: Set(plan.status),
+            funding_stream: Set(plan.school_id.map(|_| plan.funding_stream)),
+            contract_id: Set(contract_id),
+            direct_minutes: Set(direct as i32),
+            preparation_minutes: Set(plan.preparation_minutes),
+            overbooking_reason: Set(overbooking_reason),
+            created_at: Set(now),
+            created_by: Set(caller.principal.person_id()),
+            created_by_partner: Set(caller.principal.partner_client_id()),
+            updated_at: Set(now),
+            confirmed_at: Set((plan.status == BookingStatus::Confirmed).then_some(now)),
+            delivered_at: Set(None),
+            cancelled_at: Set(None),
+            cancelled_by: Set(None),
+            cancelled_by_partner: Set(None),
+            cancelled_for: Set(None),
+            cancellation_reason: Set(None),
+            cancellation_charged: Set(None),
+            rescheduled_from_id: Set(plan.rescheduled_from),
+            rescheduled_to_id: Set(None),
+            alternative_id: Set(None),
+        })
+        .await?;
     if chargeable {
         let account = account_of(&row, day);
         ledger::post(
-            conn,
+            door,
             caller,
             account,
             LedgerKind::Booked,
@@ -382,7 +385,7 @@ async fn place(conn: &impl ConnectionTrait, caller: &Caller, plan: Plan) -> Doma
         )
         .await?;
         ledger::post(
-            conn,
+            door,
             caller,
             account,
             LedgerKind::Booked,
@@ -400,11 +403,15 @@ async fn resolve(conn: &impl ConnectionTrait, caller: &Caller, input: NewBooking
     let (location, overbooking_reason) = shape(&input)?;
     let school = match input.school_id {
         Some(id) => Some(
-            school::Entity::find_by_id(id)
-                .one(conn)
-                .await?
-                .filter(|s| caller.principal.visibility().permits_school(s.service_id, s.id))
-                .ok_or_else(|| DomainError::invalid("schoolId", FieldErrorCode::NotFound, "no such school"))?,
+            Door::seen(conn, caller)
+                .get::<school::Entity>(id)
+                .await
+                .map_err(|e| match e {
+                    DomainError::NotFound => {
+                        DomainError::invalid("schoolId", FieldErrorCode::NotFound, "no such school")
+                    }
+                    other => other,
+                })?,
         ),
         None => None,
     };
@@ -412,17 +419,19 @@ async fn resolve(conn: &impl ConnectionTrait, caller: &Caller, input: NewBooking
     let no_visit = || DomainError::invalid("visitId", FieldErrorCode::NotFound, "no such visit");
     let visit = match input.visit_id {
         Some(id) => {
-            let v = booking::Entity::find_by_id(id)
+            let v = Door::open(conn, caller, Action::ViewBookings)
+                .await?
+                .find::<booking::Entity>()
+                .filter(booking::Column::Id.eq(id))
+                .filter(booking::Column::Kind.eq(BookingKind::Visit))
                 .lock_exclusive()
                 .one(conn)
                 .await?
-                .filter(|v| v.kind == BookingKind::Visit)
                 .ok_or_else(no_visit)?;
-            let seen = tenancy::access_for(conn, caller, Action::ViewBookings).await?;
             let same_place = school
                 .as_ref()
                 .is_none_or(|s| Some(s.id) == v.school_id && s.service_id == v.service_id);
-            if !seen.permits(v.service_id, v.school_id, Some(v.ep_id)) || !same_place {
+            if !same_place {
                 return Err(no_visit());
             }
             Some(v)
@@ -444,8 +453,9 @@ async fn resolve(conn: &impl ConnectionTrait, caller: &Caller, input: NewBooking
     if !is_admin
         && caller.principal.partner.is_none()
         && let Some(s) = school_id
-        && !tenancy::access_for(conn, caller, Action::ViewContracts)
+        && !Door::open(conn, caller, Action::ViewContracts)
             .await?
+            .access()
             .permits_school(service, s)
     {
         return Err(DomainError::Forbidden);
@@ -502,7 +512,8 @@ async fn resolve(conn: &impl ConnectionTrait, caller: &Caller, input: NewBooking
 pub async fn create(db: &Db, caller: &Caller, input: NewBooking) -> DomainResult<Booked> {
     let txn = db::begin_write(db).await?;
     let plan = resolve(&txn, caller, input).await?;
-    let booked = place(&txn, caller, plan).await?;
+    let door = Door::open(&txn, caller, Action::ManageBookings).await?;
+    let booked = place(&door, caller, plan).await?;
     let b = &booked.booking;
     audit::log(
         &txn,
@@ -518,16 +529,10 @@ pub async fn create(db: &Db, caller: &Caller, input: NewBooking) -> DomainResult
 
 /// A booking the caller can see, or not found.
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: BookingId) -> DomainResult<booking::Model> {
-    let row = booking::Entity::find_by_id(id)
-        .one(conn)
+    Door::open(conn, caller, Action::ViewBookings)
         .await?
-        .ok_or(DomainError::NotFound)?;
-    let access = tenancy::access_for(conn, caller, Action::ViewBookings).await?;
-    if access.permits(row.service_id, row.school_id, Some(row.ep_id)) {
-        Ok(row)
-    } else {
-        Err(DomainError::NotFound)
-    }
+        .get::<booking::Entity>(id)
+        .await
 }
 
 /// A booking for a change under `action`: not found unless visible, forbidden unless allowed.
@@ -538,24 +543,7 @@ async fn for_change(
     id: BookingId,
     action: Action,
 ) -> DomainResult<booking::Model> {
-    let row = booking::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    if caller
-        .principal
-        .static_access(action)
-        .permits(row.service_id, row.school_id, Some(row.ep_id))
-    {
-        return Ok(row);
-    }
-    let viewer = tenancy::access_for(conn, caller, Action::ViewBookings).await?;
-    Err(if viewer.permits(row.service_id, row.school_id, Some(row.ep_id)) {
-        DomainError::Forbidden
-    } else {
-        DomainError::NotFound
-    })
+    door::for_change::<booking::Entity, _>(conn, caller, id, Action::ViewBookings, action).await
 }
 
 /// Whether a caller sees a booking's free text (its location, the reasons for a cancellation
@@ -586,6 +574,7 @@ fn require_open(b: &booking::Model) -> DomainResult<()> {
 pub async fn confirm(db: &Db, caller: &Caller, id: BookingId) -> DomainResult<booking::Model> {
     let txn = db::begin_write(db).await?;
     let b = for_change(&txn, caller, id, Action::ManageBookings).await?;
+    let door = Door::open(&txn, caller, Action::ManageBookings).await?;
     if b.status != BookingStatus::Tentative {
         return Err(DomainError::invalid(
             "id",
@@ -598,7 +587,7 @@ pub async fn confirm(db: &Db, caller: &Caller, id: BookingId) -> DomainResult<bo
     row.status = Set(BookingStatus::Confirmed);
     row.confirmed_at = Set(Some(now));
     row.updated_at = Set(now);
-    let saved = row.update(&txn).await?;
+    let saved = door.update(row).await?;
     audit::log(
         &txn,
         caller,
@@ -663,11 +652,12 @@ struct Cancelling {
 /// Cancels one booking: releases its time, charges the school the given share, and records who,
 /// when, why and for whom.
 async fn cancel_row(
-    conn: &impl ConnectionTrait,
+    door: &Door<'_, impl ConnectionTrait>,
     caller: &Caller,
     b: booking::Model,
     how: Cancelling,
 ) -> DomainResult<(booking::Model, i64)> {
+    let conn = door.conn();
     let Cancelling {
         for_whom,
         reason,
@@ -679,12 +669,12 @@ async fn cancel_row(
     let mut charged = 0;
     if is_chargeable(&b) {
         let account = account_of(&b, local_date(tz, b.starts_at));
-        let held = ledger::release(conn, caller, account, Some(reason.clone())).await?;
+        let held = ledger::release(door, caller, account, Some(reason.clone())).await?;
         if charge_percent > 0 {
             let direct = (held.direct * charge_percent + 50) / 100;
             let prep = (held.preparation * charge_percent + 50) / 100;
             ledger::post(
-                conn,
+                door,
                 caller,
                 account,
                 LedgerKind::LateCancellation,
@@ -694,7 +684,7 @@ async fn cancel_row(
             )
             .await?;
             ledger::post(
-                conn,
+                door,
                 caller,
                 account,
                 LedgerKind::LateCancellation,
@@ -716,14 +706,14 @@ async fn cancel_row(
     row.cancellation_charged = Set(Some(charged > 0));
     row.alternative_id = Set(alternative);
     row.updated_at = Set(now);
-    Ok((row.update(conn).await?, charged))
+    Ok((door.update(row).await?, charged))
 }
 
 /// Closes what sits inside a visit that is cancelled or missed: the open bookings go with it,
 /// uncharged (the visit carries the charge). A visit in which something was already delivered
 /// cannot be cancelled: record it as delivered, with the minutes it took.
 async fn close_visit(
-    conn: &impl ConnectionTrait,
+    door: &Door<'_, impl ConnectionTrait>,
     caller: &Caller,
     visit: &booking::Model,
     for_whom: CancelledFor,
@@ -732,11 +722,12 @@ async fn close_visit(
     if visit.kind != BookingKind::Visit {
         return Ok(());
     }
-    let inside = booking::Entity::find()
+    let inside = door
+        .find::<booking::Entity>()
         .filter(booking::Column::VisitId.eq(visit.id))
         .filter(booking::Column::Status.ne(BookingStatus::Cancelled))
         .lock_exclusive()
-        .all(conn)
+        .all(door.conn())
         .await?;
     if inside.iter().any(|b| b.status == BookingStatus::Delivered) {
         return Err(DomainError::invalid(
@@ -752,7 +743,7 @@ async fn close_visit(
             charge_percent: 0,
             alternative: None,
         };
-        cancel_row(conn, caller, child, how).await?;
+        cancel_row(door, caller, child, how).await?;
     }
     Ok(())
 }
@@ -768,6 +759,7 @@ pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Can
     let reason = values::required_text("reason", &input.reason, values::MAX_REASON_LEN)?;
     let txn = db::begin_write(db).await?;
     let b = for_change(&txn, caller, input.id, Action::CancelBookings).await?;
+    let door = Door::open(&txn, caller, Action::CancelBookings).await?;
     require_open(&b)?;
     let for_whom = cancelled_for(caller, &b, input.cancelled_for)?;
     let policies = settings::policies(&txn, b.service_id).await?;
@@ -775,7 +767,9 @@ pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Can
 
     let mut alternative = None;
     if let Some(alt_id) = input.alternative_booking_id {
-        let alt = booking::Entity::find_by_id(alt_id)
+        let alt = Door::service(&txn, b.service_id)
+            .find::<booking::Entity>()
+            .filter(booking::Column::Id.eq(alt_id))
             .one(&txn)
             .await?
             .filter(|a| {
@@ -805,7 +799,7 @@ pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Can
         ));
     }
 
-    close_visit(&txn, caller, &b, for_whom, &reason).await?;
+    close_visit(&door, caller, &b, for_whom, &reason).await?;
 
     let charge = if for_whom == CancelledFor::School && is_late(&policies, b.starts_at, now) {
         i64::from(policies.late_cancellation_charge_percent)
@@ -818,7 +812,7 @@ pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Can
         charge_percent: charge,
         alternative,
     };
-    let (saved, charged) = cancel_row(&txn, caller, b, how).await?;
+    let (saved, charged) = cancel_row(&door, caller, b, how).await?;
     audit::log(
         &txn,
         caller,
@@ -856,6 +850,7 @@ pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainRe
         .unwrap_or_else(|| "Rescheduled".to_owned());
     let txn = db::begin_write(db).await?;
     let old = for_change(&txn, caller, input.id, Action::ManageBookings).await?;
+    let door = Door::open(&txn, caller, Action::ManageBookings).await?;
     require_open(&old)?;
     // Moving is not a way round the cancellation policy: only the service's administrators, or
     // the EP whose time it is, move a booking that has started or is inside the notice window.
@@ -872,7 +867,8 @@ pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainRe
         }
     }
     if old.kind == BookingKind::Visit {
-        let inside = booking::Entity::find()
+        let inside = Door::service(&txn, old.service_id)
+            .find::<booking::Entity>()
             .filter(booking::Column::VisitId.eq(old.id))
             .filter(booking::Column::Status.is_in([BookingStatus::Tentative, BookingStatus::Confirmed]))
             .one(&txn)
@@ -885,11 +881,8 @@ pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainRe
             ));
         }
     }
-    if db::is_postgres(&txn) {
-        // The new time may overlap the old until the old is cancelled, later in this transaction.
-        txn.execute_unprepared("SET CONSTRAINTS bookings_ep_no_overlap, bookings_visit_no_overlap DEFERRED")
-            .await?;
-    }
+    // The new time may overlap the old until the old is cancelled, later in this transaction.
+    db::defer_overlap_checks(&txn).await?;
     let request = NewBooking {
         service_id: Some(old.service_id),
         school_id: old.school_id,
@@ -911,14 +904,14 @@ pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainRe
     let tz = service_zone(&txn, old.service_id).await?;
     if is_chargeable(&old) {
         ledger::release(
-            &txn,
+            &door,
             caller,
             account_of(&old, local_date(tz, old.starts_at)),
             Some(reason.clone()),
         )
         .await?;
     }
-    let new = place(&txn, caller, plan).await?;
+    let new = place(&door, caller, plan).await?;
     let now = Utc::now();
     let mut row: booking::ActiveModel = old.into();
     row.status = Set(BookingStatus::Cancelled);
@@ -929,7 +922,7 @@ pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainRe
     row.cancellation_charged = Set(Some(false));
     row.rescheduled_to_id = Set(Some(new.booking.id));
     row.updated_at = Set(now);
-    let old = row.update(&txn).await?;
+    let old = door.update(row).await?;
     audit::log(
         &txn,
         caller,
@@ -965,6 +958,7 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
     p.finish()?;
     let txn = db::begin_write(db).await?;
     let b = for_change(&txn, caller, input.id, Action::RecordDelivery).await?;
+    let door = Door::open(&txn, caller, Action::RecordDelivery).await?;
     require_open(&b)?;
     let now = Utc::now();
     if b.starts_at > now {
@@ -979,9 +973,9 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
     if is_chargeable(&b) {
         let tz = service_zone(&txn, b.service_id).await?;
         let account = account_of(&b, local_date(tz, b.starts_at));
-        ledger::release(&txn, caller, account, None).await?;
+        ledger::release(&door, caller, account, None).await?;
         ledger::post(
-            &txn,
+            &door,
             caller,
             account,
             LedgerKind::Delivered,
@@ -991,7 +985,7 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
         )
         .await?;
         ledger::post(
-            &txn,
+            &door,
             caller,
             account,
             LedgerKind::Delivered,
@@ -1007,7 +1001,7 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
     row.direct_minutes = Set(direct);
     row.preparation_minutes = Set(prep);
     row.updated_at = Set(now);
-    let saved = row.update(&txn).await?;
+    let saved = door.update(row).await?;
     audit::log(
         &txn,
         caller,
@@ -1025,6 +1019,7 @@ pub async fn no_show(db: &Db, caller: &Caller, id: BookingId, reason: &str) -> D
     let reason = values::required_text("reason", reason, values::MAX_REASON_LEN)?;
     let txn = db::begin_write(db).await?;
     let b = for_change(&txn, caller, id, Action::RecordDelivery).await?;
+    let door = Door::open(&txn, caller, Action::RecordDelivery).await?;
     require_open(&b)?;
     if b.starts_at > Utc::now() {
         return Err(DomainError::invalid(
@@ -1034,18 +1029,18 @@ pub async fn no_show(db: &Db, caller: &Caller, id: BookingId, reason: &str) -> D
         ));
     }
     let policies = settings::policies(&txn, b.service_id).await?;
-    close_visit(&txn, caller, &b, CancelledFor::School, &reason).await?;
+    close_visit(&door, caller, &b, CancelledFor::School, &reason).await?;
     let how = Cancelling {
         for_whom: CancelledFor::School,
         reason,
         charge_percent: i64::from(policies.late_cancellation_charge_percent),
         alternative: None,
     };
-    let (row, charged) = cancel_row(&txn, caller, b, how).await?;
+    let (row, charged) = cancel_row(&door, caller, b, how).await?;
     // A no-show is not a cancellation: it keeps its own status.
     let mut row: booking::ActiveModel = row.into();
     row.status = Set(BookingStatus::NoShow);
-    let saved = row.update(&txn).await?;
+    let saved = door.update(row).await?;
     audit::log(
         &txn,
         caller,
@@ -1083,15 +1078,9 @@ pub async fn list(
     page: &PageRequest,
 ) -> DomainResult<Page<booking::Model>> {
     let window = page.window()?;
-    let access = tenancy::access_for(conn, caller, Action::ViewBookings).await?;
-    if access.is_empty() {
-        return Err(DomainError::Forbidden);
-    }
-    let mut select = booking::Entity::find().filter(access.condition(
-        booking::Column::ServiceId,
-        Some(booking::Column::SchoolId),
-        Some(booking::Column::EpId),
-    ));
+    let door = Door::open(conn, caller, Action::ViewBookings).await?;
+    door.require_any()?;
+    let mut select = door.find::<booking::Entity>();
     if let Some(v) = filter.service_id {
         select = select.filter(booking::Column::ServiceId.eq(v));
     }
@@ -1139,8 +1128,8 @@ pub async fn holding_time(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> DomainResult<Vec<booking::Model>> {
-    Ok(booking::Entity::find()
-        .filter(booking::Column::ServiceId.eq(service))
+    Ok(Door::service(conn, service)
+        .find::<booking::Entity>()
         .filter(booking::Column::EpId.is_in(eps.iter().copied()))
         .filter(booking::Column::Status.ne(BookingStatus::Cancelled))
         .filter(booking::Column::BlockedFrom.lt(to))

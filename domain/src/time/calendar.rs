@@ -2,15 +2,13 @@
 //! exceptions (leave, training, sickness, closures) that take time out of them.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder, Select};
 
 use super::require_ep;
 use crate::access::{Action, Caller};
 use crate::audit::{self, Entry};
 use crate::db::{self, Db};
+use crate::door::{self, Door};
 use crate::entities::{calendar_exception, working_hours, working_pattern};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{CalendarExceptionId, PersonId, ServiceId, WorkingPatternId};
@@ -104,43 +102,54 @@ pub async fn set_pattern(db: &Db, caller: &Caller, input: NewPattern) -> DomainR
     problems.finish()?;
     let txn = db::begin_write(db).await?;
     require_ep(&txn, input.service_id, input.ep_id, "epId").await?;
-    let existing = working_pattern::Entity::find()
+    let door = Door::open(&txn, caller, Action::ManageCalendars).await?;
+    let existing = door
+        .find::<working_pattern::Entity>()
         .filter(working_pattern::Column::ServiceId.eq(input.service_id))
         .filter(working_pattern::Column::EpId.eq(input.ep_id))
         .all(&txn)
         .await?;
     for p in existing {
         if p.effective_from >= input.effective_from {
-            working_pattern::Entity::delete_by_id(p.id).exec(&txn).await?;
+            door.delete_many::<working_hours::Entity>()
+                .filter(working_hours::Column::PatternId.eq(p.id))
+                .exec(&txn)
+                .await?;
+            door.delete_many::<working_pattern::Entity>()
+                .filter(working_pattern::Column::Id.eq(p.id))
+                .exec(&txn)
+                .await?;
         } else if p.effective_until.is_none_or(|u| u >= input.effective_from) {
             let mut row: working_pattern::ActiveModel = p.into();
             row.effective_until = Set(input.effective_from.pred_opt());
-            row.update(&txn).await?;
+            door.update(row).await?;
         }
     }
-    let row = working_pattern::Entity::insert(working_pattern::ActiveModel {
-        id: Set(WorkingPatternId::new()),
-        service_id: Set(input.service_id),
-        ep_id: Set(input.ep_id),
-        effective_from: Set(input.effective_from),
-        effective_until: Set(None),
-        fte_hundredths: Set(input.fte_hundredths),
-        created_at: Set(Utc::now()),
-        created_by: Set(caller.principal.person_id()),
-    })
-    .exec_with_returning(&txn)
-    .await?;
-    for h in &input.hours {
-        working_hours::Entity::insert(working_hours::ActiveModel {
+    let row = door
+        .insert(working_pattern::ActiveModel {
+            id: Set(WorkingPatternId::new()),
+            service_id: Set(input.service_id),
+            ep_id: Set(input.ep_id),
+            effective_from: Set(input.effective_from),
+            effective_until: Set(None),
+            fte_hundredths: Set(input.fte_hundredths),
+            created_at: Set(Utc::now()),
+            created_by: Set(caller.principal.person_id()),
+        })
+        .await?;
+    let hours = input
+        .hours
+        .iter()
+        .map(|h| working_hours::ActiveModel {
             id: Set(uuid::Uuid::now_v7()),
             pattern_id: Set(row.id),
             weekday: Set(h.weekday as i32),
             starts_at: Set(h.starts_at),
             ends_at: Set(h.ends_at),
         })
-        .exec_without_returning(&txn)
+        .collect();
+    door.insert_under::<working_pattern::Entity, _>(&row, working_hours::Column::PatternId, hours)
         .await?;
-    }
     audit::log(
         &txn,
         caller,
@@ -163,19 +172,22 @@ pub async fn patterns_between(
     from: NaiveDate,
     to: NaiveDate,
 ) -> DomainResult<Vec<Pattern>> {
-    let select = working_pattern::Entity::find()
+    let door = Door::service(conn, service);
+    let select = door
+        .find::<working_pattern::Entity>()
         .filter(working_pattern::Column::EffectiveFrom.lte(to))
         .filter(
             Condition::any()
                 .add(working_pattern::Column::EffectiveUntil.is_null())
                 .add(working_pattern::Column::EffectiveUntil.gte(from)),
         );
-    with_hours(conn, select, service, eps).await
+    with_hours(&door, select, service, eps).await
 }
 
+/// Patterns of `select` (built on `door`) for some EPs, with their hours.
 async fn with_hours(
-    conn: &impl ConnectionTrait,
-    select: sea_orm::Select<working_pattern::Entity>,
+    door: &Door<'_, impl ConnectionTrait>,
+    select: Select<working_pattern::Entity>,
     service: ServiceId,
     eps: &[PersonId],
 ) -> DomainResult<Vec<Pattern>> {
@@ -183,14 +195,15 @@ async fn with_hours(
         .filter(working_pattern::Column::ServiceId.eq(service))
         .filter(working_pattern::Column::EpId.is_in(eps.iter().copied()))
         .order_by_asc(working_pattern::Column::EffectiveFrom)
-        .all(conn)
+        .all(door.conn())
         .await?;
     let ids: Vec<WorkingPatternId> = rows.iter().map(|r| r.id).collect();
-    let hours = working_hours::Entity::find()
+    let hours = door
+        .find::<working_hours::Entity>()
         .filter(working_hours::Column::PatternId.is_in(ids))
         .order_by_asc(working_hours::Column::Weekday)
         .order_by_asc(working_hours::Column::StartsAt)
-        .all(conn)
+        .all(door.conn())
         .await?;
     Ok(rows
         .into_iter()
@@ -217,32 +230,23 @@ pub async fn patterns(
     ep: PersonId,
 ) -> DomainResult<Vec<Pattern>> {
     require(caller, Action::ViewCalendars, service, ep)?;
-    with_hours(conn, working_pattern::Entity::find(), service, &[ep]).await
+    let door = Door::open(conn, caller, Action::ViewCalendars).await?;
+    let select = door.find::<working_pattern::Entity>();
+    with_hours(&door, select, service, &[ep]).await
 }
 
 /// One pattern, for whoever may see that EP's calendar.
 pub async fn find_pattern(conn: &impl ConnectionTrait, caller: &Caller, id: WorkingPatternId) -> DomainResult<Pattern> {
-    let row = working_pattern::Entity::find_by_id(id)
-        .one(conn)
+    let door = Door::open(conn, caller, Action::ViewCalendars).await?;
+    let row = door.get::<working_pattern::Entity>(id).await?;
+    let select = door
+        .find::<working_pattern::Entity>()
+        .filter(working_pattern::Column::Id.eq(id));
+    with_hours(&door, select, row.service_id, &[row.ep_id])
         .await?
-        .ok_or(DomainError::NotFound)?;
-    if !caller
-        .principal
-        .static_access(Action::ViewCalendars)
-        .permits_calendar(row.service_id, row.ep_id)
-    {
-        return Err(DomainError::NotFound);
-    }
-    with_hours(
-        conn,
-        working_pattern::Entity::find_by_id(id),
-        row.service_id,
-        &[row.ep_id],
-    )
-    .await?
-    .into_iter()
-    .find(|p| p.row.id == id)
-    .ok_or(DomainError::NotFound)
+        .into_iter()
+        .find(|p| p.row.id == id)
+        .ok_or(DomainError::NotFound)
 }
 
 /// One exception, for whoever may see that EP's calendar.
@@ -251,18 +255,10 @@ pub async fn find_exception(
     caller: &Caller,
     id: CalendarExceptionId,
 ) -> DomainResult<calendar_exception::Model> {
-    let row = calendar_exception::Entity::find_by_id(id)
-        .one(conn)
+    Door::open(conn, caller, Action::ViewCalendars)
         .await?
-        .ok_or(DomainError::NotFound)?;
-    if !caller
-        .principal
-        .static_access(Action::ViewCalendars)
-        .permits_calendar(row.service_id, row.ep_id)
-    {
-        return Err(DomainError::NotFound);
-    }
-    Ok(row)
+        .get::<calendar_exception::Entity>(id)
+        .await
 }
 
 pub struct NewException {
@@ -294,20 +290,21 @@ pub async fn add_exception(db: &Db, caller: &Caller, input: NewException) -> Dom
     problems.finish()?;
     let txn = db::begin_write(db).await?;
     require_ep(&txn, input.service_id, input.ep_id, "epId").await?;
-    let row = calendar_exception::Entity::insert(calendar_exception::ActiveModel {
-        id: Set(CalendarExceptionId::new()),
-        service_id: Set(input.service_id),
-        ep_id: Set(input.ep_id),
-        kind: Set(input.kind),
-        starts_at: Set(input.starts_at),
-        ends_at: Set(input.ends_at),
-        reason: Set(reason.flatten()),
-        created_at: Set(Utc::now()),
-        created_by: Set(caller.principal.person_id()),
-        withdrawn_at: Set(None),
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let row = Door::open(&txn, caller, Action::ManageCalendars)
+        .await?
+        .insert(calendar_exception::ActiveModel {
+            id: Set(CalendarExceptionId::new()),
+            service_id: Set(input.service_id),
+            ep_id: Set(input.ep_id),
+            kind: Set(input.kind),
+            starts_at: Set(input.starts_at),
+            ends_at: Set(input.ends_at),
+            reason: Set(reason.flatten()),
+            created_at: Set(Utc::now()),
+            created_by: Set(caller.principal.person_id()),
+            withdrawn_at: Set(None),
+        })
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -325,27 +322,34 @@ pub async fn withdraw_exception(
     id: CalendarExceptionId,
 ) -> DomainResult<calendar_exception::Model> {
     let txn = db::begin_write(db).await?;
-    let row = calendar_exception::Entity::find_by_id(id)
-        .filter(calendar_exception::Column::WithdrawnAt.is_null())
-        .one(&txn)
+    let row = door::for_change::<calendar_exception::Entity, _>(
+        &txn,
+        caller,
+        id,
+        Action::ViewCalendars,
+        Action::ManageCalendars,
+    )
+    .await?;
+    if row.withdrawn_at.is_some() {
+        return Err(DomainError::invalid(
+            "id",
+            FieldErrorCode::InvalidState,
+            "the exception was already withdrawn",
+        ));
+    }
+    let service = row.service_id;
+    let mut change: calendar_exception::ActiveModel = row.into();
+    change.withdrawn_at = Set(Some(Utc::now()));
+    let saved = Door::open(&txn, caller, Action::ManageCalendars)
         .await?
-        .ok_or(DomainError::NotFound)?;
-    require(caller, Action::ManageCalendars, row.service_id, row.ep_id)?;
-    calendar_exception::Entity::update_many()
-        .col_expr(calendar_exception::Column::WithdrawnAt, Expr::value(Utc::now()))
-        .filter(calendar_exception::Column::Id.eq(id))
-        .exec(&txn)
+        .update(change)
         .await?;
     audit::log(
         &txn,
         caller,
-        Entry::new("calendar_exception.withdraw", "CalendarException", id).in_service(row.service_id),
+        Entry::new("calendar_exception.withdraw", "CalendarException", id).in_service(service),
     )
     .await?;
-    let saved = calendar_exception::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -358,8 +362,8 @@ pub async fn exceptions_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> DomainResult<Vec<calendar_exception::Model>> {
-    Ok(calendar_exception::Entity::find()
-        .filter(calendar_exception::Column::ServiceId.eq(service))
+    Ok(Door::service(conn, service)
+        .find::<calendar_exception::Entity>()
         .filter(calendar_exception::Column::EpId.is_in(eps.iter().copied()))
         .filter(calendar_exception::Column::WithdrawnAt.is_null())
         .filter(calendar_exception::Column::StartsAt.lt(to))

@@ -3,20 +3,18 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{DateRange, require_ep, settings};
 use crate::access::{Action, Caller};
 use crate::audit::{self, Entry};
 use crate::db::{self, Db};
+use crate::door::{self, Door};
 use crate::entities::{contract, contract_top_up, school, time_unit};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{AcademicYearId, ContractId, PersonId, SchoolId, ServiceId, TimeUnitId, TopUpId};
 use crate::model::{ContractStatus, FundingStream, PeriodKind, SchoolStatus};
 use crate::page::{self, Page, PageRequest, Position, SortKey};
-use crate::tenancy;
 use crate::values;
 
 /// Quantities are kept in hundredths of a unit (7.5 days is 750).
@@ -72,17 +70,20 @@ fn price(field: &str, pence: Option<i64>) -> Result<Option<i64>, crate::FieldErr
     }
 }
 
-async fn load(conn: &impl ConnectionTrait, rows: Vec<contract::Model>) -> DomainResult<Vec<Contract>> {
+/// Contracts read through `door`, with their top-ups and units (two statements).
+async fn load(door: &Door<'_, impl ConnectionTrait>, rows: Vec<contract::Model>) -> DomainResult<Vec<Contract>> {
     let ids: Vec<ContractId> = rows.iter().map(|c| c.id).collect();
     let unit_ids: Vec<TimeUnitId> = rows.iter().map(|c| c.unit_id).collect();
-    let top_ups = contract_top_up::Entity::find()
+    let top_ups = door
+        .find::<contract_top_up::Entity>()
         .filter(contract_top_up::Column::ContractId.is_in(ids))
         .order_by_asc(contract_top_up::Column::Id)
-        .all(conn)
+        .all(door.conn())
         .await?;
-    let units = time_unit::Entity::find()
+    let units = door
+        .find::<time_unit::Entity>()
         .filter(time_unit::Column::Id.is_in(unit_ids))
-        .all(conn)
+        .all(door.conn())
         .await?;
     rows.into_iter()
         .map(|row| {
@@ -114,15 +115,9 @@ pub async fn list(
     page: &PageRequest,
 ) -> DomainResult<Page<Contract>> {
     let window = page.window()?;
-    let access = tenancy::access_for(conn, caller, Action::ViewContracts).await?;
-    if access.is_empty() {
-        return Err(DomainError::Forbidden);
-    }
-    let mut select = contract::Entity::find().filter(access.condition(
-        contract::Column::ServiceId,
-        Some(contract::Column::SchoolId),
-        None,
-    ));
+    let door = Door::open(conn, caller, Action::ViewContracts).await?;
+    door.require_any()?;
+    let mut select = door.find::<contract::Entity>();
     if let Some(s) = filter.service_id {
         select = select.filter(contract::Column::ServiceId.eq(s));
     }
@@ -154,7 +149,7 @@ pub async fn list(
     )
     .await?;
     let cursors: Vec<String> = rows.items.iter().map(|(c, _)| c.clone()).collect();
-    let loaded = load(conn, rows.items.into_iter().map(|(_, m)| m).collect()).await?;
+    let loaded = load(&door, rows.items.into_iter().map(|(_, m)| m).collect()).await?;
     Ok(Page {
         items: cursors.into_iter().zip(loaded).collect(),
         has_next_page: rows.has_next_page,
@@ -163,15 +158,9 @@ pub async fn list(
 }
 
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: ContractId) -> DomainResult<Contract> {
-    let row = contract::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    let access = tenancy::access_for(conn, caller, Action::ViewContracts).await?;
-    if !access.permits_school(row.service_id, row.school_id) {
-        return Err(DomainError::NotFound);
-    }
-    load(conn, vec![row]).await?.pop().ok_or(DomainError::NotFound)
+    let door = Door::open(conn, caller, Action::ViewContracts).await?;
+    let row = door.get::<contract::Entity>(id).await?;
+    load(&door, vec![row]).await?.pop().ok_or(DomainError::NotFound)
 }
 
 pub struct NewContract {
@@ -192,13 +181,14 @@ pub struct NewContract {
 /// Another live contract of the school, in the same stream, whose period overlaps.
 async fn overlapping(
     conn: &impl ConnectionTrait,
-    school: SchoolId,
+    school: &school::Model,
     stream: FundingStream,
     period: DateRange,
     except: Option<ContractId>,
 ) -> DomainResult<bool> {
-    let mut q = contract::Entity::find()
-        .filter(contract::Column::SchoolId.eq(school))
+    let mut q = Door::service(conn, school.service_id)
+        .find::<contract::Entity>()
+        .filter(contract::Column::SchoolId.eq(school.id))
         .filter(contract::Column::FundingStream.eq(stream))
         .filter(contract::Column::Status.ne(ContractStatus::Cancelled))
         .filter(contract::Column::StartsOn.lte(period.ends_on))
@@ -206,7 +196,7 @@ async fn overlapping(
     if let Some(id) = except {
         q = q.filter(contract::Column::Id.ne(id));
     }
-    Ok(q.one(conn).await?.is_some())
+    Ok(q.count(conn).await? > 0)
 }
 
 pub async fn create(db: &Db, caller: &Caller, input: NewContract) -> DomainResult<Contract> {
@@ -227,18 +217,9 @@ pub async fn create(db: &Db, caller: &Caller, input: NewContract) -> DomainResul
     let txn = db::begin_write(db).await?;
     // The school's row is held until the end, so that contracts added at the same moment are
     // checked one after the other against each other.
-    let school = school::Entity::find_by_id(input.school_id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    if !caller
-        .principal
-        .static_access(Action::ManageContracts)
-        .permits_service_wide(school.service_id)
-    {
-        return Err(caller.principal.refusal(school.service_id, Some(school.id)));
-    }
+    let school =
+        door::for_change::<school::Entity, _>(&txn, caller, input.school_id, door::Sight::Any, Action::ManageContracts)
+            .await?;
     if school.status == SchoolStatus::Archived {
         return Err(DomainError::invalid(
             "schoolId",
@@ -309,7 +290,7 @@ pub async fn create(db: &Db, caller: &Caller, input: NewContract) -> DomainResul
     if let Some(ep) = input.link_ep_id {
         require_ep(&txn, service, ep, "linkEpId").await?;
     }
-    if overlapping(&txn, school.id, input.funding_stream, period, None).await? {
+    if overlapping(&txn, &school, input.funding_stream, period, None).await? {
         return Err(DomainError::invalid(
             "startsOn",
             FieldErrorCode::Taken,
@@ -317,27 +298,28 @@ pub async fn create(db: &Db, caller: &Caller, input: NewContract) -> DomainResul
         ));
     }
     let now = Utc::now();
-    let row = contract::Entity::insert(contract::ActiveModel {
-        id: Set(ContractId::new()),
-        service_id: Set(service),
-        school_id: Set(school.id),
-        period_kind: Set(input.period_kind),
-        starts_on: Set(period.starts_on),
-        ends_on: Set(period.ends_on),
-        academic_year_id: Set(input.academic_year_id),
-        funding_stream: Set(input.funding_stream),
-        unit_id: Set(unit.id),
-        quantity_hundredths: Set(qty),
-        minutes: Set(minutes_for(i64::from(qty), unit.minutes) as i32),
-        price_pence: Set(price),
-        link_ep_id: Set(input.link_ep_id),
-        status: Set(input.status),
-        created_at: Set(now),
-        created_by: Set(caller.principal.person_id()),
-        updated_at: Set(now),
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let row = Door::open(&txn, caller, Action::ManageContracts)
+        .await?
+        .insert(contract::ActiveModel {
+            id: Set(ContractId::new()),
+            service_id: Set(service),
+            school_id: Set(school.id),
+            period_kind: Set(input.period_kind),
+            starts_on: Set(period.starts_on),
+            ends_on: Set(period.ends_on),
+            academic_year_id: Set(input.academic_year_id),
+            funding_stream: Set(input.funding_stream),
+            unit_id: Set(unit.id),
+            quantity_hundredths: Set(qty),
+            minutes: Set(minutes_for(i64::from(qty), unit.minutes) as i32),
+            price_pence: Set(price),
+            link_ep_id: Set(input.link_ep_id),
+            status: Set(input.status),
+            created_at: Set(now),
+            created_by: Set(caller.principal.person_id()),
+            updated_at: Set(now),
+        })
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -353,24 +335,7 @@ pub async fn create(db: &Db, caller: &Caller, input: NewContract) -> DomainResul
 }
 
 async fn for_change(conn: &impl ConnectionTrait, caller: &Caller, id: ContractId) -> DomainResult<contract::Model> {
-    let row = contract::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    if caller
-        .principal
-        .static_access(Action::ManageContracts)
-        .permits_service_wide(row.service_id)
-    {
-        return Ok(row);
-    }
-    let viewer = tenancy::access_for(conn, caller, Action::ViewContracts).await?;
-    Err(if viewer.permits_school(row.service_id, row.school_id) {
-        DomainError::Forbidden
-    } else {
-        DomainError::NotFound
-    })
+    door::for_change::<contract::Entity, _>(conn, caller, id, Action::ViewContracts, Action::ManageContracts).await
 }
 
 #[derive(Default)]
@@ -405,11 +370,12 @@ pub async fn update(db: &Db, caller: &Caller, id: ContractId, patch: ContractPat
     let qty = patch.quantity_hundredths.map(|q| quantity("quantity", q)).transpose()?;
     let txn = db::begin_write(db).await?;
     let current = for_change(&txn, caller, id).await?;
+    let door = Door::open(&txn, caller, Action::ManageContracts).await?;
     let mut row: contract::ActiveModel = current.clone().into();
     if let Some(status) = patch.status {
         check_status_change(current.status, status)?;
         if status == ContractStatus::Cancelled {
-            let used = super::ledger::contract_use(&txn, id).await?;
+            let used = super::ledger::contract_use(&txn, current.service_id, id).await?;
             if used != 0 {
                 return Err(DomainError::invalid(
                     "status",
@@ -442,14 +408,14 @@ pub async fn update(db: &Db, caller: &Caller, id: ContractId, patch: ContractPat
         row.minutes = Set(minutes_for(i64::from(q), unit.minutes) as i32);
     }
     row.updated_at = Set(Utc::now());
-    let saved = row.update(&txn).await?;
+    let saved = door.update(row).await?;
     audit::log(
         &txn,
         caller,
         Entry::new("contract.update", "Contract", id).in_school(saved.service_id, Some(saved.school_id)),
     )
     .await?;
-    let loaded = load(&txn, vec![saved]).await?.pop().ok_or(DomainError::NotFound)?;
+    let loaded = load(&door, vec![saved]).await?.pop().ok_or(DomainError::NotFound)?;
     txn.commit().await?;
     Ok(loaded)
 }
@@ -478,20 +444,22 @@ pub async fn top_up(db: &Db, caller: &Caller, input: TopUp) -> DomainResult<Cont
         ));
     }
     let unit = settings::unit(&txn, current.service_id, current.unit_id).await?;
-    let row = contract_top_up::Entity::insert(contract_top_up::ActiveModel {
-        id: Set(TopUpId::new()),
-        service_id: Set(current.service_id),
-        contract_id: Set(current.id),
-        quantity_hundredths: Set(qty),
-        minutes: Set(minutes_for(i64::from(qty), unit.minutes) as i32),
-        price_pence: Set(price),
-        reason: Set(reason),
-        created_at: Set(Utc::now()),
-        created_by: Set(caller.principal.person_id()),
-    })
-    .exec_with_returning(&txn)
-    .await?;
-    contract::Entity::update_many()
+    let door = Door::open(&txn, caller, Action::ManageContracts).await?;
+    let row = door
+        .insert(contract_top_up::ActiveModel {
+            id: Set(TopUpId::new()),
+            service_id: Set(current.service_id),
+            school_id: Set(current.school_id),
+            contract_id: Set(current.id),
+            quantity_hundredths: Set(qty),
+            minutes: Set(minutes_for(i64::from(qty), unit.minutes) as i32),
+            price_pence: Set(price),
+            reason: Set(reason),
+            created_at: Set(Utc::now()),
+            created_by: Set(caller.principal.person_id()),
+        })
+        .await?;
+    door.update_many::<contract::Entity>()
         .col_expr(contract::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(contract::Column::Id.eq(current.id))
         .exec(&txn)
@@ -504,7 +472,7 @@ pub async fn top_up(db: &Db, caller: &Caller, input: TopUp) -> DomainResult<Cont
             .detail(serde_json::json!({ "topUpId": row.id, "minutes": row.minutes })),
     )
     .await?;
-    let loaded = load(&txn, vec![current]).await?.pop().ok_or(DomainError::NotFound)?;
+    let loaded = load(&door, vec![current]).await?.pop().ok_or(DomainError::NotFound)?;
     txn.commit().await?;
     Ok(loaded)
 }
@@ -513,11 +481,14 @@ pub async fn top_up(db: &Db, caller: &Caller, input: TopUp) -> DomainResult<Cont
 /// the transaction (so that concurrent bookings against one contract queue).
 pub async fn covering(
     conn: &impl ConnectionTrait,
+    service: ServiceId,
     school: SchoolId,
     stream: FundingStream,
     on: NaiveDate,
 ) -> DomainResult<Option<Contract>> {
-    let row = contract::Entity::find()
+    let door = Door::service(conn, service);
+    let row = door
+        .find::<contract::Entity>()
         .filter(contract::Column::SchoolId.eq(school))
         .filter(contract::Column::FundingStream.eq(stream))
         .filter(contract::Column::Status.eq(ContractStatus::Active))
@@ -527,7 +498,7 @@ pub async fn covering(
         .one(conn)
         .await?;
     match row {
-        Some(r) => Ok(load(conn, vec![r]).await?.pop()),
+        Some(r) => Ok(load(&door, vec![r]).await?.pop()),
         None => Ok(None),
     }
 }
@@ -541,8 +512,9 @@ pub async fn in_period(
     schools: Option<&[SchoolId]>,
     stream: Option<FundingStream>,
 ) -> DomainResult<Vec<Contract>> {
-    let mut q = contract::Entity::find()
-        .filter(contract::Column::ServiceId.eq(service))
+    let door = Door::service(conn, service);
+    let mut q = door
+        .find::<contract::Entity>()
         .filter(contract::Column::Status.is_in([ContractStatus::Active, ContractStatus::Closed]))
         .filter(contract::Column::StartsOn.lte(range.ends_on))
         .filter(contract::Column::EndsOn.gte(range.starts_on));
@@ -553,7 +525,7 @@ pub async fn in_period(
         q = q.filter(contract::Column::FundingStream.eq(f));
     }
     let rows = q.all(conn).await?;
-    load(conn, rows).await
+    load(&door, rows).await
 }
 
 #[cfg(test)]

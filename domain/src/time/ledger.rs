@@ -4,17 +4,17 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, FromQueryResult, QueryFilter, QuerySelect};
 
 use crate::access::{Action, Caller};
 use crate::audit::{self, Entry};
 use crate::db::{self, Db};
+use crate::door::{self, Door};
 use crate::entities::{booking, contract, ledger_entry, school};
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
 use crate::ids::{BookingId, ContractId, LedgerEntryId, PersonId, SchoolId, ServiceId};
 use crate::model::{FundingStream, LedgerKind, TimeCategory};
 use crate::page::{self, Page, PageRequest, Position, SortKey};
-use crate::tenancy;
 use crate::values;
 
 /// Where an entry belongs.
@@ -29,9 +29,10 @@ pub struct Account {
     pub applies_on: NaiveDate,
 }
 
-/// Appends one entry (nothing when `minutes` is zero).
+/// Appends one entry (nothing when `minutes` is zero), through the door of the operation that
+/// makes it: the entry must lie in the operation's reach.
 pub async fn post(
-    conn: &impl ConnectionTrait,
+    door: &Door<'_, impl ConnectionTrait>,
     caller: &Caller,
     account: Account,
     kind: LedgerKind,
@@ -44,7 +45,7 @@ pub async fn post(
     }
     let minutes = i32::try_from(minutes).map_err(|e| DomainError::internal("ledger minutes", e))?;
     let id = LedgerEntryId::new();
-    ledger_entry::Entity::insert(ledger_entry::ActiveModel {
+    door.insert_quiet(ledger_entry::ActiveModel {
         id: Set(id),
         service_id: Set(account.service_id),
         school_id: Set(account.school_id),
@@ -62,7 +63,6 @@ pub async fn post(
         created_by_partner: Set(caller.principal.partner_client_id()),
         corrects_entry_id: Set(None),
     })
-    .exec_without_returning(conn)
     .await?;
     Ok(Some(id))
 }
@@ -81,8 +81,9 @@ struct CategorySum {
 }
 
 /// What a booking holds as booked time now.
-pub async fn held_by(conn: &impl ConnectionTrait, booking: BookingId) -> DomainResult<Held> {
-    let rows: Vec<CategorySum> = ledger_entry::Entity::find()
+pub async fn held_by(conn: &impl ConnectionTrait, service: ServiceId, booking: BookingId) -> DomainResult<Held> {
+    let rows: Vec<CategorySum> = Door::service(conn, service)
+        .find::<ledger_entry::Entity>()
         .select_only()
         .column(ledger_entry::Column::Category)
         .column_as(ledger_entry::Column::Minutes.sum(), "minutes")
@@ -104,14 +105,19 @@ pub async fn held_by(conn: &impl ConnectionTrait, booking: BookingId) -> DomainR
 
 /// Releases whatever a booking still holds.
 pub async fn release(
-    conn: &impl ConnectionTrait,
+    door: &Door<'_, impl ConnectionTrait>,
     caller: &Caller,
     account: Account,
     reason: Option<String>,
 ) -> DomainResult<Held> {
-    let held = held_by(conn, account.booking_id.ok_or(DomainError::NotFound)?).await?;
+    let held = held_by(
+        door.conn(),
+        account.service_id,
+        account.booking_id.ok_or(DomainError::NotFound)?,
+    )
+    .await?;
     post(
-        conn,
+        door,
         caller,
         account,
         LedgerKind::Released,
@@ -121,7 +127,7 @@ pub async fn release(
     )
     .await?;
     post(
-        conn,
+        door,
         caller,
         account,
         LedgerKind::Released,
@@ -180,10 +186,12 @@ struct KindSum {
 /// Sums the ledger of one contract into a balance (the purchase is added by the caller).
 pub async fn contract_balance(
     conn: &impl ConnectionTrait,
+    service: ServiceId,
     contract: ContractId,
     purchased: i64,
 ) -> DomainResult<Balance> {
-    let rows: Vec<KindSum> = ledger_entry::Entity::find()
+    let rows: Vec<KindSum> = Door::service(conn, service)
+        .find::<ledger_entry::Entity>()
         .select_only()
         .column(ledger_entry::Column::Kind)
         .column(ledger_entry::Column::Category)
@@ -206,8 +214,8 @@ pub async fn contract_balance(
 
 /// All minutes drawn against a contract (zero when nothing was ever booked or everything
 /// released).
-pub async fn contract_use(conn: &impl ConnectionTrait, contract: ContractId) -> DomainResult<i64> {
-    Ok(contract_balance(conn, contract, 0).await?.used())
+pub async fn contract_use(conn: &impl ConnectionTrait, service: ServiceId, contract: ContractId) -> DomainResult<i64> {
+    Ok(contract_balance(conn, service, contract, 0).await?.used())
 }
 
 #[derive(Clone, Debug, Default)]
@@ -230,15 +238,9 @@ pub async fn entries(
     page: &PageRequest,
 ) -> DomainResult<Page<ledger_entry::Model>> {
     let window = page.window()?;
-    let access = tenancy::access_for(conn, caller, Action::ViewLedger).await?;
-    if access.is_empty() {
-        return Err(DomainError::Forbidden);
-    }
-    let mut select = ledger_entry::Entity::find().filter(access.condition(
-        ledger_entry::Column::ServiceId,
-        Some(ledger_entry::Column::SchoolId),
-        Some(ledger_entry::Column::EpId),
-    ));
+    let door = Door::open(conn, caller, Action::ViewLedger).await?;
+    door.require_any()?;
+    let mut select = door.find::<ledger_entry::Entity>();
     if let Some(v) = filter.service_id {
         select = select.filter(ledger_entry::Column::ServiceId.eq(v));
     }
@@ -278,16 +280,10 @@ pub async fn entry(
     caller: &Caller,
     id: LedgerEntryId,
 ) -> DomainResult<ledger_entry::Model> {
-    let row = ledger_entry::Entity::find_by_id(id)
-        .one(conn)
+    Door::open(conn, caller, Action::ViewLedger)
         .await?
-        .ok_or(DomainError::NotFound)?;
-    let access = tenancy::access_for(conn, caller, Action::ViewLedger).await?;
-    if access.permits(row.service_id, row.school_id, row.ep_id) {
-        Ok(row)
-    } else {
-        Err(DomainError::NotFound)
-    }
+        .get::<ledger_entry::Entity>(id)
+        .await
 }
 
 pub struct Adjustment {
@@ -310,20 +306,15 @@ pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult
         reason = values::required_text("reason", &input.reason, values::MAX_REASON_LEN),
     );
     let txn = db::begin_write(db).await?;
-    let school = school::Entity::find_by_id(input.school_id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    if !caller
-        .principal
-        .static_access(Action::AdjustLedger)
-        .permits_service_wide(school.service_id)
-    {
-        return Err(caller.principal.refusal(school.service_id, Some(school.id)));
-    }
+    let school =
+        door::for_change::<school::Entity, _>(&txn, caller, input.school_id, door::Sight::Any, Action::AdjustLedger)
+            .await?;
     let service = school.service_id;
+    let rules = Door::service(&txn, service);
     if let Some(c) = input.contract_id {
-        let found = contract::Entity::find_by_id(c)
+        let found = rules
+            .find::<contract::Entity>()
+            .filter(contract::Column::Id.eq(c))
             .filter(contract::Column::SchoolId.eq(school.id))
             .one(&txn)
             .await?
@@ -346,7 +337,9 @@ pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult
         super::require_ep(&txn, service, ep, "epId").await?;
     }
     if let Some(e) = input.corrects_entry_id {
-        ledger_entry::Entity::find_by_id(e)
+        rules
+            .find::<ledger_entry::Entity>()
+            .filter(ledger_entry::Column::Id.eq(e))
             .filter(ledger_entry::Column::SchoolId.eq(school.id))
             .one(&txn)
             .await?
@@ -359,26 +352,27 @@ pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult
             })?;
     }
     let id = LedgerEntryId::new();
-    let row = ledger_entry::Entity::insert(ledger_entry::ActiveModel {
-        id: Set(id),
-        service_id: Set(service),
-        school_id: Set(Some(school.id)),
-        ep_id: Set(input.ep_id),
-        contract_id: Set(input.contract_id),
-        booking_id: Set(None),
-        kind: Set(LedgerKind::Adjustment),
-        funding_stream: Set(input.funding_stream),
-        category: Set(input.category),
-        minutes: Set(i32::try_from(minutes).map_err(|e| DomainError::internal("minutes", e))?),
-        applies_on: Set(input.applies_on),
-        reason: Set(Some(reason)),
-        created_at: Set(Utc::now()),
-        created_by: Set(caller.principal.person_id()),
-        created_by_partner: Set(None),
-        corrects_entry_id: Set(input.corrects_entry_id),
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let row = Door::open(&txn, caller, Action::AdjustLedger)
+        .await?
+        .insert(ledger_entry::ActiveModel {
+            id: Set(id),
+            service_id: Set(service),
+            school_id: Set(Some(school.id)),
+            ep_id: Set(input.ep_id),
+            contract_id: Set(input.contract_id),
+            booking_id: Set(None),
+            kind: Set(LedgerKind::Adjustment),
+            funding_stream: Set(input.funding_stream),
+            category: Set(input.category),
+            minutes: Set(i32::try_from(minutes).map_err(|e| DomainError::internal("minutes", e))?),
+            applies_on: Set(input.applies_on),
+            reason: Set(Some(reason)),
+            created_at: Set(Utc::now()),
+            created_by: Set(caller.principal.person_id()),
+            created_by_partner: Set(None),
+            corrects_entry_id: Set(input.corrects_entry_id),
+        })
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -451,7 +445,8 @@ pub async fn grouped_sums(conn: &impl ConnectionTrait, of: SumsOf<'_>) -> Domain
         }
         case.finally(Expr::cust("NULL")).into()
     };
-    let mut q = ledger_entry::Entity::find()
+    let mut q = Door::service(conn, service)
+        .find::<ledger_entry::Entity>()
         .select_only()
         .column(ledger_entry::Column::SchoolId)
         .column(ledger_entry::Column::EpId)
@@ -461,7 +456,6 @@ pub async fn grouped_sums(conn: &impl ConnectionTrait, of: SumsOf<'_>) -> Domain
         .column(ledger_entry::Column::Category)
         .expr_as(term_index, "term_index")
         .column_as(ledger_entry::Column::Minutes.sum(), "minutes")
-        .filter(ledger_entry::Column::ServiceId.eq(service))
         .filter(ledger_entry::Column::AppliesOn.gte(from))
         .filter(ledger_entry::Column::AppliesOn.lte(to));
     if let Some(s) = schools {

@@ -12,9 +12,10 @@ pub mod summary;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter};
 
 use crate::access::Role;
+use crate::door::Door;
 use crate::entities::{membership, service};
 use crate::error::{DomainError, DomainResult, FieldError, FieldErrorCode};
 use crate::ids::{PersonId, ServiceId};
@@ -44,10 +45,7 @@ pub fn local_date(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
 
 /// The service's time zone.
 pub async fn service_zone(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<Tz> {
-    let row = service::Entity::find_by_id(service)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
+    let row = Door::service(conn, service).get::<service::Entity>(service).await?;
     row.time_zone
         .parse::<Tz>()
         .map_err(|_| DomainError::internal("service time zone", crate::values::UnknownValue(row.time_zone.clone())))
@@ -55,8 +53,8 @@ pub async fn service_zone(conn: &impl ConnectionTrait, service: ServiceId) -> Do
 
 /// Whether the person is an EP of the service (an active PSYCHOLOGIST membership).
 pub async fn is_ep(conn: &impl ConnectionTrait, service: ServiceId, person: PersonId) -> DomainResult<bool> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::ServiceId.eq(service))
+    Ok(Door::service(conn, service)
+        .find::<membership::Entity>()
         .filter(membership::Column::PersonId.eq(person))
         .filter(membership::Column::Role.eq(Role::Psychologist))
         .filter(membership::Column::RevokedAt.is_null())

@@ -2,15 +2,13 @@
 //! half-terms, closures and bank holidays), and its cancellation and overbooking policies.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::DateRange;
 use crate::access::{Action, Caller};
 use crate::audit::{self, Entry};
 use crate::db::{self, Db};
+use crate::door::{self, Door};
 use crate::entities::{academic_year, closure, contract, term, time_settings, time_unit};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{AcademicYearId, ClosureId, SchoolId, ServiceId, TermId, TimeUnitId};
@@ -23,7 +21,8 @@ const DEFAULT_UNITS: &[(&str, i32)] = &[("day", 390), ("half-day", 195), ("sessi
 /// Settings and units for a new service.
 pub async fn create_defaults(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<()> {
     let now = Utc::now();
-    time_settings::Entity::insert(time_settings::ActiveModel {
+    let door = Door::service(conn, service);
+    door.insert_quiet(time_settings::ActiveModel {
         service_id: Set(service),
         cancellation_notice_hours: Set(48),
         late_cancellation_charge_percent: Set(100),
@@ -36,38 +35,33 @@ pub async fn create_defaults(conn: &impl ConnectionTrait, service: ServiceId) ->
         under_use_tolerance_percent: Set(15),
         updated_at: Set(now),
     })
-    .exec_without_returning(conn)
     .await?;
-    for (name, minutes) in DEFAULT_UNITS {
-        time_unit::Entity::insert(time_unit::ActiveModel {
-            id: Set(TimeUnitId::new()),
-            service_id: Set(service),
-            name: Set((*name).to_owned()),
-            minutes: Set(*minutes),
-            created_at: Set(now),
-            archived_at: Set(None),
-        })
-        .exec_without_returning(conn)
-        .await?;
-    }
-    Ok(())
+    door.insert_all(
+        DEFAULT_UNITS
+            .iter()
+            .map(|(name, minutes)| time_unit::ActiveModel {
+                id: Set(TimeUnitId::new()),
+                service_id: Set(service),
+                name: Set((*name).to_owned()),
+                minutes: Set(*minutes),
+                created_at: Set(now),
+                archived_at: Set(None),
+            })
+            .collect(),
+    )
+    .await
 }
 
 /// The settings row, which every service has.
 pub async fn policies(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<time_settings::Model> {
-    time_settings::Entity::find_by_id(service)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)
+    Door::service(conn, service).get::<time_settings::Entity>(service).await
 }
 
-fn require_view(caller: &Caller, service: ServiceId) -> DomainResult<()> {
-    if caller
-        .principal
-        .static_access(Action::ViewTimeSettings)
-        .touches_service(service)
-    {
-        Ok(())
+/// A door for reading a service's settings: not found unless the caller reaches something in it.
+async fn viewer<'c, C: ConnectionTrait>(conn: &'c C, caller: &Caller, service: ServiceId) -> DomainResult<Door<'c, C>> {
+    let door = Door::open(conn, caller, Action::ViewTimeSettings).await?;
+    if door.access().touches_service(service) {
+        Ok(door)
     } else {
         Err(DomainError::NotFound)
     }
@@ -78,8 +72,10 @@ pub async fn get(
     caller: &Caller,
     service: ServiceId,
 ) -> DomainResult<time_settings::Model> {
-    require_view(caller, service)?;
-    policies(conn, service).await
+    viewer(conn, caller, service)
+        .await?
+        .get::<time_settings::Entity>(service)
+        .await
 }
 
 #[derive(Clone, Debug, Default)]
@@ -154,7 +150,8 @@ pub async fn update(
     );
     p.finish()?;
     let txn = db::begin_write(db).await?;
-    let mut row: time_settings::ActiveModel = policies(&txn, service).await?.into();
+    let door = Door::open(&txn, caller, Action::ManageTimeSettings).await?;
+    let mut row: time_settings::ActiveModel = door.get::<time_settings::Entity>(service).await?.into();
     if let Some(v) = notice {
         row.cancellation_notice_hours = Set(v);
     }
@@ -183,7 +180,7 @@ pub async fn update(
         row.under_use_tolerance_percent = Set(v);
     }
     row.updated_at = Set(Utc::now());
-    let saved = row.update(&txn).await?;
+    let saved = door.update(row).await?;
     audit::log(
         &txn,
         caller,
@@ -201,8 +198,9 @@ pub async fn units(
     caller: &Caller,
     service: ServiceId,
 ) -> DomainResult<Vec<time_unit::Model>> {
-    require_view(caller, service)?;
-    Ok(time_unit::Entity::find()
+    Ok(viewer(conn, caller, service)
+        .await?
+        .find::<time_unit::Entity>()
         .filter(time_unit::Column::ServiceId.eq(service))
         .order_by_asc(time_unit::Column::Minutes)
         .all(conn)
@@ -211,21 +209,15 @@ pub async fn units(
 
 /// A unit of the service (archived ones included, since old contracts use them).
 pub async fn unit(conn: &impl ConnectionTrait, service: ServiceId, id: TimeUnitId) -> DomainResult<time_unit::Model> {
-    time_unit::Entity::find_by_id(id)
-        .filter(time_unit::Column::ServiceId.eq(service))
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)
+    Door::service(conn, service).get::<time_unit::Entity>(id).await
 }
 
 /// A unit, for someone who can see the service's settings.
 pub async fn find_unit(conn: &impl ConnectionTrait, caller: &Caller, id: TimeUnitId) -> DomainResult<time_unit::Model> {
-    let row = time_unit::Entity::find_by_id(id)
-        .one(conn)
+    Door::open(conn, caller, Action::ViewTimeSettings)
         .await?
-        .ok_or(DomainError::NotFound)?;
-    require_view(caller, row.service_id)?;
-    Ok(row)
+        .get::<time_unit::Entity>(id)
+        .await
 }
 
 fn unit_minutes(minutes: i32) -> Result<i32, crate::FieldError> {
@@ -245,7 +237,9 @@ pub async fn create_unit(
         .require_service_wide(Action::ManageTimeSettings, service)?;
     crate::parse_all!(name = Name::parse("name", name), minutes = unit_minutes(minutes));
     let txn = db::begin_write(db).await?;
-    let taken = time_unit::Entity::find()
+    let door = Door::open(&txn, caller, Action::ManageTimeSettings).await?;
+    let taken = door
+        .find::<time_unit::Entity>()
         .filter(time_unit::Column::ServiceId.eq(service))
         .filter(time_unit::Column::Name.eq(name.as_str()))
         .count(&txn)
@@ -257,16 +251,16 @@ pub async fn create_unit(
             "the service already has a unit with this name",
         ));
     }
-    let row = time_unit::Entity::insert(time_unit::ActiveModel {
-        id: Set(TimeUnitId::new()),
-        service_id: Set(service),
-        name: Set(name.into_inner()),
-        minutes: Set(minutes),
-        created_at: Set(Utc::now()),
-        archived_at: Set(None),
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let row = door
+        .insert(time_unit::ActiveModel {
+            id: Set(TimeUnitId::new()),
+            service_id: Set(service),
+            name: Set(name.into_inner()),
+            minutes: Set(minutes),
+            created_at: Set(Utc::now()),
+            archived_at: Set(None),
+        })
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -287,13 +281,14 @@ pub async fn update_unit(
 ) -> DomainResult<time_unit::Model> {
     let minutes = minutes.map(unit_minutes).transpose()?;
     let txn = db::begin_write(db).await?;
-    let current = time_unit::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    caller
-        .principal
-        .require_service_wide(Action::ManageTimeSettings, current.service_id)?;
+    let current = door::for_change::<time_unit::Entity, _>(
+        &txn,
+        caller,
+        id,
+        Action::ViewTimeSettings,
+        Action::ManageTimeSettings,
+    )
+    .await?;
     let service = current.service_id;
     let mut row: time_unit::ActiveModel = current.into();
     if let Some(m) = minutes {
@@ -304,7 +299,10 @@ pub async fn update_unit(
         Some(false) => row.archived_at = Set(None),
         None => {}
     }
-    let saved = row.update(&txn).await?;
+    let saved = Door::open(&txn, caller, Action::ManageTimeSettings)
+        .await?
+        .update(row)
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -407,13 +405,16 @@ pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYe
         ));
     };
     let txn = db::begin_write(db).await?;
+    let door = Door::open(&txn, caller, Action::ManageTimeSettings).await?;
     // The service's row is held, so that years added at the same moment are checked in turn.
-    crate::entities::service::Entity::find_by_id(input.service_id)
+    door.find::<crate::entities::service::Entity>()
+        .filter(crate::entities::service::Column::Id.eq(input.service_id))
         .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or(DomainError::NotFound)?;
-    let existing = academic_year::Entity::find()
+    let existing = door
+        .find::<academic_year::Entity>()
         .filter(academic_year::Column::ServiceId.eq(input.service_id))
         .all(&txn)
         .await?;
@@ -437,22 +438,22 @@ pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYe
             "overlaps another academic year",
         ));
     }
-    let year_row = academic_year::Entity::insert(academic_year::ActiveModel {
-        id: Set(AcademicYearId::new()),
-        service_id: Set(input.service_id),
-        name: Set(name.into_inner()),
-        starts_on: Set(input.starts_on),
-        ends_on: Set(input.ends_on),
-        created_at: Set(Utc::now()),
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let year_row = door
+        .insert(academic_year::ActiveModel {
+            id: Set(AcademicYearId::new()),
+            service_id: Set(input.service_id),
+            name: Set(name.into_inner()),
+            starts_on: Set(input.starts_on),
+            ends_on: Set(input.ends_on),
+            created_at: Set(Utc::now()),
+        })
+        .await?;
     let mut terms = Vec::new();
     for t in input.terms {
-        let term_row = insert_term(&txn, &year_row, None, &t).await?;
+        let term_row = insert_term(&door, &year_row, None, &t).await?;
         let mut halves = Vec::new();
         for h in &t.half_terms {
-            halves.push(insert_term(&txn, &year_row, Some(term_row.id), h).await?);
+            halves.push(insert_term(&door, &year_row, Some(term_row.id), h).await?);
         }
         terms.push((term_row, halves));
     }
@@ -467,12 +468,12 @@ pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYe
 }
 
 async fn insert_term(
-    conn: &impl ConnectionTrait,
+    door: &Door<'_, impl ConnectionTrait>,
     year: &academic_year::Model,
     parent: Option<TermId>,
     t: &NewTerm,
 ) -> DomainResult<term::Model> {
-    Ok(term::Entity::insert(term::ActiveModel {
+    door.insert(term::ActiveModel {
         id: Set(TermId::new()),
         service_id: Set(year.service_id),
         academic_year_id: Set(year.id),
@@ -481,16 +482,20 @@ async fn insert_term(
         starts_on: Set(t.starts_on),
         ends_on: Set(t.ends_on),
     })
-    .exec_with_returning(conn)
-    .await?)
+    .await
 }
 
-async fn assemble(conn: &impl ConnectionTrait, years: Vec<academic_year::Model>) -> DomainResult<Vec<AcademicYear>> {
+/// Years with their terms, read through the door the years came through.
+async fn assemble(
+    door: &Door<'_, impl ConnectionTrait>,
+    years: Vec<academic_year::Model>,
+) -> DomainResult<Vec<AcademicYear>> {
     let ids: Vec<AcademicYearId> = years.iter().map(|y| y.id).collect();
-    let all_terms = term::Entity::find()
+    let all_terms = door
+        .find::<term::Entity>()
         .filter(term::Column::AcademicYearId.is_in(ids))
         .order_by_asc(term::Column::StartsOn)
-        .all(conn)
+        .all(door.conn())
         .await?;
     Ok(years
         .into_iter()
@@ -517,13 +522,14 @@ pub async fn academic_years(
     caller: &Caller,
     service: ServiceId,
 ) -> DomainResult<Vec<AcademicYear>> {
-    require_view(caller, service)?;
-    let years = academic_year::Entity::find()
+    let door = viewer(conn, caller, service).await?;
+    let years = door
+        .find::<academic_year::Entity>()
         .filter(academic_year::Column::ServiceId.eq(service))
         .order_by_asc(academic_year::Column::StartsOn)
         .all(conn)
         .await?;
-    assemble(conn, years).await
+    assemble(&door, years).await
 }
 
 /// One academic year of the service, with its terms.
@@ -532,12 +538,9 @@ pub async fn academic_year(
     service: ServiceId,
     id: AcademicYearId,
 ) -> DomainResult<AcademicYear> {
-    let year = academic_year::Entity::find_by_id(id)
-        .filter(academic_year::Column::ServiceId.eq(service))
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    assemble(conn, vec![year]).await?.pop().ok_or(DomainError::NotFound)
+    let door = Door::service(conn, service);
+    let year = door.get::<academic_year::Entity>(id).await?;
+    assemble(&door, vec![year]).await?.pop().ok_or(DomainError::NotFound)
 }
 
 /// An academic year, for someone who can see the service's settings.
@@ -546,25 +549,25 @@ pub async fn find_academic_year(
     caller: &Caller,
     id: AcademicYearId,
 ) -> DomainResult<AcademicYear> {
-    let row = academic_year::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    require_view(caller, row.service_id)?;
-    assemble(conn, vec![row]).await?.pop().ok_or(DomainError::NotFound)
+    let door = Door::open(conn, caller, Action::ViewTimeSettings).await?;
+    let row = door.get::<academic_year::Entity>(id).await?;
+    assemble(&door, vec![row]).await?.pop().ok_or(DomainError::NotFound)
 }
 
 /// Removes an academic year no contract refers to.
 pub async fn delete_academic_year(db: &Db, caller: &Caller, id: AcademicYearId) -> DomainResult<()> {
     let txn = db::begin_write(db).await?;
-    let year = academic_year::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(DomainError::NotFound)?;
-    caller
-        .principal
-        .require_service_wide(Action::ManageTimeSettings, year.service_id)?;
-    let used = contract::Entity::find()
+    let year = door::for_change::<academic_year::Entity, _>(
+        &txn,
+        caller,
+        id,
+        Action::ViewTimeSettings,
+        Action::ManageTimeSettings,
+    )
+    .await?;
+    let door = Door::open(&txn, caller, Action::ManageTimeSettings).await?;
+    let used = Door::service(&txn, year.service_id)
+        .find::<contract::Entity>()
         .filter(contract::Column::AcademicYearId.eq(id))
         .count(&txn)
         .await?;
@@ -575,16 +578,19 @@ pub async fn delete_academic_year(db: &Db, caller: &Caller, id: AcademicYearId) 
             "contracts refer to this academic year",
         ));
     }
-    term::Entity::delete_many()
+    door.delete_many::<term::Entity>()
         .filter(term::Column::AcademicYearId.eq(id))
         .filter(term::Column::ParentTermId.is_not_null())
         .exec(&txn)
         .await?;
-    term::Entity::delete_many()
+    door.delete_many::<term::Entity>()
         .filter(term::Column::AcademicYearId.eq(id))
         .exec(&txn)
         .await?;
-    academic_year::Entity::delete_by_id(id).exec(&txn).await?;
+    door.delete_many::<academic_year::Entity>()
+        .filter(academic_year::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -609,7 +615,7 @@ pub struct NewClosure {
 pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainResult<closure::Model> {
     caller
         .principal
-        .require_service_wide(Action::ManageTimeSettings, input.service_id)?;
+        .require_service_wide_for(Action::ManageTimeSettings, input.service_id, input.school_id)?;
     let range = DateRange::new("endsOn", input.starts_on, input.ends_on)?;
     if range.days() > 366 {
         return Err(DomainError::invalid(
@@ -640,18 +646,19 @@ pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainR
     if let Some(s) = input.school_id {
         crate::tenancy::schools::require_in_service(&txn, input.service_id, s, "schoolId").await?;
     }
-    let row = closure::Entity::insert(closure::ActiveModel {
-        id: Set(ClosureId::new()),
-        service_id: Set(input.service_id),
-        school_id: Set(input.school_id),
-        kind: Set(input.kind),
-        starts_on: Set(input.starts_on),
-        ends_on: Set(input.ends_on),
-        reason: Set(reason),
-        created_at: Set(Utc::now()),
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let row = Door::open(&txn, caller, Action::ManageTimeSettings)
+        .await?
+        .insert(closure::ActiveModel {
+            id: Set(ClosureId::new()),
+            service_id: Set(input.service_id),
+            school_id: Set(input.school_id),
+            kind: Set(input.kind),
+            starts_on: Set(input.starts_on),
+            ends_on: Set(input.ends_on),
+            reason: Set(reason),
+            created_at: Set(Utc::now()),
+        })
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -664,34 +671,23 @@ pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainR
 
 /// A closure, for someone who can see the service's settings (and its school, for a school's).
 pub async fn find_closure(conn: &impl ConnectionTrait, caller: &Caller, id: ClosureId) -> DomainResult<closure::Model> {
-    let row = closure::Entity::find_by_id(id)
-        .one(conn)
+    Door::open(conn, caller, Action::ViewTimeSettings)
         .await?
-        .ok_or(DomainError::NotFound)?;
-    require_view(caller, row.service_id)?;
-    if row
-        .school_id
-        .is_some_and(|s| !caller.principal.visibility().permits_school(row.service_id, s))
-    {
-        return Err(DomainError::NotFound);
-    }
-    Ok(row)
+        .get::<closure::Entity>(id)
+        .await
 }
 
 pub async fn remove_closure(db: &Db, caller: &Caller, id: ClosureId) -> DomainResult<()> {
     let txn = db::begin_write(db).await?;
-    let row = closure::Entity::find_by_id(id)
-        .one(&txn)
+    let row =
+        door::for_change::<closure::Entity, _>(&txn, caller, id, Action::ViewTimeSettings, Action::ManageTimeSettings)
+            .await?;
+    Door::open(&txn, caller, Action::ManageTimeSettings)
         .await?
-        .ok_or(DomainError::NotFound)?;
-    if !caller
-        .principal
-        .static_access(Action::ManageTimeSettings)
-        .permits_service_wide(row.service_id)
-    {
-        return Err(caller.principal.refusal(row.service_id, row.school_id));
-    }
-    closure::Entity::delete_by_id(id).exec(&txn).await?;
+        .delete_many::<closure::Entity>()
+        .filter(closure::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
     audit::log(
         &txn,
         caller,
@@ -710,8 +706,8 @@ pub async fn closures_between(
     range: DateRange,
     schools: Option<&[SchoolId]>,
 ) -> DomainResult<Vec<closure::Model>> {
-    let mut q = closure::Entity::find()
-        .filter(closure::Column::ServiceId.eq(service))
+    let mut q = Door::service(conn, service)
+        .find::<closure::Entity>()
         .filter(closure::Column::StartsOn.lte(range.ends_on))
         .filter(closure::Column::EndsOn.gte(range.starts_on));
     if let Some(schools) = schools {
@@ -730,26 +726,28 @@ pub async fn closures(
     service: ServiceId,
     range: DateRange,
 ) -> DomainResult<Vec<closure::Model>> {
-    let access = caller.principal.static_access(Action::ViewTimeSettings);
-    if !access.touches_service(service) {
-        return Err(DomainError::NotFound);
-    }
-    let all = closures_between(conn, service, range, None).await?;
     // School closures are only shown to those who can see the school.
-    let seen = caller.principal.visibility();
-    Ok(all
-        .into_iter()
-        .filter(|c| c.school_id.is_none_or(|s| seen.permits_school(service, s)))
-        .collect())
+    Ok(viewer(conn, caller, service)
+        .await?
+        .find::<closure::Entity>()
+        .filter(closure::Column::ServiceId.eq(service))
+        .filter(closure::Column::StartsOn.lte(range.ends_on))
+        .filter(closure::Column::EndsOn.gte(range.starts_on))
+        .order_by_asc(closure::Column::StartsOn)
+        .all(conn)
+        .await?)
 }
 
 /// Terms (or half-terms) that divide a period, for spreading use evenly.
 pub async fn spread_periods(
     conn: &impl ConnectionTrait,
+    service: ServiceId,
     year: AcademicYearId,
     over: SpreadPeriod,
 ) -> DomainResult<Vec<term::Model>> {
-    let q = term::Entity::find().filter(term::Column::AcademicYearId.eq(year));
+    let q = Door::service(conn, service)
+        .find::<term::Entity>()
+        .filter(term::Column::AcademicYearId.eq(year));
     let q = match over {
         SpreadPeriod::Terms => q.filter(term::Column::ParentTermId.is_null()),
         SpreadPeriod::HalfTerms => q.filter(term::Column::ParentTermId.is_not_null()),

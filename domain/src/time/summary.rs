@@ -6,17 +6,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 
 use super::contracts::{self, Contract};
 use super::ledger::{self, Balance};
 use super::{DateRange, local_date, service_zone, settings};
 use crate::access::{Action, Caller, Role};
+use crate::door::Door;
 use crate::entities::{membership, person, school, term, time_unit};
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
 use crate::ids::{AcademicYearId, PersonId, SchoolId, ServiceId};
 use crate::model::FundingStream;
-use crate::tenancy;
 
 pub struct Query {
     pub service_id: ServiceId,
@@ -169,7 +169,8 @@ fn flags_for(
 
 pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> DomainResult<Summary> {
     let service = q.service_id;
-    let access = tenancy::access_for(conn, caller, Action::ViewLedger).await?;
+    let door = Door::open(conn, caller, Action::ViewLedger).await?;
+    let access = door.access();
     if !access.touches_service(service) {
         return Err(caller.principal.refusal(service, None));
     }
@@ -186,7 +187,7 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
                     "no such academic year in this service",
                 )
             })?;
-            let spread = settings::spread_periods(conn, year, policies.even_use_over).await?;
+            let spread = settings::spread_periods(conn, service, year, policies.even_use_over).await?;
             let periods = spread
                 .into_iter()
                 .map(|t: term::Model| Period {
@@ -223,9 +224,9 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
     };
 
     // Which schools: in reach, optionally narrowed.
-    let mut school_q = school::Entity::find()
-        .filter(school::Column::ServiceId.eq(service))
-        .filter(access.condition(school::Column::ServiceId, Some(school::Column::Id), None));
+    let mut school_q = door
+        .find::<school::Entity>()
+        .filter(school::Column::ServiceId.eq(service));
     if let Some(ids) = &q.school_ids {
         school_q = school_q.filter(school::Column::Id.is_in(ids.iter().copied()));
     }
@@ -233,8 +234,9 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
     let school_ids: Vec<SchoolId> = schools.iter().map(|s| s.id).collect();
 
     // Which EPs: everyone for administrators, oneself for an EP, nobody for a school.
-    let mut ep_q = membership::Entity::find()
-        .filter(membership::Column::ServiceId.eq(service))
+    let rules = Door::service(conn, service);
+    let mut ep_q = rules
+        .find::<membership::Entity>()
         .filter(membership::Column::Role.eq(Role::Psychologist))
         .filter(membership::Column::RevokedAt.is_null());
     if !whole_service {
@@ -250,7 +252,8 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
         ep_q = ep_q.filter(membership::Column::PersonId.is_in(ids.iter().copied()));
     }
     let ep_ids: BTreeSet<PersonId> = ep_q.all(conn).await?.into_iter().map(|m| m.person_id).collect();
-    let ep_people = person::Entity::find()
+    let ep_people = rules
+        .find::<person::Entity>()
         .filter(person::Column::Id.is_in(ep_ids.iter().copied()))
         .order_by_asc(person::Column::DisplayName)
         .all(conn)
