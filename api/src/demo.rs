@@ -62,6 +62,8 @@ struct Seeded {
     service: ServiceId,
     tokens: Vec<(String, String, String)>,
     partner: (String, String, String),
+    /// A second, small service of the same deployment, which sees nothing of the first.
+    other: (ServiceId, Vec<(String, String, String)>),
 }
 
 fn date(y: i32, m: u32, d: u32) -> anyhow::Result<NaiveDate> {
@@ -141,6 +143,19 @@ pub async fn run(mut config: Config, explicit_database: bool) -> anyhow::Result<
         "The demo service's id is {}.",
         crate::graphql::ids::encode("Service", seeded.service).0
     );
+    let (other, other_tokens) = &seeded.other;
+    println!();
+    println!(
+        "A second service in the same deployment ({}): its people see only its two schools,",
+        crate::graphql::ids::encode("Service", *other).0
+    );
+    println!("and nobody above sees anything of it (try node(id:) with its ids).");
+    println!();
+    for (role, who, token) in other_tokens {
+        println!("  {role:<34} {who}");
+        println!("  Authorization: Bearer {token}");
+        println!();
+    }
     app.run().await?;
     Ok(())
 }
@@ -646,7 +661,71 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
         service: sid,
         tokens,
         partner: (issued.client.row.client_id.clone(), issued.client_secret, partner_token),
+        other: seed_second_service(db, auth).await?,
     })
+}
+
+/// A second, small service: an administrator, two schools and a SENCO, made as whoever runs the
+/// deployment would make it (`scps service create`), to show that services never meet.
+async fn seed_second_service(
+    db: &Db,
+    auth: &crate::auth::Auth,
+) -> anyhow::Result<(ServiceId, Vec<(String, String, String)>)> {
+    let admin_email = "lee.admin@southfell.demo.invalid";
+    let service = services::create(
+        db,
+        services::NewService {
+            service_name: "Southfell Psychology Service (demo, a second service)".into(),
+            time_zone: Some("Europe/London".into()),
+            admin_email: admin_email.into(),
+            admin_name: "Lee Marsh (demo administrator, Southfell)".into(),
+            admin_password: DEMO_PASSWORD.into(),
+        },
+        false,
+        "demo-seed",
+    )
+    .await
+    .map_err(fail)?
+    .service;
+    let admin = caller_for(db, admin_email).await?;
+    let mut school_ids = Vec::new();
+    for (name, urn, phase) in [
+        ("Moorside Primary (demo, Southfell)", "910001", Phase::Primary),
+        ("Tarn Bridge Academy (demo, Southfell)", "910002", Phase::Secondary),
+    ] {
+        let school = schools::create(
+            db,
+            &admin,
+            schools::NewSchool {
+                service_id: service.id,
+                name: name.into(),
+                urn: urn.into(),
+                phase,
+            },
+        )
+        .await
+        .map_err(fail)?;
+        school_ids.push(school.id);
+    }
+    let senco_email = "ash.noble@moorside.demo.invalid";
+    person(
+        db,
+        &admin,
+        service.id,
+        "Ash Noble (demo SENCO, Southfell)",
+        senco_email,
+        Role::Senco,
+        school_ids.first().copied(),
+    )
+    .await?;
+    let mut tokens = Vec::new();
+    for (role, email) in [
+        ("Southfell administrator", admin_email),
+        ("SENCO of Moorside Primary", senco_email),
+    ] {
+        tokens.push((role.to_owned(), email.to_owned(), token_for(db, auth, email).await?));
+    }
+    Ok((service.id, tokens))
 }
 
 async fn add_consultation(

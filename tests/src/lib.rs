@@ -299,7 +299,8 @@ fn short_tag() -> String {
 }
 
 impl TestApp {
-    /// A new tenant (service) with its people and schools.
+    /// A new tenant (service) with its people and schools; the service is made by the function
+    /// `scps service create` runs.
     pub async fn tenant(&self) -> Tenant {
         let tag = short_tag();
         let admin_email = format!("admin-{tag}@test.invalid");
@@ -318,7 +319,63 @@ impl TestApp {
         .await
         .expect("a new service")
         .service;
-        let service_id = scps::graphql::ids::encode("Service", service.id).0;
+        self.populate(tag, service.id, admin_email).await
+    }
+
+    /// A new tenant whose service is made by running `scps service create` against the test
+    /// server's database, as whoever runs a deployment would. `scps` is the test's
+    /// `env!("CARGO_BIN_EXE_scps-under-test")`.
+    pub async fn tenant_made_with_the_cli(&self, scps: &str) -> Tenant {
+        let tag = short_tag();
+        let admin_email = format!("admin-{tag}@test.invalid");
+        let name = format!("Test service {tag}");
+        let out = self
+            .scps(
+                scps,
+                &[
+                    "service",
+                    "create",
+                    "--name",
+                    &name,
+                    "--admin-email",
+                    &admin_email,
+                    "--admin-name",
+                    &format!("Admin {tag}"),
+                    "--admin-password",
+                    PASSWORD,
+                ],
+            )
+            .await;
+        assert!(
+            out.status.success(),
+            "scps service create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+        let global_id = printed
+            .split(['(', ')'])
+            .nth(1)
+            .unwrap_or_else(|| panic!("the service's id is printed: {printed}"));
+        let (_, uuid) = scps::graphql::ids::decode(global_id).expect("a service id");
+        self.populate(tag, domain::ids::ServiceId(uuid), admin_email).await
+    }
+
+    /// Runs the scps command line (the binary at `scps`) against this server's database.
+    pub async fn scps(&self, scps: &str, args: &[&str]) -> std::process::Output {
+        let mut command = tokio::process::Command::new(scps);
+        command
+            .arg("--database-url")
+            .arg(&self.database.url)
+            .args(["--log", "warn"])
+            .args(args)
+            .env_remove("SCPS_DATABASE_URL")
+            .env_remove("SCPS_REDIS_URL");
+        command.output().await.expect("scps runs")
+    }
+
+    /// The schools and people of a tenant whose service and administrator exist.
+    async fn populate(&self, tag: String, service: domain::ids::ServiceId, admin_email: String) -> Tenant {
+        let service_id = scps::graphql::ids::encode("Service", service).0;
         let admin_token = self.sign_in(&admin_email, PASSWORD).await;
         let admin = Account {
             email: admin_email,
@@ -387,7 +444,7 @@ impl TestApp {
             .await;
         Tenant {
             service_id,
-            service: service.id,
+            service,
             tag,
             admin,
             ep,

@@ -251,8 +251,13 @@ struct World {
 impl World {
     async fn new() -> Self {
         let app = TestApp::spawn().await;
-        let ours = app.tenant().await;
-        let theirs = app.tenant().await;
+        // Two services of one deployment, made as whoever runs it would make them.
+        let ours = app
+            .tenant_made_with_the_cli(env!("CARGO_BIN_EXE_scps-under-test"))
+            .await;
+        let theirs = app
+            .tenant_made_with_the_cli(env!("CARGO_BIN_EXE_scps-under-test"))
+            .await;
         let (partner_a, _, _) = app
             .partner(
                 &ours,

@@ -418,8 +418,24 @@ pub async fn set_disabled(
     id: PersonId,
     disabled: bool,
 ) -> DomainResult<person::Model> {
-    caller.principal.require_service_wide(Action::ManagePeople, service)?;
     let txn = db::begin_write(db).await?;
+    if !caller
+        .principal
+        .static_access(Action::ManagePeople)
+        .permits_service_wide(service)
+    {
+        // Someone the caller cannot see is not found, as a service they are not in would be.
+        let sees = caller.principal.visibility().touches_service(service)
+            && Door::open(&txn, caller, Action::ViewPeople)
+                .await?
+                .exists::<person::Entity>(id)
+                .await?;
+        return Err(if sees {
+            DomainError::Forbidden
+        } else {
+            DomainError::NotFound
+        });
+    }
     let door = Door::open(&txn, caller, Action::ManagePeople).await?;
     let here: Vec<membership::Model> = Door::service(&txn, service)
         .find::<membership::Entity>()
