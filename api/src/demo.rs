@@ -44,7 +44,7 @@ const SCHOOLS: &[(&str, &str, Phase)] = &[
 const PRICE_PER_DAY_PENCE: i64 = 45_000;
 
 /// Traded days bought by each school, in the order above.
-const TRADED_DAYS: &[i64] = &[3, 6, 2, 10, 4, 8, 3, 12, 2, 5, 7, 4];
+const TRADED_DAYS: &[i64] = &[8, 6, 2, 10, 4, 8, 3, 12, 2, 5, 7, 4];
 
 const EPS: &[(&str, &str)] = &[
     ("Dr Ada Fenwick (demo EP)", "ada.fenwick@ep.demo.invalid"),
@@ -89,6 +89,51 @@ fn nth_monday(y: i32, m: u32, last: bool) -> anyhow::Result<NaiveDate> {
         d = if last { d - Days::days(1) } else { d + Days::days(1) };
     }
     Ok(d)
+}
+
+/// Easter Sunday of a year (the Gregorian computus), for Good Friday and Easter Monday.
+fn easter(y: i32) -> anyhow::Result<NaiveDate> {
+    let a = y % 19;
+    let b = y / 100;
+    let c = y % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    date(y, month as u32, day as u32)
+}
+
+/// The bank holidays of England and Wales in an academic year starting in September of `y`,
+/// with the substitute days when Christmas or New Year fall at a weekend.
+fn bank_holidays(y: i32) -> anyhow::Result<Vec<(NaiveDate, &'static str)>> {
+    let weekday_on_or_after = |d: NaiveDate| {
+        let mut d = d;
+        while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+            d += Days::days(1);
+        }
+        d
+    };
+    let christmas = date(y, 12, 25)?;
+    let christmas_off = weekday_on_or_after(christmas);
+    let boxing_off = weekday_on_or_after(christmas_off + Days::days(1));
+    let easter_sunday = easter(y + 1)?;
+    Ok(vec![
+        (christmas_off, "Christmas Day"),
+        (boxing_off, "Boxing Day"),
+        (weekday_on_or_after(date(y + 1, 1, 1)?), "New Year's Day"),
+        (easter_sunday - Days::days(2), "Good Friday"),
+        (easter_sunday + Days::days(1), "Easter Monday"),
+        (nth_monday(y + 1, 5, false)?, "Early May bank holiday"),
+        (nth_monday(y + 1, 5, true)?, "Spring bank holiday"),
+        (nth_monday(y + 1, 8, true)?, "Summer bank holiday"),
+    ])
 }
 
 fn fail(e: DomainError) -> anyhow::Error {
@@ -158,6 +203,12 @@ pub async fn run(mut config: Config, explicit_database: bool) -> anyhow::Result<
     }
     app.run().await?;
     Ok(())
+}
+
+/// Seeds the demo into a service's empty database, as `scps demo` does (the tests check what
+/// it seeds).
+pub async fn seed_into(services: &crate::app::Services) -> anyhow::Result<()> {
+    seed(&services.db, &services.auth).await.map(|_| ())
 }
 
 async fn caller_for(db: &Db, email: &str) -> anyhow::Result<Caller> {
@@ -293,21 +344,8 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
     )
     .await
     .map_err(fail)?;
-    for (d, kind, reason) in [
-        (date(y, 12, 25)?, ClosureKind::BankHoliday, "Christmas Day"),
-        (date(y, 12, 28)?, ClosureKind::BankHoliday, "Boxing Day (substitute)"),
-        (date(y + 1, 1, 1)?, ClosureKind::BankHoliday, "New Year's Day"),
-        (
-            nth_monday(y + 1, 5, false)?,
-            ClosureKind::BankHoliday,
-            "Early May bank holiday",
-        ),
-        (
-            nth_monday(y + 1, 5, true)?,
-            ClosureKind::BankHoliday,
-            "Spring bank holiday",
-        ),
-    ] {
+    for (d, reason) in bank_holidays(y)? {
+        let kind = ClosureKind::BankHoliday;
         settings::add_closure(
             db,
             &admin,
@@ -323,13 +361,15 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
         .await
         .map_err(fail)?;
     }
-    // Show over-allocation as warnings rather than refusals, so that the summary has flags.
+    // Show over-allocation as warnings rather than refusals, so that the summary has flags;
+    // let SENCOs book consultations and planning meetings in their link EP's free time.
     settings::update(
         db,
         &admin,
         sid,
         settings::PolicyPatch {
             overbooking_policy: Some(OverbookingPolicy::AllowWithWarning),
+            schools_may_book: Some(true),
             ..Default::default()
         },
     )
@@ -549,12 +589,14 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
                         BookingStatus::Confirmed
                     },
                     overbooking_reason: None,
+                    short_notice_reason: (week < 1).then(|| "Recorded in the demo".to_owned()),
                 },
             )
             .await;
             let visit = match visit {
                 Ok(v) => v.booking,
-                // Holidays, leave and clashes are refused as they would be for anyone.
+                // Holidays (half-terms too), bank holidays, leave and clashes are refused as they
+                // would be for anyone: the demo has no bookings in school holidays.
                 Err(_) => continue,
             };
             made += 1;
@@ -611,11 +653,66 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
                 funding_stream: Some(FundingStream::Statutory),
                 status: BookingStatus::Confirmed,
                 overbooking_reason: None,
+                short_notice_reason: None,
             },
         )
         .await;
     }
     tracing::info!(visits = made, "demo bookings made");
+
+    // Next term's fortnightly Thursday morning visits to Cedar Lane, made in one call (half-term
+    // and bank holidays skipped); then leave that falls on one of them, which the administrator
+    // sees reported as a clash to clear.
+    let spring = year
+        .terms
+        .iter()
+        .map(|(t, _)| t)
+        .find(|t| t.name == "Spring")
+        .ok_or_else(|| anyhow::anyhow!("no spring term"))?;
+    let series = bookings::series::create(
+        db,
+        &admin,
+        bookings::series::NewSeries {
+            school_id: school_ids[2],
+            ep_id: eps[2],
+            weekday: 4,
+            starts_at: time(9, 0),
+            ends_at: time(12, 0),
+            every_weeks: 2,
+            term_id: Some(spring.id),
+            from: None,
+            to: None,
+            mode: BookingMode::InPerson,
+            location: Some("School office".into()),
+            preparation_minutes: 30,
+            funding_stream: None,
+        },
+    )
+    .await
+    .map_err(fail)?;
+    if let Some(second) = series.booked.get(1) {
+        let day = second.booking.starts_at.with_timezone(&tz).date_naive();
+        let added = calendar::add_exception(
+            db,
+            &admin,
+            calendar::NewException {
+                service_id: sid,
+                ep_id: eps[2],
+                kind: ExceptionKind::Training,
+                starts_at: local_to_utc(tz, day, time(0, 0)),
+                ends_at: local_to_utc(tz, day + Days::days(1), time(0, 0)),
+                reason: Some("Training day".into()),
+            },
+        )
+        .await
+        .map_err(fail)?;
+        tracing::info!(
+            visits = series.booked.len(),
+            skipped = series.skipped.len(),
+            clashes = added.clashes.len(),
+            "demo series made"
+        );
+    }
 
     // The partner client: a council portal limited to three schools.
     let issued = partners::create(
@@ -754,6 +851,7 @@ async fn add_consultation(
             funding_stream: None,
             status: BookingStatus::Confirmed,
             overbooking_reason: None,
+            short_notice_reason: Some("Recorded in the demo".into()),
         },
     )
     .await

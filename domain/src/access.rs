@@ -82,6 +82,7 @@ pub enum Action {
     ManageCalendars,
     ViewBookings,
     ManageBookings,
+    BookFreeSlots,
     CancelBookings,
     RecordDelivery,
     ViewAvailability,
@@ -251,6 +252,11 @@ pub const RULES: &[Rule] = &[
         ],
     },
     Rule {
+        action: Action::BookFreeSlots,
+        what: "book a free slot of an EP who works with one's school, for that school, where the service lets schools book",
+        grants: &[g(Senco, OwnSchool), g(SchoolLeader, OwnSchool)],
+    },
+    Rule {
         action: Action::CancelBookings,
         what: "cancel a booking",
         grants: &[
@@ -298,6 +304,36 @@ pub const RULES: &[Rule] = &[
 pub fn rule(action: Action) -> &'static Rule {
     // Every action has exactly one rule: `tests::every_action_has_one_rule` checks it.
     RULES.iter().find(|r| r.action == action).unwrap_or(&RULES[0])
+}
+
+/// Who may take an action, in words, for a refusal: "Only the service's administrators may
+/// create, update and archive schools."
+pub fn refusal_text(action: Action) -> String {
+    let rule = rule(action);
+    let mut who: Vec<String> = Vec::new();
+    for grant in rule.grants {
+        let name = match (grant.role, grant.reach) {
+            (ServiceAdmin, _) => "the service's administrators".to_owned(),
+            (Psychologist, Service) => "EPs".to_owned(),
+            (Psychologist, LinkedSchools) => "EPs (their own time, and the schools they work with)".to_owned(),
+            (Psychologist, _) => "EPs (their own time)".to_owned(),
+            (Senco, _) => "SENCOs (of their own school)".to_owned(),
+            (SchoolLeader, _) => "school leaders (of their own school)".to_owned(),
+            (SchoolStaff, _) => "school staff (of their own school)".to_owned(),
+            (PartnerClient, _) => match grant.scope {
+                Some(scope) => format!("partner clients with the {} scope", scope.as_str()),
+                None => "partner clients".to_owned(),
+            },
+        };
+        if !who.contains(&name) {
+            who.push(name);
+        }
+    }
+    match who.as_slice() {
+        [] => format!("Nobody may {}.", rule.what),
+        [one] => format!("Only {one} may {}.", rule.what),
+        [init @ .., last] => format!("Only {} and {last} may {}.", init.join(", "), rule.what),
+    }
 }
 
 /// How a target relates to the caller, for reading the table without a database.
@@ -463,16 +499,17 @@ impl Principal {
         access
     }
 
-    /// The error for an action refused on something of `service` (and `school`): forbidden when
-    /// the caller can see it, not found when it cannot (existence is itself information).
-    pub fn refusal(&self, service: ServiceId, school: Option<SchoolId>) -> crate::DomainError {
+    /// The error for `action` refused on something of `service` (and `school`): forbidden, with
+    /// who may take it, when the caller can see it; not found when it cannot (existence is
+    /// itself information).
+    pub fn refusal(&self, action: Action, service: ServiceId, school: Option<SchoolId>) -> crate::DomainError {
         let seen = self.visibility();
         let sees = match school {
             Some(school) => seen.permits_school(service, school),
             None => seen.touches_service(service),
         };
         if sees {
-            crate::DomainError::Forbidden
+            crate::DomainError::Refused(refusal_text(action))
         } else {
             crate::DomainError::NotFound
         }
@@ -494,7 +531,7 @@ impl Principal {
         if self.static_access(action).permits_service_wide(service) {
             Ok(())
         } else {
-            Err(self.refusal(service, school))
+            Err(self.refusal(action, service, school))
         }
     }
 
@@ -668,6 +705,7 @@ mod tests {
         Action::ManageCalendars,
         Action::ViewBookings,
         Action::ManageBookings,
+        Action::BookFreeSlots,
         Action::CancelBookings,
         Action::RecordDelivery,
         Action::ViewAvailability,

@@ -86,6 +86,10 @@ pub enum DomainError {
     /// The caller can see the object but may not do this to it.
     #[error("forbidden")]
     Forbidden,
+    /// Forbidden, with what the caller may do instead (who may take the action, or the service
+    /// setting that closes it). The message is safe to show.
+    #[error("forbidden: {0}")]
+    Refused(String),
     /// No valid credentials.
     #[error("unauthenticated")]
     Unauthenticated,

@@ -71,4 +71,5 @@ ids! {
     CalendarExceptionId,
     BookingId,
     LedgerEntryId,
+    BookingSeriesId,
 }

@@ -106,6 +106,19 @@ text_enum! {
 }
 
 text_enum! {
+    /// Whether school work happens in term time only.
+    pub enum TermTimePolicy {
+        /// A booking of school work in a holiday (half-terms included) is refused, and
+        /// availability offers none.
+        Refuse = "REFUSE",
+        /// It is made with a warning; availability still offers term time only.
+        Warn = "WARN",
+        /// Holidays are like any other day.
+        Allow = "ALLOW",
+    }
+}
+
+text_enum! {
     pub enum ClosureKind {
         BankHoliday = "BANK_HOLIDAY",
         ServiceClosure = "SERVICE_CLOSURE",
@@ -135,6 +148,14 @@ text_enum! {
         AuditSupport = "AUDIT_SUPPORT",
         Training = "TRAINING",
         Other = "OTHER",
+    }
+}
+
+impl BookingKind {
+    /// Work with or for a school, which happens in term time (training and the service's own
+    /// business need not).
+    pub fn is_school_work(self) -> bool {
+        !matches!(self, BookingKind::Training | BookingKind::Other)
     }
 }
 

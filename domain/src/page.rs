@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Select,
-    Value,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,8 @@ pub struct PageRequest {
     pub after: Option<String>,
     pub last: Option<i64>,
     pub before: Option<String>,
+    /// Count the whole list too (one more statement, only when asked for).
+    pub count_total: bool,
 }
 
 /// A page of items, each with the cursor that points at it.
@@ -32,6 +34,8 @@ pub struct Page<T> {
     pub items: Vec<(String, T)>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
+    /// How many items the whole list has, when counted.
+    pub total: Option<u64>,
 }
 
 impl<T> Page<T> {
@@ -40,6 +44,7 @@ impl<T> Page<T> {
             items: self.items.into_iter().map(|(c, t)| (c, f(t))).collect(),
             has_next_page: self.has_next_page,
             has_previous_page: self.has_previous_page,
+            total: self.total,
         }
     }
 }
@@ -75,6 +80,7 @@ pub struct Window {
     pub from: Option<Position>,
     /// The caller gave a starting cursor (so there are rows on the other side of it).
     pub from_cursor: bool,
+    pub count_total: bool,
 }
 
 impl PageRequest {
@@ -121,6 +127,7 @@ impl PageRequest {
                         .map(|c| Position::decode("before", c))
                         .transpose()?,
                     from_cursor: self.before.is_some(),
+                    count_total: self.count_total,
                 })
             }
             (first, None) => {
@@ -140,6 +147,7 @@ impl PageRequest {
                         .map(|c| Position::decode("after", c))
                         .transpose()?,
                     from_cursor: self.after.is_some(),
+                    count_total: self.count_total,
                 })
             }
         }
@@ -171,6 +179,11 @@ where
     E::Column: ColumnTrait + Copy,
 {
     // Reading backwards is reading forwards in the reverse order, then flipping the page.
+    let total = if window.count_total {
+        Some(select.clone().count(db).await?)
+    } else {
+        None
+    };
     let ascending = window.forward != descending;
     let order = if ascending { Order::Asc } else { Order::Desc };
     let mut select = select;
@@ -221,22 +234,27 @@ where
             items,
             has_next_page: more,
             has_previous_page: window.from_cursor,
+            total,
         }
     } else {
         Page {
             items,
             has_next_page: window.from_cursor,
             has_previous_page: more,
+            total,
         }
     })
 }
 
-/// Pages a list that is already in memory (computed results such as free slots).
+/// Pages a list that is already in memory (computed results such as free slots), sorted by
+/// position (its key, then its id). A cursor is a place in that order, not a row: the page after
+/// it starts with whatever comes next now, even if the row it pointed at has gone.
 pub fn in_memory<T>(all: Vec<T>, window: &Window, position_of: impl Fn(&T) -> Position) -> Page<T> {
     let positions: Vec<Position> = all.iter().map(&position_of).collect();
+    let order = |p: &Position| (p.key.clone(), p.id);
     let start = match (&window.from, window.forward) {
-        (Some(from), true) => positions.iter().position(|p| p == from).map_or(0, |i| i + 1),
-        (Some(from), false) => positions.iter().position(|p| p == from).unwrap_or(all.len()),
+        (Some(from), true) => positions.iter().take_while(|p| order(p) <= order(from)).count(),
+        (Some(from), false) => positions.iter().take_while(|p| order(p) < order(from)).count(),
         (None, true) => 0,
         (None, false) => all.len(),
     };
@@ -246,6 +264,7 @@ pub fn in_memory<T>(all: Vec<T>, window: &Window, position_of: impl Fn(&T) -> Po
     } else {
         (start.saturating_sub(size), start)
     };
+    let total = Some(all.len() as u64);
     let has_next_page = hi < all.len();
     let has_previous_page = lo > 0;
     let items = all
@@ -259,6 +278,7 @@ pub fn in_memory<T>(all: Vec<T>, window: &Window, position_of: impl Fn(&T) -> Po
         items,
         has_next_page,
         has_previous_page,
+        total,
     }
 }
 
@@ -283,6 +303,26 @@ mod tests {
             ..Default::default()
         };
         assert!(junk.window().is_err());
+    }
+
+    #[test]
+    fn an_in_memory_cursor_is_a_place_in_the_order() {
+        let pos = |n: &u32| Position {
+            key: Some(format!("{n:03}")),
+            id: uuid::Uuid::nil(),
+        };
+        let all: Vec<u32> = (0..10).collect();
+        let first = in_memory(all, &PageRequest::first(3).window().unwrap(), pos);
+        let cursor = first.items[2].0.clone();
+        // The row the cursor points at (2) is gone; the next page still starts after it.
+        let fewer: Vec<u32> = (0..10).filter(|n| *n != 2).collect();
+        let next = PageRequest {
+            first: Some(3),
+            after: Some(cursor),
+            ..Default::default()
+        };
+        let second = in_memory(fewer, &next.window().unwrap(), pos);
+        assert_eq!(second.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![3, 4, 5]);
     }
 
     #[test]

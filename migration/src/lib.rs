@@ -14,6 +14,7 @@ mod m20261123_000001_platform;
 mod m20261123_000002_ep_time;
 mod m20261124_000003_no_overlapping_periods;
 mod m20261201_000004_schools_in_their_service;
+mod m20261202_000005_ep_time_made_livable;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_ep_time::Migration),
             Box::new(m20261124_000003_no_overlapping_periods::Migration),
             Box::new(m20261201_000004_schools_in_their_service::Migration),
+            Box::new(m20261202_000005_ep_time_made_livable::Migration),
         ]
     }
 }

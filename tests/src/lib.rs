@@ -360,6 +360,22 @@ impl TestApp {
         self.populate(tag, domain::ids::ServiceId(uuid), admin_email).await
     }
 
+    /// Changes the tenant's time settings (as its administrator), panicking unless it worked.
+    pub async fn set_policy(&self, t: &Tenant, patch: Value) -> Value {
+        let mut input = patch;
+        input["serviceId"] = json!(t.service_id);
+        let a = self
+            .gql(
+                &t.admin.token,
+                "mutation($i: UpdateTimeSettingsInput!) { updateTimeSettings(input: $i) { timeSettings { minimumNoticeHours termTimePolicy schoolsMayBook slotStepMinutes } userErrors { field message } } }",
+                json!({ "i": input }),
+            )
+            .await;
+        let settings = a.ok()["updateTimeSettings"]["timeSettings"].clone();
+        assert!(settings.is_object(), "settings changed: {}", a.body);
+        settings
+    }
+
     /// Runs the scps command line (the binary at `scps`) against this server's database.
     pub async fn scps(&self, scps: &str, args: &[&str]) -> std::process::Output {
         let mut command = tokio::process::Command::new(scps);

@@ -23,6 +23,32 @@ macro_rules! mirror {
 }
 
 mirror! {
+    /// Whether school work happens in term time only (half-terms are holidays).
+    TermTimePolicy => domain::model::TermTimePolicy {
+        /// School work in a holiday is refused, and availability offers none.
+        Refuse = "REFUSE",
+        /// It is booked with a warning; availability offers term time only.
+        Warn = "WARN",
+        /// Holidays are like any other day.
+        Allow = "ALLOW",
+    }
+}
+
+mirror! {
+    /// Why a booking no longer fits its EP's time.
+    ConflictReason => domain::time::conflicts::Reason {
+        /// Outside the EP's working hours on that day.
+        OutsideWorkingHours = "OUTSIDE_WORKING_HOURS",
+        /// The EP is away then (leave, training, sickness...; which, only their calendar says).
+        EpUnavailable = "EP_UNAVAILABLE",
+        /// A bank holiday, a service closure day or a day the school is closed.
+        Closure = "CLOSURE",
+        /// School work in a school holiday.
+        OutsideTerm = "OUTSIDE_TERM",
+    }
+}
+
+mirror! {
     /// A role held through a membership.
     Role => domain::access::Role {
         /// Runs the service's diary: contracts, allocation, visits, every school's balance.

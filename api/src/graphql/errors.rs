@@ -78,6 +78,7 @@ pub fn to_graphql(err: DomainError, request_id: &str) -> async_graphql::Error {
     match err {
         DomainError::NotFound => coded("Not found.", "NOT_FOUND"),
         DomainError::Forbidden => coded("You may not do this.", "FORBIDDEN"),
+        DomainError::Refused(message) => coded(message, "FORBIDDEN"),
         DomainError::Unauthenticated => coded("The credentials are not valid.", "UNAUTHENTICATED"),
         DomainError::Conflict(message) => coded(message, "CONFLICT"),
         DomainError::RateLimited { retry_after_seconds } => coded(

@@ -13,7 +13,8 @@ use async_graphql::Context;
 use domain::access::Caller;
 use domain::db::Db;
 use domain::entities::{person, school, service};
-use domain::ids::{PersonId, SchoolId, ServiceId};
+use domain::ids::{ContractId, PersonId, SchoolId, ServiceId};
+use domain::time::{contracts, ledger};
 use domain::{DomainError, tenancy};
 
 use crate::metrics::REQUEST_STATEMENTS;
@@ -73,11 +74,52 @@ impl Loader<ServiceId> for ServiceLoader {
     }
 }
 
+/// A contract's balance: keyed by its service, its id and its purchase (already read with the
+/// contract, in the caller's reach), so that a list of contracts sums its ledger in one
+/// statement per service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ContractKey {
+    pub service: ServiceId,
+    pub contract: ContractId,
+    pub purchased: i64,
+}
+
+pub struct ContractBalanceLoader {
+    db: Db,
+}
+
+impl Loader<ContractKey> for ContractBalanceLoader {
+    type Value = ledger::Balance;
+    type Error = Arc<DomainError>;
+
+    async fn load(&self, keys: &[ContractKey]) -> Result<HashMap<ContractKey, Self::Value>, Self::Error> {
+        let mut out = HashMap::new();
+        let services: std::collections::BTreeSet<ServiceId> = keys.iter().map(|k| k.service).collect();
+        for service in services {
+            let purchased: Vec<(ContractId, i64)> = keys
+                .iter()
+                .filter(|k| k.service == service)
+                .map(|k| (k.contract, k.purchased))
+                .collect();
+            let balances = ledger::contract_balances(&self.db, service, &purchased)
+                .await
+                .map_err(Arc::new)?;
+            for k in keys.iter().filter(|k| k.service == service) {
+                if let Some(b) = balances.get(&k.contract) {
+                    out.insert(*k, *b);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The loaders of one request.
 pub struct Loaders {
     pub schools: DataLoader<SchoolLoader>,
     pub people: DataLoader<PersonLoader>,
     pub services: DataLoader<ServiceLoader>,
+    pub balances: DataLoader<ContractBalanceLoader>,
 }
 
 impl Loaders {
@@ -108,8 +150,9 @@ impl Loaders {
                     db: db.clone(),
                     caller: caller.clone(),
                 },
-                spawner,
+                spawner.clone(),
             ),
+            balances: DataLoader::new(ContractBalanceLoader { db: db.clone() }, spawner),
         }
     }
 }
@@ -119,6 +162,7 @@ fn unshare(e: &Arc<DomainError>) -> DomainError {
     match e.as_ref() {
         DomainError::NotFound => DomainError::NotFound,
         DomainError::Forbidden => DomainError::Forbidden,
+        DomainError::Refused(m) => DomainError::Refused(m.clone()),
         DomainError::Unauthenticated => DomainError::Unauthenticated,
         DomainError::Invalid(v) => DomainError::Invalid(v.clone()),
         DomainError::Conflict(m) => DomainError::Conflict(m.clone()),
@@ -162,4 +206,14 @@ pub async fn person(ctx: &Context<'_>, id: Option<PersonId>) -> async_graphql::R
 
 pub async fn service(ctx: &Context<'_>, id: Option<ServiceId>) -> async_graphql::Result<Option<service::Model>> {
     load(ctx, |l| &l.services, id).await
+}
+
+/// The balance of a contract the caller has read.
+pub async fn contract_balance(ctx: &Context<'_>, c: &contracts::Contract) -> async_graphql::Result<ledger::Balance> {
+    let key = ContractKey {
+        service: c.row.service_id,
+        contract: c.row.id,
+        purchased: c.purchased_minutes(),
+    };
+    Ok(load(ctx, |l| &l.balances, Some(key)).await?.unwrap_or_default())
 }

@@ -181,7 +181,7 @@ pub async fn method_not_allowed() -> HttpResponse {
         ))
 }
 
-fn bearer(req: &HttpRequest) -> Result<Option<&str>, ()> {
+pub(super) fn bearer(req: &HttpRequest) -> Result<Option<&str>, ()> {
     match req.headers().get(header::AUTHORIZATION) {
         None => Ok(None),
         Some(v) => {

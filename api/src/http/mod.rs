@@ -2,6 +2,7 @@
 //! the OAuth token endpoint for partner clients, GraphiQL's assets).
 
 pub mod assets;
+pub mod exports;
 pub mod graphql;
 pub mod middleware;
 pub mod oauth;
@@ -18,6 +19,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/graphql/assets/{file}").route(web::get().to(assets::file)))
     .service(web::resource("/oauth/token").route(web::post().to(oauth::token)))
+    .service(web::resource("/exports/time-summary.csv").route(web::get().to(exports::time_summary)))
+    .service(web::resource("/exports/ledger.csv").route(web::get().to(exports::ledger)))
     .service(web::resource("/healthz").route(web::get().to(ops::healthz)))
     .service(web::resource("/readyz").route(web::get().to(ops::readyz)))
     .service(web::resource("/metrics").route(web::get().to(ops::metrics)));
@@ -31,6 +34,8 @@ pub fn route_name(path: &str) -> &'static str {
         "/healthz" => "healthz",
         "/readyz" => "readyz",
         "/metrics" => "metrics",
+        "/exports/time-summary.csv" => "export_time_summary",
+        "/exports/ledger.csv" => "export_ledger",
         p if p.starts_with("/graphql/assets/") => "graphiql_assets",
         _ => "other",
     }

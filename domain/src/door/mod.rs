@@ -311,7 +311,7 @@ where
         Sight::Any => Door::seen(conn, caller),
     };
     Err(if seen.exists::<E>(id).await? {
-        DomainError::Forbidden
+        DomainError::Refused(crate::access::refusal_text(action))
     } else {
         DomainError::NotFound
     })

@@ -129,6 +129,7 @@ owned! {
     working_pattern { service: ServiceId, ep: EpId, shared: No }
     calendar_exception { service: ServiceId, ep: EpId, shared: No }
     booking { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
+    booking_series { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
     ledger_entry { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
 }
 

@@ -15,6 +15,11 @@ entity!(time_settings, "time_settings", {
     pub even_use_over: SpreadPeriod,
     pub under_use_tolerance_percent: i32,
     pub updated_at: DateTimeUtc,
+    pub term_time_policy: TermTimePolicy,
+    pub schools_may_book: bool,
+    /// Space-separated booking kinds schools may book.
+    pub school_booking_kinds: String,
+    pub school_booking_within_visits: bool,
 });
 
 entity!(time_unit, "time_units", {
@@ -79,6 +84,8 @@ entity!(contract, "contracts", {
     pub created_at: DateTimeUtc,
     pub created_by: Option<PersonId>,
     pub updated_at: DateTimeUtc,
+    /// The unit's minutes when the contract was sold (a unit resized later does not change it).
+    pub unit_minutes: i32,
 });
 
 entity!(contract_top_up, "contract_top_ups", {
@@ -165,6 +172,29 @@ entity!(booking, "bookings", {
     pub rescheduled_from_id: Option<BookingId>,
     pub rescheduled_to_id: Option<BookingId>,
     pub alternative_id: Option<BookingId>,
+    /// Why an administrator booked inside the minimum notice, or in the past.
+    pub short_notice_reason: Option<String>,
+    pub series_id: Option<BookingSeriesId>,
+});
+
+entity!(booking_series, "booking_series", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: BookingSeriesId,
+    pub service_id: ServiceId,
+    pub school_id: SchoolId,
+    pub ep_id: PersonId,
+    pub kind: BookingKind,
+    pub mode: BookingMode,
+    pub location: Option<String>,
+    /// 1 = Monday ... 7 = Sunday.
+    pub weekday: i32,
+    pub starts_at: Time,
+    pub ends_at: Time,
+    pub every_weeks: i32,
+    pub starts_on: Date,
+    pub ends_on: Date,
+    pub created_at: DateTimeUtc,
+    pub created_by: Option<PersonId>,
 });
 
 entity!(ledger_entry, "ledger_entries", {

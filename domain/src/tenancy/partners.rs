@@ -94,6 +94,7 @@ pub async fn list(
         items,
         has_next_page: rows.has_next_page,
         has_previous_page: rows.has_previous_page,
+        total: rows.total,
     })
 }
 

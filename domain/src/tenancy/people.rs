@@ -431,7 +431,7 @@ pub async fn set_disabled(
                 .exists::<person::Entity>(id)
                 .await?;
         return Err(if sees {
-            DomainError::Forbidden
+            DomainError::Refused(crate::access::refusal_text(Action::ManagePeople))
         } else {
             DomainError::NotFound
         });

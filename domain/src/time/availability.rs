@@ -5,15 +5,16 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
 
+use super::terms::TermCalendar;
 use super::{DateRange, bookings, calendar, local_date, local_to_utc, service_zone, settings};
 use crate::access::{Action, Caller};
 use crate::door::{self, Door};
-use crate::entities::{academic_year, booking, contract, school, term};
+use crate::entities::{booking, contract, school};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{BookingId, PersonId, SchoolId, ServiceId};
-use crate::model::{BookingKind, BookingMode, BookingStatus, ClosureKind, ContractStatus};
+use crate::model::{BookingKind, BookingMode, BookingStatus, ClosureKind, ContractStatus, TermTimePolicy};
 
 /// The longest range one availability search covers.
 pub const MAX_RANGE_DAYS: i64 = 62;
@@ -60,69 +61,70 @@ fn subtract(spans: Vec<Span>, cut: Span) -> Vec<Span> {
     out
 }
 
-/// The first instant at or after `t` on the slot grid (whole multiples of `step` minutes).
-fn align(t: DateTime<Utc>, step: i64) -> DateTime<Utc> {
-    let minutes = t.timestamp().div_euclid(60);
-    let rem = minutes.rem_euclid(step);
-    let base = DateTime::<Utc>::from_timestamp(minutes * 60, 0).unwrap_or(t);
-    if rem == 0 && base >= t {
-        base
-    } else {
-        base + Duration::minutes(step - rem)
-    }
+/// A stretch of working time, with the instant its slot grid starts from (the local start of the
+/// working period it belongs to), so that a 09:00 start gives 09:00, 11:00... whatever the zone
+/// and season.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stretch {
+    origin: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
 }
 
-/// Slots of `duration` on the grid inside `spans`, whose blocked range (the slot and `buffer`
-/// either side) touches none of `blocked`.
-fn slots_in(
-    spans: &[Span],
-    blocked: &[Span],
-    duration: Duration,
-    buffer: Duration,
-    step: i64,
-    not_before: DateTime<Utc>,
-) -> Vec<Span> {
-    let mut out = Vec::new();
-    for (s, e) in spans {
-        let mut at = align((*s).max(not_before), step);
-        while at + duration <= *e {
-            let end = at + duration;
-            let (bf, bu) = (at - buffer, end + buffer);
-            if !blocked.iter().any(|(x, y)| *x < bu && bf < *y) {
-                out.push((at, end));
-            }
-            at += Duration::minutes(step);
+/// `stretches` without `cut`.
+fn cut_out(stretches: Vec<Stretch>, cut: Span) -> Vec<Stretch> {
+    let mut out = Vec::with_capacity(stretches.len() + 1);
+    for st in stretches {
+        for (from, to) in subtract(vec![(st.from, st.to)], cut) {
+            out.push(Stretch {
+                origin: st.origin,
+                from,
+                to,
+            });
         }
     }
     out
 }
 
-/// Whether the service keeps an academic calendar, and the term dates in a range.
-async fn term_days(
-    conn: &impl ConnectionTrait,
-    service: ServiceId,
-    range: DateRange,
-) -> DomainResult<Option<Vec<DateRange>>> {
-    let door = Door::service(conn, service);
-    if door.find::<academic_year::Entity>().count(conn).await? == 0 {
-        return Ok(None);
+/// A booking a slot must keep clear of: its span, and whether the EP travels to or from it.
+#[derive(Clone, Copy, Debug)]
+struct Busy {
+    span: Span,
+    /// An in-person booking at another place than the slot's.
+    elsewhere: bool,
+}
+
+/// Slots of `duration` on each stretch's grid (every `step` minutes from its origin), from
+/// `not_before`, that overlap no busy time and lie at least `buffer` from busy time elsewhere.
+fn slots_in(
+    stretches: &[Stretch],
+    busy: &[Busy],
+    duration: Duration,
+    buffer: Duration,
+    step: i64,
+    not_before: DateTime<Utc>,
+) -> Vec<Span> {
+    let step = Duration::minutes(step.max(1));
+    let mut out = Vec::new();
+    for st in stretches {
+        let earliest = st.from.max(not_before);
+        // The first grid point at or after the earliest start.
+        let behind = (earliest - st.origin).num_minutes().max(0);
+        let steps = (behind + step.num_minutes() - 1) / step.num_minutes();
+        let mut at = st.origin + Duration::minutes(steps * step.num_minutes());
+        while at + duration <= st.to {
+            let end = at + duration;
+            let clear = busy.iter().all(|b| {
+                let gap = if b.elsewhere { buffer } else { Duration::zero() };
+                !(b.span.0 < end + gap && at - gap < b.span.1)
+            });
+            if at >= earliest && clear {
+                out.push((at, end));
+            }
+            at += step;
+        }
     }
-    let terms = door
-        .find::<term::Entity>()
-        .filter(term::Column::ParentTermId.is_null())
-        .filter(term::Column::StartsOn.lte(range.ends_on))
-        .filter(term::Column::EndsOn.gte(range.starts_on))
-        .all(conn)
-        .await?;
-    Ok(Some(
-        terms
-            .into_iter()
-            .map(|t| DateRange {
-                starts_on: t.starts_on,
-                ends_on: t.ends_on,
-            })
-            .collect(),
-    ))
+    out
 }
 
 /// EPs who work with a school in a range: link EPs of its live contracts, and EPs with visits
@@ -167,8 +169,18 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
     super::plausible("from", q.from)?;
     super::plausible("to", q.to)?;
     let mut p = Problems::new();
-    if q.ep_id.is_some() == q.school_id.is_some() {
-        p.add("epId", FieldErrorCode::Required, "give an EP or a school, not both");
+    match (q.ep_id, q.school_id) {
+        (Some(_), Some(_)) => p.add(
+            "schoolId",
+            FieldErrorCode::Invalid,
+            "give an EP or a school, not both: a school's free slots are those of the EPs who work with it",
+        ),
+        (None, None) => p.add(
+            "epId",
+            FieldErrorCode::Required,
+            "give an EP (their free slots) or a school (the free slots of the EPs who work with it)",
+        ),
+        _ => {}
     }
     if q.to <= q.from {
         p.add("to", FieldErrorCode::OutOfRange, "must be after from");
@@ -219,7 +231,7 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
                 }
             };
             if !access.permits(service, None, Some(ep)) {
-                return Err(caller.principal.refusal(service, None));
+                return Err(caller.principal.refusal(Action::ViewAvailability, service, None));
             }
             if !super::is_ep(conn, service, ep).await? {
                 return Err(DomainError::NotFound);
@@ -246,7 +258,8 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
     if eps.is_empty() {
         return Ok(Vec::new());
     }
-    let school_ids: Vec<SchoolId> = school.iter().map(|s| s.id).collect();
+    let school_id = school.as_ref().map(|s| s.id);
+    let school_ids: Vec<SchoolId> = school_id.into_iter().collect();
     let closures = settings::closures_between(conn, service, days, Some(&school_ids)).await?;
     let closed = |d: NaiveDate| {
         closures.iter().any(|c| {
@@ -258,46 +271,47 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
                 && (c.kind != ClosureKind::SchoolClosure || school.is_some())
         })
     };
-    let in_term = match q.kind {
-        BookingKind::Training | BookingKind::Other => None,
-        _ => term_days(conn, service, days).await?,
+    // School work keeps to term time (half-terms are holidays), as booking does.
+    let school_work = q.kind.is_school_work() || school.is_some();
+    let terms = if school_work && policies.term_time_policy != TermTimePolicy::Allow {
+        TermCalendar::load(conn, service).await?
+    } else {
+        TermCalendar::default()
     };
     let patterns = calendar::patterns_between(conn, service, &eps, days.starts_on, days.ends_on).await?;
     let exceptions = calendar::exceptions_between(conn, service, &eps, q.from, q.to).await?;
+    let buffer = if q.mode == BookingMode::InPerson {
+        Duration::minutes(i64::from(policies.travel_buffer_minutes))
+    } else {
+        Duration::zero()
+    };
     let held = bookings::holding_time(
         conn,
         service,
         &eps,
-        q.from - Duration::hours(12),
-        q.to + Duration::hours(12),
+        q.from - Duration::hours(12) - buffer,
+        q.to + Duration::hours(12) + buffer,
     )
     .await?;
 
     let not_before = (Utc::now() + Duration::hours(i64::from(policies.minimum_notice_hours))).max(q.from);
     let duration = Duration::minutes(q.duration_minutes);
     let step = i64::from(policies.slot_step_minutes.max(5));
-    let buffer = if q.mode == BookingMode::InPerson {
-        Duration::minutes(i64::from(policies.travel_buffer_minutes))
-    } else {
-        Duration::zero()
-    };
 
     let mut slots = Vec::new();
     for ep in eps {
         // Working time, day by day, on the local clock.
-        let mut working: Vec<Span> = Vec::new();
+        let mut working: Vec<Stretch> = Vec::new();
         let mut day = days.starts_on;
         while day <= days.ends_on {
-            let term_ok = in_term
-                .as_ref()
-                .is_none_or(|terms| terms.iter().any(|t| t.contains(day)));
-            if term_ok && !closed(day) {
+            if terms.is_term_time(day) && !closed(day) {
                 for pattern in patterns.iter().filter(|p| p.row.ep_id == ep) {
                     for h in pattern.hours_on(day) {
-                        let s = local_to_utc(tz, day, h.starts_at).max(q.from);
-                        let e = local_to_utc(tz, day, h.ends_at).min(q.to);
-                        if s < e {
-                            working.push((s, e));
+                        let origin = local_to_utc(tz, day, h.starts_at);
+                        let from = origin.max(q.from);
+                        let to = local_to_utc(tz, day, h.ends_at).min(q.to);
+                        if from < to {
+                            working.push(Stretch { origin, from, to });
                         }
                     }
                 }
@@ -308,20 +322,26 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
             };
         }
         for x in exceptions.iter().filter(|x| x.ep_id == ep) {
-            working = subtract(working, (x.starts_at, x.ends_at));
+            working = cut_out(working, (x.starts_at, x.ends_at));
         }
         let mine: Vec<&crate::entities::booking::Model> = held.iter().filter(|b| b.ep_id == ep).collect();
-        let top_level: Vec<Span> = mine
+        let top_level: Vec<Busy> = mine
             .iter()
             .filter(|b| b.visit_id.is_none())
-            .map(|b| (b.blocked_from, b.blocked_until))
+            .map(|b| Busy {
+                span: (b.blocked_from, b.blocked_until),
+                // Searching by EP the slot's place is not known: every in-person booking needs
+                // travel to or from it.
+                elsewhere: b.mode == BookingMode::InPerson
+                    && (school_id.is_none() || bookings::different_places(b.school_id, school_id)),
+            })
             .collect();
         for (s, e) in slots_in(&working, &top_level, duration, buffer, step, not_before) {
             slots.push(Slot {
                 starts_at: s,
                 ends_at: e,
                 ep_id: ep,
-                school_id: school.as_ref().map(|x| x.id),
+                school_id,
                 visit_id: None,
             });
         }
@@ -332,16 +352,23 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
                     && b.status.is_open()
                     && school.as_ref().is_none_or(|s| b.school_id == Some(s.id))
             }) {
-                let inside: Vec<Span> = mine
+                let inside: Vec<Busy> = mine
                     .iter()
                     .filter(|b| b.visit_id == Some(visit.id))
-                    .map(|b| (b.blocked_from, b.blocked_until))
+                    .map(|b| Busy {
+                        span: (b.blocked_from, b.blocked_until),
+                        elsewhere: false,
+                    })
                     .collect();
-                let span = (visit.starts_at.max(q.from), visit.ends_at.min(q.to));
-                if span.0 >= span.1 {
+                let stretch = Stretch {
+                    origin: visit.starts_at,
+                    from: visit.starts_at.max(q.from),
+                    to: visit.ends_at.min(q.to),
+                };
+                if stretch.from >= stretch.to {
                     continue;
                 }
-                for (s, e) in slots_in(&[span], &inside, duration, Duration::zero(), step, not_before) {
+                for (s, e) in slots_in(&[stretch], &inside, duration, Duration::zero(), step, not_before) {
                     slots.push(Slot {
                         starts_at: s,
                         ends_at: e,
@@ -355,6 +382,15 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
     }
     slots.sort();
     Ok(slots)
+}
+
+/// Where a slot lies in the list of free slots: its start and its EP. A cursor is a position in
+/// time, so it stays valid whatever was booked since.
+pub fn position(slot: &Slot) -> crate::page::Position {
+    crate::page::Position {
+        key: Some(slot.starts_at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        id: slot.ep_id.0,
+    }
 }
 
 #[cfg(test)]
@@ -380,33 +416,78 @@ mod tests {
         assert!(subtract(day, all_day).is_empty());
     }
 
+    fn stretch(from: &str, to: &str) -> Stretch {
+        Stretch {
+            origin: at(from),
+            from: at(from),
+            to: at(to),
+        }
+    }
+
+    fn starts(slots: &[Span]) -> Vec<String> {
+        slots.iter().map(|(s, _)| s.format("%H:%M").to_string()).collect()
+    }
+
     #[test]
-    fn slots_keep_to_the_grid_and_clear_buffers() {
-        let work = [(at("2026-01-05T09:07:00Z"), at("2026-01-05T11:00:00Z"))];
-        let busy = [(at("2026-01-05T10:00:00Z"), at("2026-01-05T10:30:00Z"))];
+    fn slots_step_from_the_start_of_the_working_period() {
+        // Working 09:07 to 11:00: the grid starts at 09:07, not on the quarter hour of UTC.
+        let work = [stretch("2026-01-05T09:07:00Z", "2026-01-05T11:00:00Z")];
         let slots = slots_in(
             &work,
-            &busy,
+            &[],
             Duration::minutes(30),
             Duration::zero(),
             15,
             at("2026-01-01T00:00:00Z"),
         );
-        let starts: Vec<String> = slots.iter().map(|(s, _)| s.format("%H:%M").to_string()).collect();
-        assert_eq!(starts, vec!["09:15", "09:30", "10:30"]);
-        let buffered = slots_in(
-            &work,
-            &busy,
+        assert_eq!(
+            starts(&slots),
+            vec!["09:07", "09:22", "09:37", "09:52", "10:07", "10:22"]
+        );
+        // Cut by leave until 09:40, the grid still steps from 09:07.
+        let cut = cut_out(work.to_vec(), (at("2026-01-05T08:00:00Z"), at("2026-01-05T09:40:00Z")));
+        let slots = slots_in(
+            &cut,
+            &[],
             Duration::minutes(30),
-            Duration::minutes(15),
+            Duration::zero(),
             15,
             at("2026-01-01T00:00:00Z"),
         );
-        let starts: Vec<String> = buffered.iter().map(|(s, _)| s.format("%H:%M").to_string()).collect();
+        assert_eq!(starts(&slots), vec!["09:52", "10:07", "10:22"]);
+    }
+
+    #[test]
+    fn one_travel_buffer_lies_between_places_and_none_at_the_same_place() {
+        let work = [stretch("2026-01-05T09:00:00Z", "2026-01-05T14:00:00Z")];
+        let booked = (at("2026-01-05T11:00:00Z"), at("2026-01-05T12:00:00Z"));
+        let elsewhere = [Busy {
+            span: booked,
+            elsewhere: true,
+        }];
+        let here = [Busy {
+            span: booked,
+            elsewhere: false,
+        }];
+        let after = |busy: &[Busy]| {
+            let slots = slots_in(
+                &work,
+                busy,
+                Duration::minutes(60),
+                Duration::minutes(15),
+                15,
+                at("2026-01-01T00:00:00Z"),
+            );
+            starts(&slots)
+                .into_iter()
+                .find(|s| s.as_str() >= "12:00")
+                .unwrap_or_default()
+        };
         assert_eq!(
-            starts,
-            vec!["09:15"],
-            "a 15-minute buffer keeps slots 15 minutes clear of the busy time"
+            after(&elsewhere),
+            "12:15",
+            "one buffer after a booking at another school"
         );
+        assert_eq!(after(&here), "12:00", "no buffer at the same school");
     }
 }

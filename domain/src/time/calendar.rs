@@ -45,7 +45,7 @@ fn require(caller: &Caller, action: Action, service: ServiceId, ep: PersonId) ->
     if caller.principal.static_access(action).permits_calendar(service, ep) {
         Ok(())
     } else {
-        Err(caller.principal.refusal(service, None))
+        Err(caller.principal.refusal(action, service, None))
     }
 }
 
@@ -92,9 +92,18 @@ fn check_hours(problems: &mut Problems, hours: &[Hours]) {
 
 /// Sets an EP's working pattern from a date. The pattern in force before it ends the day before;
 /// any that started later are replaced.
-pub async fn set_pattern(db: &Db, caller: &Caller, input: NewPattern) -> DomainResult<Pattern> {
+/// A calendar change and the open bookings it leaves outside the EP's time, for the
+/// administrator (or the EP) to move or cancel.
+#[derive(Clone, Debug)]
+pub struct Changed<T> {
+    pub value: T,
+    pub clashes: Vec<super::conflicts::Conflict>,
+}
+
+pub async fn set_pattern(db: &Db, caller: &Caller, input: NewPattern) -> DomainResult<Changed<Pattern>> {
     require(caller, Action::ManageCalendars, input.service_id, input.ep_id)?;
     let mut problems = Problems::new();
+    problems.check(super::Day::parse("effectiveFrom", input.effective_from));
     if !(1..=100).contains(&input.fte_hundredths) {
         problems.add("fte", FieldErrorCode::OutOfRange, "must be more than 0 and at most 1");
     }
@@ -156,10 +165,23 @@ pub async fn set_pattern(db: &Db, caller: &Caller, input: NewPattern) -> DomainR
         Entry::new("working_pattern.set", "WorkingPattern", row.id).in_service(input.service_id),
     )
     .await?;
+    let from = super::local_to_utc(
+        super::service_zone(&txn, input.service_id).await?,
+        input.effective_from,
+        NaiveTime::MIN,
+    );
+    let clashes = super::conflicts::of_ep(&txn, input.service_id, input.ep_id, from.max(Utc::now()), None)
+        .await?
+        .into_iter()
+        .filter(|c| c.reasons.contains(&super::conflicts::Reason::OutsideWorkingHours))
+        .collect();
     txn.commit().await?;
-    Ok(Pattern {
-        row,
-        hours: input.hours,
+    Ok(Changed {
+        value: Pattern {
+            row,
+            hours: input.hours,
+        },
+        clashes,
     })
 }
 
@@ -272,11 +294,15 @@ pub struct NewException {
 }
 
 /// Records time an EP is not available (leave, training, sickness...).
-pub async fn add_exception(db: &Db, caller: &Caller, input: NewException) -> DomainResult<calendar_exception::Model> {
+pub async fn add_exception(
+    db: &Db,
+    caller: &Caller,
+    input: NewException,
+) -> DomainResult<Changed<calendar_exception::Model>> {
     require(caller, Action::ManageCalendars, input.service_id, input.ep_id)?;
-    super::plausible("startsAt", input.starts_at)?;
-    super::plausible("endsAt", input.ends_at)?;
     let mut problems = Problems::new();
+    problems.check(super::Instant::parse("startsAt", input.starts_at));
+    problems.check(super::Instant::parse("endsAt", input.ends_at));
     if input.ends_at <= input.starts_at {
         problems.add("endsAt", FieldErrorCode::OutOfRange, "must be after the start");
     } else if (input.ends_at - input.starts_at).num_days() > 366 {
@@ -311,8 +337,16 @@ pub async fn add_exception(db: &Db, caller: &Caller, input: NewException) -> Dom
         Entry::new("calendar_exception.create", "CalendarException", row.id).in_service(input.service_id),
     )
     .await?;
+    let clashes = super::conflicts::of_ep(
+        &txn,
+        input.service_id,
+        input.ep_id,
+        input.starts_at,
+        Some(input.ends_at),
+    )
+    .await?;
     txn.commit().await?;
-    Ok(row)
+    Ok(Changed { value: row, clashes })
 }
 
 /// Withdraws an exception (the leave was cancelled); it stays on record.
@@ -390,4 +424,36 @@ pub async fn exceptions(
         ));
     }
     exceptions_between(conn, service, &[ep], from, to).await
+}
+
+/// An EP's bookings (not cancelled) that meet a range, by time, for whoever may see that EP's
+/// calendar.
+pub async fn bookings(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    service: ServiceId,
+    ep: PersonId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> DomainResult<Vec<crate::entities::booking::Model>> {
+    use crate::entities::booking;
+    require(caller, Action::ViewCalendars, service, ep)?;
+    if to <= from || (to - from).num_days() > 400 {
+        return Err(DomainError::invalid(
+            "to",
+            FieldErrorCode::OutOfRange,
+            "must be after from, and at most 400 days later",
+        ));
+    }
+    Ok(Door::open(conn, caller, Action::ViewCalendars)
+        .await?
+        .find::<booking::Entity>()
+        .filter(booking::Column::ServiceId.eq(service))
+        .filter(booking::Column::EpId.eq(ep))
+        .filter(booking::Column::Status.ne(crate::model::BookingStatus::Cancelled))
+        .filter(booking::Column::EndsAt.gt(from))
+        .filter(booking::Column::StartsAt.lt(to))
+        .order_by_asc(booking::Column::StartsAt)
+        .all(conn)
+        .await?)
 }

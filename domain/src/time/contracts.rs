@@ -154,6 +154,7 @@ pub async fn list(
         items: cursors.into_iter().zip(loaded).collect(),
         has_next_page: rows.has_next_page,
         has_previous_page: rows.has_previous_page,
+        total: rows.total,
     })
 }
 
@@ -269,7 +270,8 @@ pub async fn create(db: &Db, caller: &Caller, input: NewContract) -> DomainResul
             ));
         }
         (_, None, Some(s), Some(e)) => {
-            let range = DateRange::new("endsOn", s, e)?;
+            crate::parse_all!(s = super::Day::parse("startsOn", s), e = super::Day::parse("endsOn", e));
+            let range = DateRange::new("endsOn", s.get(), e.get())?;
             if range.days() > 400 {
                 return Err(DomainError::invalid(
                     "endsOn",
@@ -312,6 +314,7 @@ pub async fn create(db: &Db, caller: &Caller, input: NewContract) -> DomainResul
             unit_id: Set(unit.id),
             quantity_hundredths: Set(qty),
             minutes: Set(minutes_for(i64::from(qty), unit.minutes) as i32),
+            unit_minutes: Set(unit.minutes),
             price_pence: Set(price),
             link_ep_id: Set(input.link_ep_id),
             status: Set(input.status),
@@ -403,9 +406,8 @@ pub async fn update(db: &Db, caller: &Caller, id: ContractId, patch: ContractPat
                 "only a draft's quantity can change; top up an active contract",
             ));
         }
-        let unit = settings::unit(&txn, current.service_id, current.unit_id).await?;
         row.quantity_hundredths = Set(q);
-        row.minutes = Set(minutes_for(i64::from(q), unit.minutes) as i32);
+        row.minutes = Set(minutes_for(i64::from(q), current.unit_minutes) as i32);
     }
     row.updated_at = Set(Utc::now());
     let saved = door.update(row).await?;
@@ -443,7 +445,7 @@ pub async fn top_up(db: &Db, caller: &Caller, input: TopUp) -> DomainResult<Cont
             "only an active contract can be topped up",
         ));
     }
-    let unit = settings::unit(&txn, current.service_id, current.unit_id).await?;
+    // A top-up is bought in the contract's unit, at the size the contract was sold at.
     let door = Door::open(&txn, caller, Action::ManageContracts).await?;
     let row = door
         .insert(contract_top_up::ActiveModel {
@@ -452,7 +454,7 @@ pub async fn top_up(db: &Db, caller: &Caller, input: TopUp) -> DomainResult<Cont
             school_id: Set(current.school_id),
             contract_id: Set(current.id),
             quantity_hundredths: Set(qty),
-            minutes: Set(minutes_for(i64::from(qty), unit.minutes) as i32),
+            minutes: Set(minutes_for(i64::from(qty), current.unit_minutes) as i32),
             price_pence: Set(price),
             reason: Set(reason),
             created_at: Set(Utc::now()),
@@ -526,6 +528,67 @@ pub async fn in_period(
     }
     let rows = q.all(conn).await?;
     load(&door, rows).await
+}
+
+/// A school's time in one funding stream: its contracts whose period holds a date, and the sum
+/// of their own balances (so a school's figures are its contracts' figures, added up).
+#[derive(Clone, Debug)]
+pub struct StreamBalance {
+    pub funding_stream: FundingStream,
+    pub contracts: Vec<Contract>,
+    pub balance: super::ledger::Balance,
+}
+
+/// A school's balance on a date (today, in the service's zone, when none is given), per
+/// funding stream, for those who may see its contracts.
+pub async fn school_balance(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    school: SchoolId,
+    on: Option<NaiveDate>,
+) -> DomainResult<Vec<StreamBalance>> {
+    let on = on.map(|d| super::Day::parse("on", d)).transpose()?.map(super::Day::get);
+    let door = Door::open(conn, caller, Action::ViewContracts).await?;
+    door.require_any()?;
+    let on = match on {
+        Some(d) => d,
+        None => {
+            let row = Door::seen(conn, caller).get::<school::Entity>(school).await?;
+            super::local_date(super::service_zone(conn, row.service_id).await?, Utc::now())
+        }
+    };
+    let rows = door
+        .find::<contract::Entity>()
+        .filter(contract::Column::SchoolId.eq(school))
+        .filter(contract::Column::Status.is_in([ContractStatus::Active, ContractStatus::Closed]))
+        .filter(contract::Column::StartsOn.lte(on))
+        .filter(contract::Column::EndsOn.gte(on))
+        .order_by_asc(contract::Column::StartsOn)
+        .all(conn)
+        .await?;
+    let Some(service) = rows.first().map(|c| c.service_id) else {
+        return Ok(Vec::new());
+    };
+    let loaded = load(&door, rows).await?;
+    let purchased: Vec<(ContractId, i64)> = loaded.iter().map(|c| (c.row.id, c.purchased_minutes())).collect();
+    let balances = super::ledger::contract_balances(conn, service, &purchased).await?;
+    let mut out: Vec<StreamBalance> = Vec::new();
+    for c in loaded {
+        let b = balances.get(&c.row.id).copied().unwrap_or_default();
+        match out.iter_mut().find(|s| s.funding_stream == c.row.funding_stream) {
+            Some(s) => {
+                s.balance = s.balance.plus(&b);
+                s.contracts.push(c);
+            }
+            None => out.push(StreamBalance {
+                funding_stream: c.row.funding_stream,
+                contracts: vec![c],
+                balance: b,
+            }),
+        }
+    }
+    out.sort_by_key(|s| s.funding_stream);
+    Ok(out)
 }
 
 #[cfg(test)]

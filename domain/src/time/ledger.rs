@@ -4,7 +4,7 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::access::{Action, Caller};
 use crate::audit::{self, Entry};
@@ -13,7 +13,7 @@ use crate::door::{self, Door};
 use crate::entities::{booking, contract, ledger_entry, school};
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
 use crate::ids::{BookingId, ContractId, LedgerEntryId, PersonId, SchoolId, ServiceId};
-use crate::model::{FundingStream, LedgerKind, TimeCategory};
+use crate::model::{ContractStatus, FundingStream, LedgerKind, TimeCategory};
 use crate::page::{self, Page, PageRequest, Position, SortKey};
 use crate::values;
 
@@ -161,6 +161,18 @@ impl Balance {
     pub fn remaining(&self) -> i64 {
         self.purchased - self.used()
     }
+    /// Two balances added up (a school's contracts in one stream).
+    pub fn plus(&self, other: &Balance) -> Balance {
+        Balance {
+            purchased: self.purchased + other.purchased,
+            booked: self.booked + other.booked,
+            delivered: self.delivered + other.delivered,
+            late_cancellation: self.late_cancellation + other.late_cancellation,
+            adjusted: self.adjusted + other.adjusted,
+            direct: self.direct + other.direct,
+            preparation: self.preparation + other.preparation,
+        }
+    }
     /// Adds one ledger sum to the right figure.
     pub fn add(&mut self, kind: LedgerKind, category: TimeCategory, minutes: i64) {
         match kind {
@@ -178,38 +190,68 @@ impl Balance {
 
 #[derive(Debug, FromQueryResult)]
 struct KindSum {
+    contract_id: Option<ContractId>,
     kind: LedgerKind,
     category: TimeCategory,
     minutes: Option<i64>,
 }
 
-/// Sums the ledger of one contract into a balance (the purchase is added by the caller).
+/// The balances of contracts of one service, in one statement: the one computation of a
+/// contract's figures, which the contract, its school's balance and the allocation check all
+/// read. `purchased` gives each contract's purchase (its minutes and top-ups).
+pub async fn contract_balances(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    purchased: &[(ContractId, i64)],
+) -> DomainResult<std::collections::BTreeMap<ContractId, Balance>> {
+    let mut out: std::collections::BTreeMap<ContractId, Balance> = purchased
+        .iter()
+        .map(|(id, minutes)| {
+            (
+                *id,
+                Balance {
+                    purchased: *minutes,
+                    ..Balance::default()
+                },
+            )
+        })
+        .collect();
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<KindSum> = Door::service(conn, service)
+        .find::<ledger_entry::Entity>()
+        .select_only()
+        .column(ledger_entry::Column::ContractId)
+        .column(ledger_entry::Column::Kind)
+        .column(ledger_entry::Column::Category)
+        .column_as(ledger_entry::Column::Minutes.sum(), "minutes")
+        .filter(ledger_entry::Column::ContractId.is_in(out.keys().copied()))
+        .group_by(ledger_entry::Column::ContractId)
+        .group_by(ledger_entry::Column::Kind)
+        .group_by(ledger_entry::Column::Category)
+        .into_model::<KindSum>()
+        .all(conn)
+        .await?;
+    for r in rows {
+        if let Some(b) = r.contract_id.and_then(|c| out.get_mut(&c)) {
+            b.add(r.kind, r.category, r.minutes.unwrap_or(0));
+        }
+    }
+    Ok(out)
+}
+
+/// The balance of one contract (see [`contract_balances`]).
 pub async fn contract_balance(
     conn: &impl ConnectionTrait,
     service: ServiceId,
     contract: ContractId,
     purchased: i64,
 ) -> DomainResult<Balance> {
-    let rows: Vec<KindSum> = Door::service(conn, service)
-        .find::<ledger_entry::Entity>()
-        .select_only()
-        .column(ledger_entry::Column::Kind)
-        .column(ledger_entry::Column::Category)
-        .column_as(ledger_entry::Column::Minutes.sum(), "minutes")
-        .filter(ledger_entry::Column::ContractId.eq(contract))
-        .group_by(ledger_entry::Column::Kind)
-        .group_by(ledger_entry::Column::Category)
-        .into_model::<KindSum>()
-        .all(conn)
-        .await?;
-    let mut balance = Balance {
-        purchased,
-        ..Balance::default()
-    };
-    for r in rows {
-        balance.add(r.kind, r.category, r.minutes.unwrap_or(0));
-    }
-    Ok(balance)
+    Ok(contract_balances(conn, service, &[(contract, purchased)])
+        .await?
+        .remove(&contract)
+        .unwrap_or_default())
 }
 
 /// All minutes drawn against a contract (zero when nothing was ever booked or everything
@@ -229,15 +271,12 @@ pub struct Filter {
     pub to: Option<NaiveDate>,
 }
 
-/// Ledger entries the caller can see, newest first: administrators all in their service, EPs
-/// those of the schools they work with, SENCOs and school leaders their school's.
-pub async fn entries(
+/// The entries the caller can see that meet a filter, as a query to page or read out.
+async fn matching(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     filter: Filter,
-    page: &PageRequest,
-) -> DomainResult<Page<ledger_entry::Model>> {
-    let window = page.window()?;
+) -> DomainResult<sea_orm::Select<ledger_entry::Entity>> {
     let door = Door::open(conn, caller, Action::ViewLedger).await?;
     door.require_any()?;
     let mut select = door.find::<ledger_entry::Entity>();
@@ -262,6 +301,19 @@ pub async fn entries(
     if let Some(v) = filter.to {
         select = select.filter(ledger_entry::Column::AppliesOn.lte(v));
     }
+    Ok(select)
+}
+
+/// Ledger entries the caller can see, newest first: administrators all in their service, EPs
+/// those of the schools they work with, SENCOs and school leaders their school's.
+pub async fn entries(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: Filter,
+    page: &PageRequest,
+) -> DomainResult<Page<ledger_entry::Model>> {
+    let window = page.window()?;
+    let select = matching(conn, caller, filter).await?;
     page::fetch(
         conn,
         select,
@@ -272,6 +324,33 @@ pub async fn entries(
         |m: &ledger_entry::Model| Position { key: None, id: m.id.0 },
     )
     .await
+}
+
+/// The most entries one export holds.
+pub const MAX_EXPORT_ROWS: u64 = 50_000;
+
+/// Every entry the caller can see that meets a filter, oldest first, for an export (one
+/// statement; refused beyond [`MAX_EXPORT_ROWS`], so that a narrower period is asked for).
+pub async fn export(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    filter: Filter,
+) -> DomainResult<Vec<ledger_entry::Model>> {
+    let rows = matching(conn, caller, filter)
+        .await?
+        .order_by_asc(ledger_entry::Column::AppliesOn)
+        .order_by_asc(ledger_entry::Column::Id)
+        .limit(MAX_EXPORT_ROWS + 1)
+        .all(conn)
+        .await?;
+    if rows.len() as u64 > MAX_EXPORT_ROWS {
+        return Err(DomainError::invalid(
+            "to",
+            FieldErrorCode::OutOfRange,
+            format!("more than {MAX_EXPORT_ROWS} entries: export a shorter period"),
+        ));
+    }
+    Ok(rows)
 }
 
 /// One entry the caller can see.
@@ -304,6 +383,7 @@ pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult
     crate::parse_all!(
         minutes = values::minutes_in("minutes", input.minutes.abs(), 1, 100_000).map(|_| input.minutes),
         reason = values::required_text("reason", &input.reason, values::MAX_REASON_LEN),
+        applies_on = super::Day::parse("appliesOn", input.applies_on),
     );
     let txn = db::begin_write(db).await?;
     let school =
@@ -311,28 +391,72 @@ pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult
             .await?;
     let service = school.service_id;
     let rules = Door::service(&txn, service);
-    if let Some(c) = input.contract_id {
-        let found = rules
-            .find::<contract::Entity>()
-            .filter(contract::Column::Id.eq(c))
-            .filter(contract::Column::SchoolId.eq(school.id))
-            .one(&txn)
-            .await?
-            .ok_or_else(|| {
-                DomainError::invalid(
-                    "contractId",
-                    FieldErrorCode::NotFound,
-                    "no such contract for this school",
-                )
-            })?;
-        if found.funding_stream != input.funding_stream {
-            return Err(DomainError::invalid(
-                "fundingStream",
-                FieldErrorCode::Invalid,
-                "must match the contract's funding stream",
-            ));
+    let day = applies_on.get();
+    // Every adjustment of school time belongs to the contract whose period holds its date, so
+    // that the contract, the school and the summary count it alike. Statutory work may have no
+    // contract: it draws on no allocation.
+    let contract = match input.contract_id {
+        Some(c) => {
+            let found = rules
+                .find::<contract::Entity>()
+                .filter(contract::Column::Id.eq(c))
+                .filter(contract::Column::SchoolId.eq(school.id))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    DomainError::invalid(
+                        "contractId",
+                        FieldErrorCode::NotFound,
+                        "no such contract for this school",
+                    )
+                })?;
+            let mut p = crate::error::Problems::new();
+            if found.funding_stream != input.funding_stream {
+                p.add(
+                    "fundingStream",
+                    FieldErrorCode::Invalid,
+                    "must match the contract's funding stream",
+                );
+            }
+            if !(found.starts_on <= day && day <= found.ends_on) {
+                p.add(
+                    "appliesOn",
+                    FieldErrorCode::OutOfRange,
+                    format!(
+                        "must lie within the contract's period ({} to {})",
+                        found.starts_on, found.ends_on
+                    ),
+                );
+            }
+            p.finish()?;
+            Some(found.id)
         }
-    }
+        None => {
+            let covering = rules
+                .find::<contract::Entity>()
+                .filter(contract::Column::SchoolId.eq(school.id))
+                .filter(contract::Column::FundingStream.eq(input.funding_stream))
+                .filter(contract::Column::Status.ne(ContractStatus::Cancelled))
+                .filter(contract::Column::StartsOn.lte(day))
+                .filter(contract::Column::EndsOn.gte(day))
+                .one(&txn)
+                .await?;
+            match (covering, input.funding_stream) {
+                (Some(c), _) => Some(c.id),
+                (None, FundingStream::Statutory) => None,
+                (None, stream) => {
+                    return Err(DomainError::invalid(
+                        "appliesOn",
+                        FieldErrorCode::NotFound,
+                        format!(
+                            "no {} contract of this school covers {day}; adjust within a contract's period",
+                            stream.as_str().to_lowercase()
+                        ),
+                    ));
+                }
+            }
+        }
+    };
     if let Some(ep) = input.ep_id {
         super::require_ep(&txn, service, ep, "epId").await?;
     }
@@ -359,13 +483,13 @@ pub async fn adjust(db: &Db, caller: &Caller, input: Adjustment) -> DomainResult
             service_id: Set(service),
             school_id: Set(Some(school.id)),
             ep_id: Set(input.ep_id),
-            contract_id: Set(input.contract_id),
+            contract_id: Set(contract),
             booking_id: Set(None),
             kind: Set(LedgerKind::Adjustment),
             funding_stream: Set(input.funding_stream),
             category: Set(input.category),
             minutes: Set(i32::try_from(minutes).map_err(|e| DomainError::internal("minutes", e))?),
-            applies_on: Set(input.applies_on),
+            applies_on: Set(day),
             reason: Set(Some(reason)),
             created_at: Set(Utc::now()),
             created_by: Set(caller.principal.person_id()),

@@ -5,10 +5,12 @@
 pub mod availability;
 pub mod bookings;
 pub mod calendar;
+pub mod conflicts;
 pub mod contracts;
 pub mod ledger;
 pub mod settings;
 pub mod summary;
+pub mod terms;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
@@ -86,11 +88,52 @@ pub fn minutes_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     (to - from).num_minutes()
 }
 
+/// The years the service plans in: anything outside them is a typo, and calendar arithmetic on
+/// it could overflow.
+pub const YEARS: std::ops::Range<i32> = 2000..2100;
+
+/// A date the service can plan with (in 2000 to 2099). Every date an operation is given is
+/// checked into one of these first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Day(NaiveDate);
+
+impl Day {
+    pub fn parse(field: &str, date: NaiveDate) -> Result<Self, FieldError> {
+        use chrono::Datelike;
+        if YEARS.contains(&date.year()) {
+            Ok(Self(date))
+        } else {
+            Err(FieldError::new(
+                field,
+                FieldErrorCode::OutOfRange,
+                "must be a date between the years 2000 and 2099",
+            ))
+        }
+    }
+    pub fn get(self) -> NaiveDate {
+        self.0
+    }
+}
+
+/// An instant the service can plan with: in 2000 to 2099, on a whole minute. Every instant a
+/// booking or calendar operation is given is checked into one of these first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Instant(DateTime<Utc>);
+
+impl Instant {
+    pub fn parse(field: &str, at: DateTime<Utc>) -> Result<Self, FieldError> {
+        plausible(field, at).and_then(|t| whole_minute(field, t)).map(Self)
+    }
+    pub fn get(self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
 /// Refuses instants outside the years the service can plan in (2000 to 2099): they are typos,
 /// and calendar arithmetic on them could overflow.
 pub fn plausible(field: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, FieldError> {
     use chrono::Datelike;
-    if (2000..2100).contains(&at.year()) {
+    if YEARS.contains(&at.year()) {
         Ok(at)
     } else {
         Err(FieldError::new(

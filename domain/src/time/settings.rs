@@ -12,11 +12,30 @@ use crate::door::{self, Door};
 use crate::entities::{academic_year, closure, contract, term, time_settings, time_unit};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{AcademicYearId, ClosureId, SchoolId, ServiceId, TermId, TimeUnitId};
-use crate::model::{ClosureKind, OverbookingPolicy, SpreadPeriod};
+use crate::model::{BookingKind, ClosureKind, OverbookingPolicy, SpreadPeriod, TermTimePolicy};
 use crate::values::{self, Name};
 
 /// The units a new service starts with; administrators change them to match what they sell.
 const DEFAULT_UNITS: &[(&str, i32)] = &[("day", 390), ("half-day", 195), ("session", 180), ("hour", 60)];
+
+/// What schools may book when a service lets them: consultations and planning meetings.
+pub const DEFAULT_SCHOOL_KINDS: &[BookingKind] = &[BookingKind::Consultation, BookingKind::PlanningMeeting];
+
+pub fn join_kinds(kinds: &[BookingKind]) -> String {
+    let mut names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(" ")
+}
+
+/// The kinds schools may book, as the settings row stores them.
+pub fn school_kinds(policies: &time_settings::Model) -> Vec<BookingKind> {
+    policies
+        .school_booking_kinds
+        .split_whitespace()
+        .filter_map(|k| k.parse().ok())
+        .collect()
+}
 
 /// Settings and units for a new service.
 pub async fn create_defaults(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<()> {
@@ -34,6 +53,10 @@ pub async fn create_defaults(conn: &impl ConnectionTrait, service: ServiceId) ->
         even_use_over: Set(SpreadPeriod::Terms),
         under_use_tolerance_percent: Set(15),
         updated_at: Set(now),
+        term_time_policy: Set(TermTimePolicy::Refuse),
+        schools_may_book: Set(false),
+        school_booking_kinds: Set(join_kinds(DEFAULT_SCHOOL_KINDS)),
+        school_booking_within_visits: Set(false),
     })
     .await?;
     door.insert_all(
@@ -89,6 +112,10 @@ pub struct PolicyPatch {
     pub slot_step_minutes: Option<i32>,
     pub even_use_over: Option<SpreadPeriod>,
     pub under_use_tolerance_percent: Option<i32>,
+    pub term_time_policy: Option<TermTimePolicy>,
+    pub schools_may_book: Option<bool>,
+    pub school_booking_kinds: Option<Vec<BookingKind>>,
+    pub school_booking_within_visits: Option<bool>,
 }
 
 fn bounded(problems: &mut Problems, field: &str, value: Option<i32>, min: i32, max: i32) -> Option<i32> {
@@ -148,10 +175,38 @@ pub async fn update(
         0,
         100,
     );
+    if let Some(kinds) = &patch.school_booking_kinds {
+        if kinds.is_empty() {
+            p.add(
+                "schoolBookingKinds",
+                FieldErrorCode::Required,
+                "name at least one kind, or set schoolsMayBook to false",
+            );
+        }
+        if kinds.contains(&BookingKind::Visit) {
+            p.add(
+                "schoolBookingKinds",
+                FieldErrorCode::NotAllowed,
+                "visits are planned by the service, not booked by schools",
+            );
+        }
+    }
     p.finish()?;
     let txn = db::begin_write(db).await?;
     let door = Door::open(&txn, caller, Action::ManageTimeSettings).await?;
     let mut row: time_settings::ActiveModel = door.get::<time_settings::Entity>(service).await?.into();
+    if let Some(v) = patch.term_time_policy {
+        row.term_time_policy = Set(v);
+    }
+    if let Some(v) = patch.schools_may_book {
+        row.schools_may_book = Set(v);
+    }
+    if let Some(v) = &patch.school_booking_kinds {
+        row.school_booking_kinds = Set(join_kinds(v));
+    }
+    if let Some(v) = patch.school_booking_within_visits {
+        row.school_booking_within_visits = Set(v);
+    }
     if let Some(v) = notice {
         row.cancellation_notice_hours = Set(v);
     }
@@ -377,9 +432,13 @@ pub async fn create_academic_year(db: &Db, caller: &Caller, input: NewAcademicYe
     caller
         .principal
         .require_service_wide(Action::ManageTimeSettings, input.service_id)?;
+    crate::parse_all!(
+        starts = super::Day::parse("startsOn", input.starts_on),
+        ends = super::Day::parse("endsOn", input.ends_on)
+    );
     let mut problems = Problems::new();
     let name = problems.check(Name::parse("name", &input.name));
-    let year = DateRange::new("endsOn", input.starts_on, input.ends_on)?;
+    let year = DateRange::new("endsOn", starts.get(), ends.get())?;
     if year.days() > 400 {
         problems.add(
             "endsOn",
@@ -616,7 +675,11 @@ pub async fn add_closure(db: &Db, caller: &Caller, input: NewClosure) -> DomainR
     caller
         .principal
         .require_service_wide_for(Action::ManageTimeSettings, input.service_id, input.school_id)?;
-    let range = DateRange::new("endsOn", input.starts_on, input.ends_on)?;
+    crate::parse_all!(
+        starts = super::Day::parse("startsOn", input.starts_on),
+        ends = super::Day::parse("endsOn", input.ends_on)
+    );
+    let range = DateRange::new("endsOn", starts.get(), ends.get())?;
     if range.days() > 366 {
         return Err(DomainError::invalid(
             "endsOn",
@@ -736,21 +799,4 @@ pub async fn closures(
         .order_by_asc(closure::Column::StartsOn)
         .all(conn)
         .await?)
-}
-
-/// Terms (or half-terms) that divide a period, for spreading use evenly.
-pub async fn spread_periods(
-    conn: &impl ConnectionTrait,
-    service: ServiceId,
-    year: AcademicYearId,
-    over: SpreadPeriod,
-) -> DomainResult<Vec<term::Model>> {
-    let q = Door::service(conn, service)
-        .find::<term::Entity>()
-        .filter(term::Column::AcademicYearId.eq(year));
-    let q = match over {
-        SpreadPeriod::Terms => q.filter(term::Column::ParentTermId.is_null()),
-        SpreadPeriod::HalfTerms => q.filter(term::Column::ParentTermId.is_not_null()),
-    };
-    Ok(q.order_by_asc(term::Column::StartsOn).all(conn).await?)
 }

@@ -10,13 +10,14 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 
 use super::contracts::{self, Contract};
 use super::ledger::{self, Balance};
-use super::{DateRange, local_date, service_zone, settings};
+use super::terms::{TermCalendar, apportion, intersect};
+use super::{DateRange, Day, local_date, service_zone, settings};
 use crate::access::{Action, Caller, Role};
 use crate::door::Door;
-use crate::entities::{membership, person, school, term, time_unit};
+use crate::entities::{membership, person, school, time_unit};
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
 use crate::ids::{AcademicYearId, PersonId, SchoolId, ServiceId};
-use crate::model::FundingStream;
+use crate::model::{FundingStream, SpreadPeriod};
 
 pub struct Query {
     pub service_id: ServiceId,
@@ -34,6 +35,8 @@ pub struct Query {
 pub struct Period {
     pub name: String,
     pub range: DateRange,
+    /// The days of the range outside every term (their entries count here).
+    pub outside_term: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,6 +53,8 @@ pub struct StreamFigures {
     pub funding_stream: FundingStream,
     /// The unit of the school's contract in this stream (the first, if several).
     pub unit: Option<time_unit::Model>,
+    /// The unit's minutes when that contract was sold.
+    pub unit_minutes: Option<i32>,
     pub balance: Balance,
     pub by_period: Vec<Balance>,
     pub flags: Vec<Flag>,
@@ -88,6 +93,7 @@ struct Totals {
     by_period: Vec<Balance>,
     by_stream: BTreeMap<FundingStream, Balance>,
     unit: Option<time_unit::Model>,
+    unit_minutes: Option<i32>,
 }
 
 impl Totals {
@@ -97,6 +103,7 @@ impl Totals {
             by_period: vec![Balance::default(); periods],
             by_stream: BTreeMap::new(),
             unit: None,
+            unit_minutes: None,
         }
     }
 
@@ -108,48 +115,75 @@ impl Totals {
     }
 }
 
-/// The part of a contract's purchase that falls in a range: all of it when the contract lies
-/// inside, a share by days when it runs over the edges (a financial-year contract seen in an
-/// academic year).
-fn share_in(c: &Contract, range: DateRange) -> i64 {
-    let period = c.period();
-    if period.within(&range) {
-        return c.purchased_minutes();
-    }
-    let from = period.starts_on.max(range.starts_on);
-    let to = period.ends_on.min(range.ends_on);
-    if to < from {
-        return 0;
-    }
-    let days = (to - from).num_days() + 1;
-    c.purchased_minutes() * days / period.days()
+/// How a contract's purchase is shared out over time: by taught weekdays, in the spread
+/// periods (terms or half-terms) its period meets, with largest remainders so that the shares
+/// add up to the purchase exactly. Without an academic calendar, by weekdays of the period.
+struct Shares {
+    /// Each period the contract meets (clipped to the contract), its taught weekdays, its share.
+    parts: Vec<(DateRange, i64, i64)>,
 }
 
-/// The share of a purchase due by `today`, spread evenly over `periods`.
-fn expected_by(purchased: i64, periods: &[Period], today: NaiveDate) -> i64 {
-    if periods.is_empty() {
-        return 0;
+impl Shares {
+    fn of(c: &Contract, terms: &TermCalendar, over: SpreadPeriod) -> Self {
+        let period = c.period();
+        let mut ranges: Vec<DateRange> = terms
+            .periods(over, period)
+            .into_iter()
+            .filter_map(|s| intersect(s.range, period))
+            .collect();
+        if ranges.is_empty() {
+            ranges.push(period);
+        }
+        let weights: Vec<i64> = ranges.iter().map(|r| terms.taught_weekdays(*r)).collect();
+        let shares = apportion(c.purchased_minutes(), &weights);
+        Self {
+            parts: ranges
+                .into_iter()
+                .zip(weights)
+                .zip(shares)
+                .map(|((r, w), s)| (r, w, s))
+                .collect(),
+        }
     }
-    let share = purchased as f64 / periods.len() as f64;
-    let due: f64 = periods
+
+    /// The part of the purchase that falls in a range: whole shares for the periods inside it, a
+    /// share by taught weekdays of a period it cuts (the only place a minute is rounded).
+    fn within(&self, range: DateRange, terms: &TermCalendar) -> i64 {
+        self.parts
+            .iter()
+            .map(|(part, weight, share)| match intersect(*part, range) {
+                None => 0,
+                Some(cut) if cut == *part => *share,
+                Some(_) if *weight == 0 => 0,
+                Some(cut) => share * terms.taught_weekdays(cut) / weight,
+            })
+            .sum()
+    }
+}
+
+/// The share of a purchase due by `today`: each period's share, in full once it has ended and in
+/// part while it runs.
+fn expected_by(due: &[(i64, DateRange)], today: NaiveDate) -> i64 {
+    let sum: f64 = due
         .iter()
-        .map(|p| {
-            if today > p.range.ends_on {
+        .map(|(share, range)| {
+            let done = if today > range.ends_on {
                 1.0
-            } else if today < p.range.starts_on {
+            } else if today < range.starts_on {
                 0.0
             } else {
-                ((today - p.range.starts_on).num_days() + 1) as f64 / p.range.days() as f64
-            }
+                ((today - range.starts_on).num_days() + 1) as f64 / range.days() as f64
+            };
+            *share as f64 * done
         })
         .sum();
-    (share * due).round() as i64
+    sum.round() as i64
 }
 
 fn flags_for(
     stream: FundingStream,
     balance: &Balance,
-    periods: &[Period],
+    due: &[(i64, DateRange)],
     today: NaiveDate,
     tolerance_percent: i32,
 ) -> Vec<Flag> {
@@ -157,7 +191,7 @@ fn flags_for(
     if stream == FundingStream::Statutory {
         return flags;
     }
-    let expected = expected_by(balance.purchased, periods, today);
+    let expected = expected_by(due, today);
     if expected > 0 && (balance.used() as f64) < expected as f64 * (1.0 - f64::from(tolerance_percent) / 100.0) {
         flags.push(Flag::UnderUsing);
     }
@@ -172,13 +206,14 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
     let door = Door::open(conn, caller, Action::ViewLedger).await?;
     let access = door.access();
     if !access.touches_service(service) {
-        return Err(caller.principal.refusal(service, None));
+        return Err(caller.principal.refusal(Action::ViewLedger, service, None));
     }
     let whole_service = access.permits_service_wide(service);
     let policies = settings::policies(conn, service).await?;
     let tz = service_zone(conn, service).await?;
 
-    let (range, periods) = match (q.academic_year_id, q.from, q.to) {
+    let terms = TermCalendar::load(conn, service).await?;
+    let range = match (q.academic_year_id, q.from, q.to) {
         (Some(year), None, None) => {
             let y = settings::academic_year(conn, service, year).await.map_err(|_| {
                 DomainError::invalid(
@@ -187,24 +222,11 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
                     "no such academic year in this service",
                 )
             })?;
-            let spread = settings::spread_periods(conn, service, year, policies.even_use_over).await?;
-            let periods = spread
-                .into_iter()
-                .map(|t: term::Model| Period {
-                    name: t.name,
-                    range: DateRange {
-                        starts_on: t.starts_on,
-                        ends_on: t.ends_on,
-                    },
-                })
-                .collect();
-            (
-                DateRange::new("academicYearId", y.year.starts_on, y.year.ends_on)?,
-                periods,
-            )
+            DateRange::new("academicYearId", y.year.starts_on, y.year.ends_on)?
         }
         (None, Some(from), Some(to)) => {
-            let range = DateRange::new("to", from, to)?;
+            crate::parse_all!(from = Day::parse("from", from), to = Day::parse("to", to));
+            let range = DateRange::new("to", from.get(), to.get())?;
             if range.days() > 800 {
                 return Err(DomainError::invalid(
                     "to",
@@ -212,7 +234,14 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
                     "a summary covers at most 800 days",
                 ));
             }
-            (range, Vec::new())
+            range
+        }
+        (Some(_), _, _) => {
+            return Err(DomainError::invalid(
+                "from",
+                FieldErrorCode::Invalid,
+                "give an academic year, or from and to dates, not both",
+            ));
         }
         _ => {
             return Err(DomainError::invalid(
@@ -222,6 +251,27 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
             ));
         }
     };
+    // The periods the range is read in (the service's terms or half-terms, clipped to the
+    // range), and then the days outside every term, so that every minute lands in one.
+    let mut periods: Vec<Period> = terms
+        .periods(policies.even_use_over, range)
+        .into_iter()
+        .filter_map(|t| {
+            intersect(t.range, range).map(|r| Period {
+                name: t.name,
+                range: r,
+                outside_term: false,
+            })
+        })
+        .collect();
+    let outside = periods.len();
+    if terms.is_kept() {
+        periods.push(Period {
+            name: "Outside term".into(),
+            range,
+            outside_term: true,
+        });
+    }
 
     // Which schools: in reach, optionally narrowed.
     let mut school_q = door
@@ -259,7 +309,11 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
         .all(conn)
         .await?;
 
-    let bounds: Vec<(NaiveDate, NaiveDate)> = periods.iter().map(|p| (p.range.starts_on, p.range.ends_on)).collect();
+    let bounds: Vec<(NaiveDate, NaiveDate)> = periods
+        .iter()
+        .filter(|p| !p.outside_term)
+        .map(|p| (p.range.starts_on, p.range.ends_on))
+        .collect();
     let sums = ledger::grouped_sums(
         conn,
         ledger::SumsOf {
@@ -281,19 +335,30 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
     let today = local_date(tz, Utc::now());
     let tolerance = policies.under_use_tolerance_percent;
 
-    // Schools: purchases from contracts, the rest from the ledger.
+    // Schools: purchases from contracts, shared out over the periods, the rest from the ledger.
     let mut by_stream: BTreeMap<(SchoolId, FundingStream), Totals> = BTreeMap::new();
     for c in &contracts {
+        let shares = Shares::of(c, &terms, policies.even_use_over);
         let entry = by_stream
             .entry((c.row.school_id, c.row.funding_stream))
             .or_insert_with(|| Totals::new(periods.len()));
-        entry.all.purchased += share_in(c, range);
+        entry.all.purchased += shares.within(range, &terms);
+        for (p, totals) in periods.iter().zip(entry.by_period.iter_mut()) {
+            if !p.outside_term {
+                totals.purchased += shares.within(p.range, &terms);
+            }
+        }
         entry.unit.get_or_insert_with(|| c.unit.clone());
+        entry.unit_minutes.get_or_insert(c.row.unit_minutes);
     }
     let mut eps: BTreeMap<PersonId, Totals> = BTreeMap::new();
     for s in &sums {
         let minutes = s.minutes.unwrap_or(0);
-        let period = s.term_index.and_then(|i| usize::try_from(i).ok());
+        // An entry dated in no term counts outside term.
+        let period = s
+            .term_index
+            .and_then(|i| usize::try_from(i).ok())
+            .or((outside < periods.len()).then_some(outside));
         if let Some(school) = s.school_id {
             by_stream
                 .entry((school, s.funding_stream))
@@ -310,26 +375,27 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
                 .add(s.kind, s.category, minutes);
         }
     }
-    for totals in by_stream.values_mut() {
-        // Each period's share of the purchase, for reading per-period remaining time.
-        let n = totals.by_period.len() as i64;
-        for p in totals.by_period.iter_mut() {
-            p.purchased = if n > 0 { totals.all.purchased / n } else { 0 };
-        }
-    }
-
     let school_rows = schools
         .into_iter()
         .map(|school| {
             let mut streams: Vec<StreamFigures> = by_stream
                 .range((school.id, FundingStream::Traded)..)
                 .take_while(|((s, _), _)| *s == school.id)
-                .map(|((_, stream), totals)| StreamFigures {
-                    funding_stream: *stream,
-                    unit: totals.unit.clone(),
-                    balance: totals.all,
-                    by_period: totals.by_period.clone(),
-                    flags: flags_for(*stream, &totals.all, &periods, today, tolerance),
+                .map(|((_, stream), totals)| {
+                    let due: Vec<(i64, DateRange)> = periods
+                        .iter()
+                        .zip(&totals.by_period)
+                        .filter(|(p, _)| !p.outside_term)
+                        .map(|(p, b)| (b.purchased, p.range))
+                        .collect();
+                    StreamFigures {
+                        funding_stream: *stream,
+                        unit: totals.unit.clone(),
+                        unit_minutes: totals.unit_minutes,
+                        balance: totals.all,
+                        by_period: totals.by_period.clone(),
+                        flags: flags_for(*stream, &totals.all, &due, today, tolerance),
+                    }
                 })
                 .collect();
             streams.sort_by_key(|s| s.funding_stream);
@@ -382,30 +448,27 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
-    fn three_terms() -> Vec<Period> {
-        [
-            (d(2026, 9, 1), d(2026, 12, 18)),
-            (d(2027, 1, 4), d(2027, 3, 26)),
-            (d(2027, 4, 12), d(2027, 7, 21)),
+    fn range(s: NaiveDate, e: NaiveDate) -> DateRange {
+        DateRange {
+            starts_on: s,
+            ends_on: e,
+        }
+    }
+
+    fn three_terms() -> Vec<(i64, DateRange)> {
+        vec![
+            (1300, range(d(2026, 9, 1), d(2026, 12, 18))),
+            (1300, range(d(2027, 1, 4), d(2027, 3, 26))),
+            (1300, range(d(2027, 4, 12), d(2027, 7, 21))),
         ]
-        .into_iter()
-        .enumerate()
-        .map(|(i, (s, e))| Period {
-            name: format!("Term {}", i + 1),
-            range: DateRange {
-                starts_on: s,
-                ends_on: e,
-            },
-        })
-        .collect()
     }
 
     #[test]
     fn an_even_spread_is_due_term_by_term() {
         let terms = three_terms();
-        assert_eq!(expected_by(3900, &terms, d(2026, 8, 1)), 0);
-        assert_eq!(expected_by(3900, &terms, d(2027, 1, 1)), 1300);
-        assert_eq!(expected_by(3900, &terms, d(2027, 8, 1)), 3900);
+        assert_eq!(expected_by(&terms, d(2026, 8, 1)), 0);
+        assert_eq!(expected_by(&terms, d(2027, 1, 1)), 1300);
+        assert_eq!(expected_by(&terms, d(2027, 8, 1)), 3900);
     }
 
     #[test]

@@ -53,9 +53,50 @@ impl AuditEvent {
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
-    /// Further facts as JSON (ids, changed field names; never personal data).
-    async fn detail(&self) -> Option<&str> {
-        self.0.detail.as_deref()
+    /// Further facts as JSON (global ids, changed field names; never personal data).
+    async fn detail(&self) -> Option<String> {
+        self.0.detail.as_deref().map(global_ids)
+    }
+}
+
+/// The type of object an id in an audit entry's detail names, by its key.
+fn kind_of_key(key: &str) -> Option<&'static str> {
+    match key {
+        "epId" | "personId" => Some("Person"),
+        "newBookingId" | "bookingId" => Some("Booking"),
+        "topUpId" => Some("TopUp"),
+        "schoolId" => Some("School"),
+        "seriesId" => Some("VisitSeries"),
+        _ => None,
+    }
+}
+
+/// A detail's raw ids as the API's global ids, so that a client can look them up with
+/// `node(id:)` (the log keeps what it was written with).
+fn global_ids(detail: &str) -> String {
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str::<serde_json::Value>(detail) else {
+        return detail.to_owned();
+    };
+    for (key, value) in map.iter_mut() {
+        if let (Some(kind), Some(raw)) = (kind_of_key(key), value.as_str())
+            && let Ok(uuid) = raw.parse::<uuid::Uuid>()
+        {
+            *value = serde_json::Value::String(ids::encode(kind, uuid).0);
+        }
+    }
+    serde_json::Value::Object(map).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn detail_ids_become_global_ids() {
+        let uuid = uuid::Uuid::now_v7();
+        let out = super::global_ids(&format!(r#"{{"epId":"{uuid}","minutes":30}}"#));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["epId"], crate::graphql::ids::encode("Person", uuid).0.as_str());
+        assert_eq!(v["minutes"], 30);
+        assert_eq!(super::global_ids("not json"), "not json");
     }
 }
 
@@ -111,7 +152,7 @@ impl AuditQuery {
             c.caller()?,
             service,
             filter,
-            &page::request(first, after, last, before),
+            &page::request(ctx, first, after, last, before),
         )
         .await
         .or_gql(c)?;

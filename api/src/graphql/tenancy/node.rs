@@ -10,7 +10,7 @@ use super::{AuditEvent, Membership, PartnerClient, Person, School, Service};
 use crate::graphql::context::{self, Context as RequestContext};
 use crate::graphql::ids;
 use crate::graphql::time::{
-    AcademicYear, Booking, CalendarException, Closure, Contract, LedgerEntry, TimeUnit, WorkingPattern,
+    AcademicYear, Booking, CalendarException, Closure, Contract, LedgerEntry, TimeUnit, VisitSeries, WorkingPattern,
 };
 
 /// Any object with a global id, fetched with `node(id:)`.
@@ -31,6 +31,7 @@ pub enum Node {
     CalendarException(CalendarException),
     Booking(Booking),
     LedgerEntry(LedgerEntry),
+    VisitSeries(VisitSeries),
 }
 
 /// Loads any object by global id; not found (or not visible) is `None`.

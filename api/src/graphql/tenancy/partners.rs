@@ -121,9 +121,14 @@ impl PartnersQuery {
         let service = ids::expect("serviceId", "Service", &service_id)
             .map_err(|_| DomainError::NotFound)
             .or_gql(c)?;
-        let rows = partners::list(c.db(), c.caller()?, service, &page::request(first, after, last, before))
-            .await
-            .or_gql(c)?;
+        let rows = partners::list(
+            c.db(),
+            c.caller()?,
+            service,
+            &page::request(ctx, first, after, last, before),
+        )
+        .await
+        .or_gql(c)?;
         Ok(page::connection(rows, PartnerClient))
     }
 }

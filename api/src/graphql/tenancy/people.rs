@@ -156,9 +156,14 @@ impl PeopleQuery {
             role: f.role.map(Into::into),
             name: f.name,
         };
-        let rows = people::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
-            .await
-            .or_gql(c)?;
+        let rows = people::list(
+            c.db(),
+            c.caller()?,
+            filter,
+            &page::request(ctx, first, after, last, before),
+        )
+        .await
+        .or_gql(c)?;
         Ok(page::connection(rows, Person))
     }
 }

@@ -9,12 +9,13 @@ use domain::tenancy::schools;
 
 use super::services::Service;
 use crate::graphql::context;
-use crate::graphql::enums::{self, Phase, SchoolStatus};
+use crate::graphql::enums::{self, BookingStatus, Phase, SchoolStatus};
 use crate::graphql::errors::{OrGraphql, payload_of};
 use crate::graphql::ids;
 use crate::graphql::loaders;
 use crate::graphql::page::{self, Conn};
-use crate::graphql::time::Contract;
+use crate::graphql::scalars::Date;
+use crate::graphql::time::{Booking, Contract, SchoolStreamBalance};
 
 /// A school, academy, special school, PRU or setting the service works with.
 pub struct School(pub school::Model);
@@ -64,11 +65,56 @@ impl School {
             school_id: Some(self.0.id),
             ..Default::default()
         };
-        let rows =
-            domain::time::contracts::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
-                .await
-                .or_gql(c)?;
+        let rows = domain::time::contracts::list(
+            c.db(),
+            c.caller()?,
+            filter,
+            &page::request(ctx, first, after, last, before),
+        )
+        .await
+        .or_gql(c)?;
         Ok(page::connection(rows, Contract))
+    }
+    /// The school's time per funding stream on a date (default today): the contracts whose
+    /// period holds it and their balance, as `Contract.balance` and the time summary count it.
+    async fn balance(&self, ctx: &Context<'_>, on: Option<Date>) -> Result<Vec<SchoolStreamBalance>> {
+        let c = context::of(ctx)?;
+        let streams = domain::time::contracts::school_balance(c.db(), c.caller()?, self.0.id, on.map(|d| d.0))
+            .await
+            .or_gql(c)?;
+        Ok(streams.into_iter().map(Into::into).collect())
+    }
+    /// The school's bookings the caller can see, by start time.
+    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn bookings(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        statuses: Option<Vec<BookingStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Booking>> {
+        let c = context::of(ctx)?;
+        let filter = domain::time::bookings::Filter {
+            school_id: Some(self.0.id),
+            from,
+            to,
+            statuses: statuses.map(|s| enums::all(&s)),
+            ..Default::default()
+        };
+        let rows = domain::time::bookings::list(
+            c.db(),
+            c.caller()?,
+            filter,
+            &page::request(ctx, first, after, last, before),
+        )
+        .await
+        .or_gql(c)?;
+        Ok(page::connection(rows, Booking))
     }
 }
 
@@ -136,7 +182,7 @@ impl SchoolsQuery {
             statuses: f.statuses.map(|s| enums::all(&s)),
             name: f.name,
         };
-        let rows = schools::list(c.db(), caller, filter, &page::request(first, after, last, before))
+        let rows = schools::list(c.db(), caller, filter, &page::request(ctx, first, after, last, before))
             .await
             .or_gql(c)?;
         Ok(page::connection(rows, School))

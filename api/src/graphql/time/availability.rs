@@ -1,6 +1,6 @@
 //! Free slots in EP calendars.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 
 use domain::time::availability;
@@ -10,16 +10,35 @@ use crate::graphql::enums::{BookingKind, BookingMode};
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::ids;
 use crate::graphql::page::{self, Conn};
+use crate::graphql::tenancy::Person;
+
+use super::load_person;
 
 /// A free slot in an EP's calendar.
-#[derive(SimpleObject)]
-pub struct AvailableSlot {
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub ep_id: ID,
-    pub school_id: Option<ID>,
+pub struct AvailableSlot(availability::Slot);
+
+#[Object]
+impl AvailableSlot {
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+    async fn ep_id(&self) -> ID {
+        ids::encode("Person", self.0.ep_id)
+    }
+    /// The EP, where the caller can see people (schools see the EPs they work with).
+    async fn ep(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        load_person(ctx, Some(self.0.ep_id)).await
+    }
+    async fn school_id(&self) -> Option<ID> {
+        self.0.school_id.map(|x| ids::encode("School", x))
+    }
     /// The visit the slot lies in, if any (book it with this `visitId`).
-    pub visit_id: Option<ID>,
+    async fn visit_id(&self) -> Option<ID> {
+        self.0.visit_id.map(|x| ids::encode("Booking", x))
+    }
 }
 
 #[derive(InputObject)]
@@ -67,18 +86,10 @@ impl AvailabilityQuery {
             kind: input.kind.into(),
             mode: input.mode.into(),
         };
-        let window = page::request(first, after, last, before).window().or_gql(c)?;
+        let window = page::request(ctx, first, after, last, before).window().or_gql(c)?;
         let slots = availability::search(c.db(), c.caller()?, search).await.or_gql(c)?;
-        let paged = domain::page::in_memory(slots, &window, |s| domain::page::Position {
-            key: Some(s.starts_at.to_rfc3339()),
-            id: s.ep_id.0,
-        });
-        Ok(page::connection(paged, |s| AvailableSlot {
-            starts_at: s.starts_at,
-            ends_at: s.ends_at,
-            ep_id: ids::encode("Person", s.ep_id),
-            school_id: s.school_id.map(|x| ids::encode("School", x)),
-            visit_id: s.visit_id.map(|x| ids::encode("Booking", x)),
-        }))
+        // A cursor is a place in time: it stays valid whatever was booked since.
+        let paged = domain::page::in_memory(slots, &window, availability::position);
+        Ok(page::connection(paged, AvailableSlot))
     }
 }

@@ -47,7 +47,8 @@ impl Booking {
     async fn ends_at(&self) -> DateTime<Utc> {
         self.0.ends_at
     }
-    /// The EP's time this holds, including travel buffers.
+    /// The EP's time this holds (its own span: travel between places is kept free between
+    /// neighbouring bookings).
     async fn blocked_from(&self) -> DateTime<Utc> {
         self.0.blocked_from
     }
@@ -90,6 +91,17 @@ impl Booking {
             .then_some(self.0.overbooking_reason.as_deref())
             .flatten())
     }
+    /// Why an administrator booked inside the minimum notice or in the past (not shown to
+    /// partner clients).
+    async fn short_notice_reason(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(free_text(ctx)?
+            .then_some(self.0.short_notice_reason.as_deref())
+            .flatten())
+    }
+    /// The series of visits this booking was made in.
+    async fn series_id(&self) -> Option<ID> {
+        self.0.series_id.map(|v| ids::encode("VisitSeries", v))
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -126,9 +138,14 @@ impl Booking {
             visit_id: Some(self.0.id),
             ..Default::default()
         };
-        let rows = bookings::list(c.db(), c.caller()?, filter, &page::request(first, after, None, None))
-            .await
-            .or_gql(c)?;
+        let rows = bookings::list(
+            c.db(),
+            c.caller()?,
+            filter,
+            &page::request(ctx, first, after, None, None),
+        )
+        .await
+        .or_gql(c)?;
         Ok(page::connection(rows, Booking))
     }
 }
@@ -151,6 +168,7 @@ pub struct BookingFilter {
     pub school_id: Option<ID>,
     pub ep_id: Option<ID>,
     pub visit_id: Option<ID>,
+    pub series_id: Option<ID>,
     /// Bookings that end after this instant.
     pub from: Option<DateTime<Utc>>,
     /// Bookings that start before this instant.
@@ -183,6 +201,9 @@ pub struct CreateBookingInput {
     /// Under the ADMIN_OVERRIDE policy: an administrator's reason for booking beyond the
     /// school's allocation.
     pub overbooking_reason: Option<String>,
+    /// An administrator's reason for booking inside the minimum notice, or in the past (to
+    /// record work already done). Schools and partners book with notice.
+    pub short_notice_reason: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -259,6 +280,22 @@ payload!(RescheduleBookingPayload {
     result: BookingRescheduled
 });
 
+/// What cancelling a booking now would charge, and to whom (nothing is cancelled).
+#[derive(SimpleObject)]
+pub struct CancellationQuote {
+    pub booking_id: ID,
+    /// On whose behalf the cancellation would be (as asked, or as the caller cancels).
+    pub cancelled_for: CancelledFor,
+    /// Inside the policy's notice window.
+    pub late: bool,
+    /// Until when cancelling charges nothing.
+    pub free_until: DateTime<Utc>,
+    /// The share charged, in percent.
+    pub charge_percent: i32,
+    /// Minutes the school's allocation would lose (statutory work never touches school time).
+    pub charged_minutes: i64,
+}
+
 #[derive(Default)]
 pub struct BookingsQuery;
 
@@ -282,15 +319,44 @@ impl BookingsQuery {
             school_id: ids::expect_opt("filter.schoolId", "School", f.school_id.as_ref()).or_gql(c)?,
             ep_id: ids::expect_opt("filter.epId", "Person", f.ep_id.as_ref()).or_gql(c)?,
             visit_id: ids::expect_opt("filter.visitId", "Booking", f.visit_id.as_ref()).or_gql(c)?,
+            series_id: ids::expect_opt("filter.seriesId", "VisitSeries", f.series_id.as_ref()).or_gql(c)?,
             from: f.from,
             to: f.to,
             statuses: f.statuses.map(|s| enums::all(&s)),
             kinds: f.kinds.map(|k| enums::all(&k)),
         };
-        let rows = bookings::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
+        let rows = bookings::list(
+            c.db(),
+            c.caller()?,
+            filter,
+            &page::request(ctx, first, after, last, before),
+        )
+        .await
+        .or_gql(c)?;
+        Ok(page::connection(rows, Booking))
+    }
+
+    /// What cancelling a booking now would charge, to whom, before you cancel. Administrators
+    /// may ask for a `cancelledFor` (without one: as the school).
+    async fn cancellation_quote(
+        &self,
+        ctx: &Context<'_>,
+        booking_id: ID,
+        cancelled_for: Option<CancelledFor>,
+    ) -> Result<CancellationQuote> {
+        let c = context::of(ctx)?;
+        let id: BookingId = not_found_if_bad(ids::expect("bookingId", "Booking", &booking_id)).or_gql(c)?;
+        let q = bookings::quote(c.db(), c.caller()?, id, cancelled_for.map(Into::into))
             .await
             .or_gql(c)?;
-        Ok(page::connection(rows, Booking))
+        Ok(CancellationQuote {
+            booking_id,
+            cancelled_for: q.cancelled_for.into(),
+            late: q.late,
+            free_until: q.free_until,
+            charge_percent: i32::try_from(q.charge_percent).unwrap_or(100),
+            charged_minutes: q.charged_minutes,
+        })
     }
 
     async fn booking(&self, ctx: &Context<'_>, id: ID) -> Result<Booking> {
@@ -324,6 +390,7 @@ impl BookingsMutation {
                 funding_stream: input.funding_stream.map(Into::into),
                 status: input.status.into(),
                 overbooking_reason: input.overbooking_reason,
+                short_notice_reason: input.short_notice_reason,
             };
             bookings::create(c.db(), caller, new).await
         }

@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 
 use domain::entities::calendar_exception;
 use domain::ids::{CalendarExceptionId, PersonId, ServiceId};
-use domain::time::calendar;
+use domain::time::{calendar, conflicts};
 
-use super::{hundredths, not_found_if_bad};
+use super::{Booking, hundredths, not_found_if_bad};
 use crate::graphql::context;
-use crate::graphql::enums::ExceptionKind;
-use crate::graphql::errors::{OrGraphql, payload_of};
+use crate::graphql::enums::{ConflictReason, ExceptionKind};
+use crate::graphql::errors::{OrGraphql, Outcome, UserError, outcome, payload_of};
 use crate::graphql::ids;
 use crate::graphql::scalars::{Date, LocalTime};
 
@@ -91,6 +91,24 @@ pub struct EpCalendar {
     pub ep_id: ID,
     pub working_patterns: Vec<WorkingPattern>,
     pub exceptions: Vec<CalendarException>,
+    /// The EP's bookings (not cancelled) that meet the range, by time.
+    pub bookings: Vec<Booking>,
+}
+
+/// A booking that no longer fits its EP's time, with every reason.
+#[derive(SimpleObject)]
+pub struct BookingConflict {
+    pub booking: Booking,
+    pub reasons: Vec<ConflictReason>,
+}
+
+impl From<conflicts::Conflict> for BookingConflict {
+    fn from(c: conflicts::Conflict) -> Self {
+        Self {
+            booking: Booking(c.booking),
+            reasons: c.reasons.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 #[derive(InputObject)]
@@ -127,13 +145,43 @@ pub struct WithdrawCalendarExceptionInput {
     pub id: ID,
 }
 
-payload!(SetWorkingPatternPayload {
-    working_pattern: WorkingPattern
-});
+#[derive(SimpleObject)]
+pub struct SetWorkingPatternPayload {
+    pub working_pattern: Option<WorkingPattern>,
+    /// Open bookings from the pattern's first day that now fall outside the EP's working hours:
+    /// move or cancel them.
+    pub clashes: Vec<BookingConflict>,
+    /// What was wrong with the input; empty when the mutation succeeded.
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject)]
+pub struct AddCalendarExceptionPayload {
+    pub exception: Option<CalendarException>,
+    /// Open bookings of the EP in the exception's time: move or cancel them.
+    pub clashes: Vec<BookingConflict>,
+    /// What was wrong with the input; empty when the mutation succeeded.
+    pub user_errors: Vec<UserError>,
+}
 
 payload!(CalendarExceptionPayload {
     exception: CalendarException
 });
+
+/// A calendar change's payload from its outcome.
+fn changed<T, G>(
+    o: Outcome<calendar::Changed<T>>,
+    f: impl FnOnce(T) -> G,
+) -> (Option<G>, Vec<BookingConflict>, Vec<UserError>) {
+    match o.value {
+        Some(v) => (
+            Some(f(v.value)),
+            v.clashes.into_iter().map(Into::into).collect(),
+            o.user_errors,
+        ),
+        None => (None, Vec::new(), o.user_errors),
+    }
+}
 
 #[derive(Default)]
 pub struct CalendarQuery;
@@ -157,11 +205,33 @@ impl CalendarQuery {
         let exceptions = calendar::exceptions(c.db(), caller, service, ep, from, to)
             .await
             .or_gql(c)?;
+        let booked = calendar::bookings(c.db(), caller, service, ep, from, to)
+            .await
+            .or_gql(c)?;
         Ok(EpCalendar {
             ep_id,
             working_patterns: patterns.into_iter().map(WorkingPattern).collect(),
             exceptions: exceptions.into_iter().map(CalendarException).collect(),
+            bookings: booked.into_iter().map(Booking).collect(),
         })
+    }
+
+    /// Open bookings of a service in a range that no longer fit their EP's time (outside
+    /// working hours, in leave, on a closure day, outside term), for those who may see the EP's
+    /// calendar: administrators every EP's, an EP their own.
+    async fn conflicts(
+        &self,
+        ctx: &Context<'_>,
+        service_id: ID,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BookingConflict>> {
+        let c = context::of(ctx)?;
+        let service: ServiceId = not_found_if_bad(ids::expect("serviceId", "Service", &service_id)).or_gql(c)?;
+        let found = conflicts::list(c.db(), c.caller()?, service, from, to)
+            .await
+            .or_gql(c)?;
+        Ok(found.into_iter().map(Into::into).collect())
     }
 }
 
@@ -183,6 +253,7 @@ impl CalendarMutation {
                 service_id: ids::expect("serviceId", "Service", &input.service_id)?,
                 ep_id: ids::expect("epId", "Person", &input.ep_id)?,
                 effective_from: input.effective_from.0,
+                // Out-of-range numbers become values the domain refuses with its own message.
                 fte_hundredths: i32::try_from(hundredths("fte", input.fte)?).unwrap_or(i32::MAX),
                 hours: input
                     .hours
@@ -197,7 +268,12 @@ impl CalendarMutation {
             calendar::set_pattern(c.db(), caller, pattern).await
         }
         .await;
-        Ok(payload_of(c, result, WorkingPattern)?.into())
+        let (working_pattern, clashes, user_errors) = changed(outcome(result, &c.request_id)?, WorkingPattern);
+        Ok(SetWorkingPatternPayload {
+            working_pattern,
+            clashes,
+            user_errors,
+        })
     }
 
     /// Records leave, training, sickness or another absence.
@@ -205,7 +281,7 @@ impl CalendarMutation {
         &self,
         ctx: &Context<'_>,
         input: AddCalendarExceptionInput,
-    ) -> Result<CalendarExceptionPayload> {
+    ) -> Result<AddCalendarExceptionPayload> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
@@ -220,7 +296,12 @@ impl CalendarMutation {
             calendar::add_exception(c.db(), caller, exception).await
         }
         .await;
-        Ok(payload_of(c, result, CalendarException)?.into())
+        let (exception, clashes, user_errors) = changed(outcome(result, &c.request_id)?, CalendarException);
+        Ok(AddCalendarExceptionPayload {
+            exception,
+            clashes,
+            user_errors,
+        })
     }
 
     async fn withdraw_calendar_exception(

@@ -12,6 +12,7 @@ use crate::graphql::context;
 use crate::graphql::enums::{self, ContractStatus, FundingStream, PeriodKind};
 use crate::graphql::errors::{OrGraphql, payload_of};
 use crate::graphql::ids;
+use crate::graphql::loaders;
 use crate::graphql::page::{self, Conn};
 use crate::graphql::scalars::Date;
 use crate::graphql::tenancy::{Person, School};
@@ -154,14 +155,31 @@ impl Contract {
     }
     /// Purchased, booked, delivered and remaining time, summed from the ledger.
     async fn balance(&self, ctx: &Context<'_>) -> Result<Balance> {
-        let c = context::of(ctx)?;
-        let b = ledger::contract_balance(c.db(), self.0.row.service_id, self.0.row.id, self.0.purchased_minutes())
-            .await
-            .or_gql(c)?;
-        Ok(Balance::of(&b, Some(self.0.unit.minutes)))
+        let b = loaders::contract_balance(ctx, &self.0).await?;
+        Ok(Balance::of(&b, Some(self.0.row.unit_minutes)))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.row.created_at
+    }
+}
+
+/// A school's time in one funding stream: the contracts whose period holds the date, and the
+/// sum of their balances.
+#[derive(SimpleObject)]
+pub struct SchoolStreamBalance {
+    pub funding_stream: FundingStream,
+    pub balance: Balance,
+    pub contracts: Vec<Contract>,
+}
+
+impl From<contracts::StreamBalance> for SchoolStreamBalance {
+    fn from(s: contracts::StreamBalance) -> Self {
+        let unit_minutes = s.contracts.first().map(|c| c.row.unit_minutes);
+        Self {
+            funding_stream: s.funding_stream.into(),
+            balance: Balance::of(&s.balance, unit_minutes),
+            contracts: s.contracts.into_iter().map(Contract).collect(),
+        }
     }
 }
 
@@ -242,9 +260,14 @@ impl ContractsQuery {
             covering: f.covering.map(|d| d.0),
             link_ep_id: ids::expect_opt("filter.linkEpId", "Person", f.link_ep_id.as_ref()).or_gql(c)?,
         };
-        let rows = contracts::list(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
-            .await
-            .or_gql(c)?;
+        let rows = contracts::list(
+            c.db(),
+            c.caller()?,
+            filter,
+            &page::request(ctx, first, after, last, before),
+        )
+        .await
+        .or_gql(c)?;
         Ok(page::connection(rows, Contract))
     }
 

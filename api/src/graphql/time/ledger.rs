@@ -119,9 +119,14 @@ impl LedgerQuery {
             from: f.from.map(|d| d.0),
             to: f.to.map(|d| d.0),
         };
-        let rows = ledger::entries(c.db(), c.caller()?, filter, &page::request(first, after, last, before))
-            .await
-            .or_gql(c)?;
+        let rows = ledger::entries(
+            c.db(),
+            c.caller()?,
+            filter,
+            &page::request(ctx, first, after, last, before),
+        )
+        .await
+        .or_gql(c)?;
         Ok(page::connection(rows, LedgerEntry))
     }
 }

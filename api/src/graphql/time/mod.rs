@@ -7,6 +7,7 @@ mod calendar;
 mod contracts;
 mod ledger;
 mod node;
+mod series;
 mod settings;
 mod summary;
 
@@ -15,11 +16,12 @@ use async_graphql::{Context, MergedObject, Result};
 use domain::DomainError;
 use domain::ids::{PersonId, SchoolId};
 
-pub use bookings::Booking;
+pub use bookings::{Booking, BookingFilter};
 pub use calendar::{CalendarException, WorkingPattern};
-pub use contracts::Contract;
+pub use contracts::{Contract, SchoolStreamBalance};
 pub use ledger::LedgerEntry;
 pub use node::load_node;
+pub use series::VisitSeries;
 pub use settings::{AcademicYear, Closure, TimeSettings, TimeUnit};
 
 use super::loaders;
@@ -58,6 +60,7 @@ pub struct TimeQuery(
     availability::AvailabilityQuery,
     ledger::LedgerQuery,
     summary::SummaryQuery,
+    series::SeriesQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -67,4 +70,5 @@ pub struct TimeMutation(
     calendar::CalendarMutation,
     bookings::BookingsMutation,
     ledger::LedgerMutation,
+    series::SeriesMutation,
 );

@@ -9,7 +9,9 @@ use domain::ids::{
 };
 use domain::time::{bookings, calendar, contracts, ledger, settings};
 
-use super::{AcademicYear, Booking, CalendarException, Closure, Contract, LedgerEntry, TimeUnit, WorkingPattern};
+use super::{
+    AcademicYear, Booking, CalendarException, Closure, Contract, LedgerEntry, TimeUnit, VisitSeries, WorkingPattern,
+};
 use crate::graphql::context::Context as RequestContext;
 use crate::graphql::tenancy::Node;
 
@@ -41,6 +43,9 @@ pub async fn load_node(c: &RequestContext, kind: &str, uuid: Uuid) -> Result<Nod
         "CalendarException" => calendar::find_exception(db, caller, CalendarExceptionId(uuid))
             .await
             .map(|m| Node::CalendarException(CalendarException(m))),
+        "VisitSeries" => bookings::series::get(db, caller, domain::ids::BookingSeriesId(uuid))
+            .await
+            .map(|m| Node::VisitSeries(VisitSeries(m))),
         _ => Err(DomainError::NotFound),
     }
 }

@@ -9,7 +9,7 @@ use domain::time::settings;
 
 use super::{load_school, not_found_if_bad};
 use crate::graphql::context;
-use crate::graphql::enums::{ClosureKind, OverbookingPolicy, SpreadPeriod};
+use crate::graphql::enums::{BookingKind, ClosureKind, OverbookingPolicy, SpreadPeriod, TermTimePolicy};
 use crate::graphql::errors::{OrGraphql, payload_of};
 use crate::graphql::ids;
 use crate::graphql::scalars::Date;
@@ -35,11 +35,13 @@ impl TimeSettings {
     async fn overbooking_policy(&self) -> OverbookingPolicy {
         self.0.overbooking_policy.into()
     }
-    /// Travel time blocked before and after an in-person booking at a school, in minutes.
+    /// Travel time, in minutes, kept free between two in-person bookings at different places
+    /// (none between bookings at the same school, or inside a visit).
     async fn travel_buffer_minutes(&self) -> i32 {
         self.0.travel_buffer_minutes
     }
-    /// How far ahead, in hours, availability starts.
+    /// How far ahead, in hours, schools and partners book (availability starts there).
+    /// Administrators book inside it with a reason.
     async fn minimum_notice_hours(&self) -> i32 {
         self.0.minimum_notice_hours
     }
@@ -54,6 +56,23 @@ impl TimeSettings {
     /// How far behind an even spread a school may be before it is flagged, in percent.
     async fn under_use_tolerance_percent(&self) -> i32 {
         self.0.under_use_tolerance_percent
+    }
+    /// Whether school work happens in term time only (half-terms are holidays).
+    async fn term_time_policy(&self) -> TermTimePolicy {
+        self.0.term_time_policy.into()
+    }
+    /// Whether school staff (SENCOs, school leaders) may book free slots of the EPs who work
+    /// with their school, within its allocation.
+    async fn schools_may_book(&self) -> bool {
+        self.0.schools_may_book
+    }
+    /// What schools may book, when they may.
+    async fn school_booking_kinds(&self) -> Vec<BookingKind> {
+        settings::school_kinds(&self.0).into_iter().map(Into::into).collect()
+    }
+    /// Whether schools book only inside the EP's visits to the school.
+    async fn school_booking_within_visits(&self) -> bool {
+        self.0.school_booking_within_visits
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
@@ -172,6 +191,10 @@ pub struct UpdateTimeSettingsInput {
     pub slot_step_minutes: Option<i32>,
     pub even_use_over: Option<SpreadPeriod>,
     pub under_use_tolerance_percent: Option<i32>,
+    pub term_time_policy: Option<TermTimePolicy>,
+    pub schools_may_book: Option<bool>,
+    pub school_booking_kinds: Option<Vec<BookingKind>>,
+    pub school_booking_within_visits: Option<bool>,
 }
 
 #[derive(InputObject)]
@@ -276,6 +299,10 @@ impl SettingsMutation {
             slot_step_minutes: input.slot_step_minutes,
             even_use_over: input.even_use_over.map(Into::into),
             under_use_tolerance_percent: input.under_use_tolerance_percent,
+            term_time_policy: input.term_time_policy.map(Into::into),
+            schools_may_book: input.schools_may_book,
+            school_booking_kinds: input.school_booking_kinds.map(|k| crate::graphql::enums::all(&k)),
+            school_booking_within_visits: input.school_booking_within_visits,
         };
         Ok(payload_of(
             c,

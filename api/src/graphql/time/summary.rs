@@ -36,6 +36,9 @@ pub struct SummaryPeriod {
     pub name: String,
     pub starts_on: Date,
     pub ends_on: Date,
+    /// The days of the range outside every term: entries dated there count here (no purchase
+    /// falls in it).
+    pub outside_term: bool,
 }
 
 #[derive(SimpleObject)]
@@ -43,8 +46,9 @@ pub struct StreamSummary {
     pub funding_stream: FundingStream,
     pub unit: Option<TimeUnit>,
     pub balance: Balance,
-    /// Per period (term or half-term), in the order of `TimeSummary.periods`; each period's
-    /// purchase is an even share.
+    /// Per period (term or half-term, then outside term), in the order of
+    /// `TimeSummary.periods`; each term's purchase is its share by taught weekdays, and the
+    /// shares add up to the whole.
     pub by_period: Vec<Balance>,
     pub flags: Vec<UseFlag>,
 }
@@ -91,6 +95,7 @@ fn summary_of(s: summary::Summary) -> TimeSummary {
                 name: p.name.clone(),
                 starts_on: Date(p.range.starts_on),
                 ends_on: Date(p.range.ends_on),
+                outside_term: p.outside_term,
             })
             .collect(),
         schools: s
@@ -103,7 +108,8 @@ fn summary_of(s: summary::Summary) -> TimeSummary {
                     .streams
                     .into_iter()
                     .map(|st| {
-                        let unit_minutes = st.unit.as_ref().map(|u| u.minutes);
+                        // Units as the contract was sold them.
+                        let unit_minutes = st.unit_minutes;
                         StreamSummary {
                             funding_stream: st.funding_stream.into(),
                             balance: Balance::of(&st.balance, unit_minutes),

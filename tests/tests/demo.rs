@@ -1,0 +1,233 @@
+//! The demo (`scps demo`) seeds a true calendar and a service a newcomer can try: every bank
+//! holiday of the year, no school work in school holidays, a SENCO who can book, a series of
+//! visits with a clash to clear, and a second service that sees nothing of the first.
+
+use chrono::{Duration, NaiveDate, Utc};
+use scps_tests::TestApp;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = scps::demo::DEMO_PASSWORD;
+
+async fn seeded() -> (TestApp, String, String) {
+    let app = TestApp::spawn().await;
+    scps::demo::seed_into(&app.services).await.expect("the demo seeds");
+    let admin = app.sign_in("dana.admin@eps.demo.invalid", PASSWORD).await;
+    let senco = app.sign_in("sam.patel@ashgrove.demo.invalid", PASSWORD).await;
+    (app, admin, senco)
+}
+
+async fn service_id(app: &TestApp, token: &str) -> String {
+    let a = app.gql(token, "{ viewer { services { id } } }", json!({})).await;
+    a.ok()["viewer"]["services"][0]["id"].as_str().unwrap().to_owned()
+}
+
+/// Every booking the administrator sees, page by page.
+async fn all_bookings(app: &TestApp, token: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let a = app
+            .gql(
+                token,
+                "query($a: String) { bookings(first: 100, after: $a) { pageInfo { hasNextPage endCursor } edges { node { id kind startsAt status schoolId seriesId } } } }",
+                json!({ "a": after }),
+            )
+            .await;
+        let page = &a.ok()["bookings"];
+        out.extend(page["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()));
+        if page["pageInfo"]["hasNextPage"] != true {
+            return out;
+        }
+        after = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+}
+
+#[tokio::test]
+async fn the_demo_calendar_is_true_and_has_no_school_work_in_the_holidays() {
+    let (app, admin, _) = seeded().await;
+    let service = service_id(&app, &admin).await;
+    let years = app
+        .gql(
+            &admin,
+            "query($id: ID!) { service(id: $id) { academicYears { startsOn endsOn terms { term { startsOn endsOn } halfTerms { startsOn endsOn } } } } }",
+            json!({ "id": service }),
+        )
+        .await;
+    let year = &years.ok()["service"]["academicYears"][0];
+    let parse = |v: &Value| v.as_str().unwrap().parse::<NaiveDate>().unwrap();
+    let mut taught: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for t in year["terms"].as_array().unwrap() {
+        let halves = t["halfTerms"].as_array().unwrap();
+        if halves.is_empty() {
+            taught.push((parse(&t["term"]["startsOn"]), parse(&t["term"]["endsOn"])));
+        }
+        taught.extend(halves.iter().map(|h| (parse(&h["startsOn"]), parse(&h["endsOn"]))));
+    }
+    let (start, end) = (parse(&year["startsOn"]), parse(&year["endsOn"]));
+    let closures = app
+        .gql(
+            &admin,
+            "query($id: ID!, $f: Date!, $t: Date!) { service(id: $id) { closures(from: $f, to: $t) { kind startsOn reason } } }",
+            json!({ "id": service, "f": start.to_string(), "t": end.to_string() }),
+        )
+        .await;
+    let holidays: Vec<String> = closures.ok()["service"]["closures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "BANK_HOLIDAY")
+        .map(|c| c["reason"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for name in [
+        "Christmas Day",
+        "Boxing Day",
+        "New Year's Day",
+        "Good Friday",
+        "Easter Monday",
+        "Early May bank holiday",
+        "Spring bank holiday",
+        "Summer bank holiday",
+    ] {
+        assert!(holidays.iter().any(|h| h == name), "no {name}: {holidays:?}");
+    }
+
+    let bookings = all_bookings(&app, &admin).await;
+    assert!(
+        bookings.len() > 30,
+        "the demo has a term of bookings: {}",
+        bookings.len()
+    );
+    let london = chrono_tz::Europe::London;
+    for b in bookings
+        .iter()
+        .filter(|b| b["kind"] != "TRAINING" && b["kind"] != "OTHER")
+    {
+        let at: chrono::DateTime<Utc> = b["startsAt"].as_str().unwrap().parse().unwrap();
+        let day = at.with_timezone(&london).date_naive();
+        assert!(
+            taught.iter().any(|(s, e)| *s <= day && day <= *e),
+            "a demo booking on {day} is in a school holiday: {b}"
+        );
+    }
+    assert!(
+        bookings.iter().any(|b| b["seriesId"].is_string()),
+        "the demo has a series of visits"
+    );
+    // The training day that falls on one of the series' visits is a clash to clear.
+    let conflicts = app
+        .gql(
+            &admin,
+            "query($s: ID!, $f: DateTime!, $t: DateTime!) { conflicts(serviceId: $s, from: $f, to: $t) { booking { seriesId } reasons } }",
+            json!({ "s": service, "f": Utc::now().to_rfc3339(), "t": (Utc::now() + Duration::days(300)).to_rfc3339() }),
+        )
+        .await;
+    assert!(
+        conflicts.ok()["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["booking"]["seriesId"].is_string() && c["reasons"] == json!(["EP_UNAVAILABLE"])),
+        "{}",
+        conflicts.body
+    );
+}
+
+/// The school's remaining traded time, as its SENCO sees it.
+async fn traded_remaining(app: &TestApp, token: &str, school: &str) -> i64 {
+    let a = app
+        .gql(
+            token,
+            "query($id: ID!) { node(id: $id) { ... on School { balance { fundingStream balance { remainingMinutes } } } } }",
+            json!({ "id": school }),
+        )
+        .await;
+    a.ok()["node"]["balance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["fundingStream"] == "TRADED")
+        .unwrap_or_else(|| panic!("a traded contract: {}", a.body))["balance"]["remainingMinutes"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn in_the_demo_a_senco_books_a_free_slot_of_the_link_ep_within_the_allocation() {
+    let (app, _, senco) = seeded().await;
+    let me = app
+        .gql(&senco, "{ viewer { memberships { school { id } } } }", json!({}))
+        .await;
+    let school = me.ok()["viewer"]["memberships"][0]["school"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = traded_remaining(&app, &senco, &school).await;
+    // The first free hour in the coming weeks of the school's EPs.
+    let mut from = Utc::now() + Duration::days(2);
+    let slot = loop {
+        let a = app
+            .gql(
+                &senco,
+                "query($i: AvailabilityInput!) { availability(input: $i, first: 1) { edges { node { startsAt endsAt epId visitId } } } }",
+                json!({ "i": { "schoolId": school, "from": from.to_rfc3339(), "to": (from + Duration::days(28)).to_rfc3339(), "durationMinutes": 60 } }),
+            )
+            .await;
+        if let Some(node) = a.ok()["availability"]["edges"][0]["node"].as_object() {
+            break node.clone();
+        }
+        from += Duration::days(28);
+        assert!(from < Utc::now() + Duration::days(300), "no free slot all year");
+    };
+    let made = app
+        .gql(
+            &senco,
+            "mutation($i: CreateBookingInput!) { createBooking(input: $i) { result { booking { id } } userErrors { field message code } } }",
+            json!({ "i": { "schoolId": school, "epId": slot["epId"], "visitId": slot["visitId"], "kind": "CONSULTATION", "startsAt": slot["startsAt"], "endsAt": slot["endsAt"] } }),
+        )
+        .await;
+    assert!(
+        made.ok()["createBooking"]["result"]["booking"]["id"].is_string(),
+        "{}",
+        made.body
+    );
+    let after = traded_remaining(&app, &senco, &school).await;
+    // Inside a visit the visit carries the time; otherwise the consultation draws it down.
+    if slot["visitId"].is_null() {
+        assert_eq!(after, before - 60);
+    } else {
+        assert_eq!(after, before);
+    }
+}
+
+#[tokio::test]
+async fn the_demos_second_service_sees_only_itself() {
+    let (app, admin, _) = seeded().await;
+    let theirs = app.sign_in("lee.admin@southfell.demo.invalid", PASSWORD).await;
+    let schools = app
+        .gql(
+            &theirs,
+            "{ schools(first: 50) { totalCount edges { node { id name } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(schools.ok()["schools"]["totalCount"], 2, "{}", schools.body);
+    let ours = app
+        .gql(
+            &admin,
+            "{ schools(first: 50) { edges { node { id name } } } }",
+            json!({}),
+        )
+        .await;
+    let our_names = ours.ok()["schools"].to_string();
+    for s in schools.ok()["schools"]["edges"].as_array().unwrap() {
+        assert!(!our_names.contains(s["node"]["name"].as_str().unwrap()));
+        let node = app
+            .gql(
+                &admin,
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": s["node"]["id"] }),
+            )
+            .await;
+        assert!(node.ok()["node"].is_null());
+    }
+}
