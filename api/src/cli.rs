@@ -47,6 +47,16 @@ enum Command {
     },
     /// Serve a freshly seeded, fictional demo, and print a token for each role.
     Demo,
+    /// Destroy children's records past their service's retention date (a dry run unless
+    /// `--apply`), with a disposal log that keeps no personal data.
+    Retention {
+        /// Destroy what is due (without it, only report).
+        #[arg(long)]
+        apply: bool,
+        /// The day to judge by (default today), YYYY-MM-DD.
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -130,7 +140,36 @@ async fn run(command: Command, config: Config, explicit_database: bool) -> anyho
             action: ServiceAction::List,
         } => list_services(&config).await,
         Command::Demo => demo::run(config, explicit_database).await,
+        Command::Retention { apply, on } => retention(&config, apply, on).await,
     }
+}
+
+async fn retention(config: &Config, apply: bool, on: Option<chrono::NaiveDate>) -> anyhow::Result<()> {
+    app::migrate(config).await?;
+    let db = domain::db::connect(config.database.url.expose(), 2, None).await?;
+    let today = on.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let request_id = format!("retention-{}", uuid::Uuid::now_v7());
+    let due = domain::consultations::retention::run(&db, today, apply, &request_id)
+        .await
+        .map_err(|e| anyhow::anyhow!(describe(e)))?;
+    let verb = if apply {
+        "destroyed"
+    } else {
+        "due (dry run: nothing destroyed; add --apply)"
+    };
+    if due.is_empty() {
+        println!("Nothing is due for destruction on {today}.");
+    }
+    for d in &due {
+        println!(
+            "{}  {}: {} pupil records, {} consultations {verb}",
+            graphql::ids::encode("Service", d.service_id).0,
+            graphql::ids::encode("School", d.school_id).0,
+            d.pupils,
+            d.consultations,
+        );
+    }
+    Ok(())
 }
 
 /// Creates a service and its administrator (`first`: on an empty database only), printing the

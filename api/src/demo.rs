@@ -714,6 +714,8 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
         );
     }
 
+    seed_consultations(db, &admin, &school_ids, &eps, tz).await?;
+
     // The partner client: a council portal limited to three schools.
     let issued = partners::create(
         db,
@@ -853,6 +855,186 @@ async fn add_consultation(
             overbooking_reason: None,
             short_notice_reason: Some("Recorded in the demo".into()),
         },
+    )
+    .await
+    .map_err(fail)?;
+    Ok(())
+}
+
+/// Consultations at Ashgrove Primary, as its SENCO and link EP would make them: a formal one
+/// from request and consent to a shared record whose review has come due, and a professional one
+/// the SENCO booked into a free slot of the link EP next week; a request waiting for more
+/// information at Birchfield.
+async fn seed_consultations(
+    db: &Db,
+    admin: &Caller,
+    school_ids: &[SchoolId],
+    eps: &[PersonId],
+    tz: chrono_tz::Tz,
+) -> anyhow::Result<()> {
+    use domain::consultations::{consent, meeting, records, requests};
+    use domain::model::{ConcernArea, ConsentGiver, ConsentMethod, ConsultationKind, RecordFormat, YearGroup};
+
+    let senco = caller_for(db, "sam.patel@ashgrove.demo.invalid").await?;
+    let ep = caller_for(db, EPS[0].1).await?;
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let monday = today - Days::days(i64::from(today.weekday().num_days_from_monday()));
+    let ask = |kind, pupil, consent, slot| requests::NewRequest {
+        school_id: school_ids[0],
+        kind,
+        pupil_id: None,
+        pupil,
+        areas: vec![ConcernArea::Semh, ConcernArea::CommunicationAndInteraction],
+        answers: requests::Answers {
+            strengths: Some("Kind to younger pupils; loves building things.".into()),
+            tried: Some("A quiet space at lunchtime; a visual timetable.".into()),
+            hoped_outcomes: Some("Settles in class after break times.".into()),
+            preferred_times: Some("Tuesday or Thursday afternoons".into()),
+        },
+        funding_stream: None,
+        ep_id: None,
+        consent,
+        slot,
+    };
+
+    // Formal: asked and consented seven weeks ago, held then, record shared, review now due.
+    let formal = requests::request(
+        db,
+        &senco,
+        ask(
+            ConsultationKind::Formal,
+            Some(domain::consultations::pupils::NewPupil {
+                school_id: school_ids[0],
+                initials: "JT".into(),
+                year_group: YearGroup::Year4,
+                date_of_birth: date(today.year() - 9, 3, 14)?,
+                school_reference: Some("ASH-0042".into()),
+            }),
+            Some(consent::NewConsent {
+                given_by: ConsentGiver::Parent,
+                relationship: Some("Mother".into()),
+                given_on: today - Days::weeks(8),
+                method: ConsentMethod::Written,
+                covers_ep_involvement: true,
+                share_with: vec!["School nursing team".into()],
+                expires_on: None,
+            }),
+            None,
+        ),
+    )
+    .await
+    .map_err(fail)?;
+    let held_week = monday - Days::weeks(7);
+    let mut scheduled = None;
+    'find: for day in 0..5 {
+        for hour in [13, 14, 15] {
+            let slot = meeting::Slot {
+                ep_id: None,
+                starts_at: local_to_utc(tz, held_week + Days::days(day), time(hour, 30)),
+                duration_minutes: None,
+                mode: BookingMode::InPerson,
+                location: Some("SENCO office".into()),
+                short_notice_reason: Some("Recorded in the demo".into()),
+                visit_id: None,
+            };
+            if meeting::schedule(db, admin, formal.row.id, slot).await.is_ok() {
+                scheduled = Some(());
+                break 'find;
+            }
+        }
+    }
+    if scheduled.is_some() {
+        meeting::hold(db, &ep, formal.row.id, None).await.map_err(fail)?;
+        records::write(
+            db,
+            &ep,
+            formal.row.id,
+            records::RecordInput {
+                attendees: vec![
+                    records::Attendee {
+                        name: "Sam Patel".into(),
+                        role: "SENCO".into(),
+                    },
+                    records::Attendee {
+                        name: "Class teacher".into(),
+                        role: "Year 4 teacher".into(),
+                    },
+                    records::Attendee {
+                        name: "Parent".into(),
+                        role: "Mother".into(),
+                    },
+                ],
+                strengths: Some("Good relationships with two adults; enjoys practical tasks.".into()),
+                concerns: Some("Unsettled after unstructured times; hard to return to learning.".into()),
+                hypotheses: Some("Transitions are hard to predict; a known routine may help.".into()),
+                format: RecordFormat::EpReport,
+                review_on: None,
+                private_notes: Some("Ask about the sensory profile at review.".into()),
+            },
+        )
+        .await
+        .map_err(fail)?;
+        for (what, owner, weeks) in [
+            ("Meet-and-greet with a named adult after lunch", "Class teacher", 2),
+            ("Visual now-and-next card for transitions", "SENCO", 3),
+        ] {
+            records::add_action(
+                db,
+                &ep,
+                formal.row.id,
+                records::NewAction {
+                    description: what.into(),
+                    owner: owner.into(),
+                    due_on: today + Days::weeks(weeks),
+                },
+            )
+            .await
+            .map_err(fail)?;
+        }
+        records::share(db, &ep, formal.row.id).await.map_err(fail)?;
+    }
+
+    // Professional: the SENCO books the link EP's first free afternoon slot next week.
+    let next_week = monday + Days::weeks(1);
+    'book: for day in 0..5 {
+        for hour in [13, 14, 15] {
+            let slot = meeting::Slot {
+                ep_id: Some(eps[0]),
+                starts_at: local_to_utc(tz, next_week + Days::days(day), time(hour, 0)),
+                duration_minutes: None,
+                mode: BookingMode::Online,
+                location: None,
+                short_notice_reason: None,
+                visit_id: None,
+            };
+            if requests::request(db, &senco, ask(ConsultationKind::Professional, None, None, Some(slot)))
+                .await
+                .is_ok()
+            {
+                break 'book;
+            }
+        }
+    }
+
+    // Birchfield: a request the link EP asked more about.
+    let waiting = requests::request(
+        db,
+        admin,
+        requests::NewRequest {
+            school_id: school_ids[1],
+            ..ask(ConsultationKind::Professional, None, None, None)
+        },
+    )
+    .await
+    .map_err(fail)?;
+    let birchfield_ep = caller_for(db, EPS[1 % EPS.len()].1).await?;
+    requests::triage(
+        db,
+        &birchfield_ep,
+        waiting.row.id,
+        requests::Decision::AskForInformation,
+        Some("Which year group is this about, and how long has it been going on?"),
+        None,
     )
     .await
     .map_err(fail)?;

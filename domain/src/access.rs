@@ -88,6 +88,18 @@ pub enum Action {
     ViewAvailability,
     ViewLedger,
     AdjustLedger,
+    // consultations
+    ViewConsultationSettings,
+    ManageConsultationSettings,
+    ViewConsultations,
+    RequestConsultations,
+    TriageConsultations,
+    ScheduleConsultations,
+    RecordConsultations,
+    ManageConsent,
+    UpdateConsultationActions,
+    ViewPupils,
+    ManagePupils,
 }
 
 /// One role's permission to take an action.
@@ -297,6 +309,76 @@ pub const RULES: &[Rule] = &[
         action: Action::AdjustLedger,
         what: "post a correcting adjustment to the time ledger",
         grants: &[ADMIN],
+    },
+    Rule {
+        action: Action::ViewConsultationSettings,
+        what: "see the service's consultation settings",
+        grants: &[
+            ADMIN,
+            g(Psychologist, Service),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+        ],
+    },
+    Rule {
+        action: Action::ManageConsultationSettings,
+        what: "change the service's consultation settings",
+        grants: &[ADMIN],
+    },
+    Rule {
+        action: Action::ViewConsultations,
+        what: "see consultations, their pupils, consent and shared records",
+        grants: &[
+            ADMIN,
+            g(Psychologist, LinkedSchools),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+        ],
+    },
+    Rule {
+        action: Action::RequestConsultations,
+        what: "request a consultation for a school, change the request or withdraw it",
+        grants: &[ADMIN, g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::TriageConsultations,
+        what: "accept or decline a request for involvement, or ask for more information",
+        grants: &[ADMIN, g(Psychologist, LinkedSchools)],
+    },
+    Rule {
+        action: Action::ScheduleConsultations,
+        what: "book, move or cancel a consultation's meeting",
+        grants: &[ADMIN, g(Psychologist, LinkedSchools), g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::RecordConsultations,
+        what: "hold a consultation, write and share its record, start a review and close it",
+        grants: &[ADMIN, g(Psychologist, LinkedSchools)],
+    },
+    Rule {
+        action: Action::ManageConsent,
+        what: "record or withdraw consent for a formal consultation",
+        grants: &[ADMIN, g(Psychologist, LinkedSchools), g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::UpdateConsultationActions,
+        what: "update the progress of a consultation's agreed actions",
+        grants: &[ADMIN, g(Psychologist, LinkedSchools), g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::ViewPupils,
+        what: "see a school's pseudonymous pupil records",
+        grants: &[
+            ADMIN,
+            g(Psychologist, LinkedSchools),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+        ],
+    },
+    Rule {
+        action: Action::ManagePupils,
+        what: "add and correct a school's pupil records",
+        grants: &[ADMIN, g(Senco, OwnSchool)],
     },
 ];
 
@@ -711,6 +793,17 @@ mod tests {
         Action::ViewAvailability,
         Action::ViewLedger,
         Action::AdjustLedger,
+        Action::ViewConsultationSettings,
+        Action::ManageConsultationSettings,
+        Action::ViewConsultations,
+        Action::RequestConsultations,
+        Action::TriageConsultations,
+        Action::ScheduleConsultations,
+        Action::RecordConsultations,
+        Action::ManageConsent,
+        Action::UpdateConsultationActions,
+        Action::ViewPupils,
+        Action::ManagePupils,
     ];
 
     #[test]

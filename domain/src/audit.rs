@@ -72,6 +72,19 @@ pub enum Who<'a> {
 
 /// Appends an entry. Call it with the transaction that makes the change.
 pub async fn record(conn: &impl ConnectionTrait, who: Who<'_>, entry: Entry) -> DomainResult<()> {
+    door::append_audit(conn, vec![row(who, entry)]).await
+}
+
+/// Appends several entries in one statement (the reads of a page of child-related records).
+pub async fn log_many(conn: &impl ConnectionTrait, caller: &Caller, entries: Vec<Entry>) -> DomainResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let rows = entries.into_iter().map(|e| row(Who::Caller(caller), e)).collect();
+    door::append_audit(conn, rows).await
+}
+
+fn row(who: Who<'_>, entry: Entry) -> audit_event::ActiveModel {
     let (kind, person, partner, request_id) = match who {
         Who::Caller(caller) => match caller.principal.actor {
             Actor::Person(p) => (ActorKind::Person, Some(p), None, caller.request_id.as_str()),
@@ -81,24 +94,20 @@ pub async fn record(conn: &impl ConnectionTrait, who: Who<'_>, entry: Entry) -> 
         Who::System { request_id } => (ActorKind::System, None, None, request_id),
         Who::Anonymous { request_id } => (ActorKind::Anonymous, None, None, request_id),
     };
-    door::append_audit(
-        conn,
-        audit_event::ActiveModel {
-            id: Set(AuditEventId::new()),
-            service_id: Set(entry.service_id),
-            school_id: Set(entry.school_id),
-            actor_kind: Set(kind),
-            actor_person_id: Set(person),
-            partner_client_id: Set(partner),
-            action: Set(entry.action.to_owned()),
-            object_type: Set(Some(entry.object_type.to_owned())),
-            object_id: Set(entry.object_id),
-            request_id: Set(Some(request_id.to_owned()).filter(|r| !r.is_empty())),
-            occurred_at: Set(Utc::now()),
-            detail: Set(entry.detail.map(|d| d.to_string())),
-        },
-    )
-    .await
+    audit_event::ActiveModel {
+        id: Set(AuditEventId::new()),
+        service_id: Set(entry.service_id),
+        school_id: Set(entry.school_id),
+        actor_kind: Set(kind),
+        actor_person_id: Set(person),
+        partner_client_id: Set(partner),
+        action: Set(entry.action.to_owned()),
+        object_type: Set(Some(entry.object_type.to_owned())),
+        object_id: Set(entry.object_id),
+        request_id: Set(Some(request_id.to_owned()).filter(|r| !r.is_empty())),
+        occurred_at: Set(Utc::now()),
+        detail: Set(entry.detail.map(|d| d.to_string())),
+    }
 }
 
 /// Shorthand for [`record`] by a signed-in caller.

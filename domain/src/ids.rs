@@ -72,4 +72,10 @@ ids! {
     BookingId,
     LedgerEntryId,
     BookingSeriesId,
+    /// A pseudonymous pupil record held by a school.
+    PupilId,
+    ConsultationId,
+    ConsentId,
+    ConsultationActionId,
+    DisposalId,
 }

@@ -14,6 +14,7 @@ pub mod values;
 
 pub use error::{DomainError, DomainResult, FieldError, FieldErrorCode};
 pub mod audit;
+pub mod consultations;
 pub mod db;
 pub mod door;
 pub mod identity;

@@ -222,3 +222,121 @@ text_enum! {
         Preparation = "PREPARATION",
     }
 }
+
+text_enum! {
+    /// Whether a consultation is about a named child (formal: consent first) or not.
+    pub enum ConsultationKind {
+        /// About an unnamed child, a group, a class or the whole school: nothing identifying.
+        Professional = "PROFESSIONAL",
+        /// About one child, who has a pupil record; needs valid consent.
+        Formal = "FORMAL",
+    }
+}
+
+text_enum! {
+    /// Where a consultation is in its life. The legal steps between these are the table in
+    /// `consultations::states`.
+    pub enum ConsultationStatus {
+        Requested = "REQUESTED",
+        NeedsInformation = "NEEDS_INFORMATION",
+        Accepted = "ACCEPTED",
+        Scheduled = "SCHEDULED",
+        Held = "HELD",
+        RecordShared = "RECORD_SHARED",
+        ReviewDue = "REVIEW_DUE",
+        Closed = "CLOSED",
+        Declined = "DECLINED",
+        Withdrawn = "WITHDRAWN",
+    }
+}
+
+text_enum! {
+    pub enum ConcernArea {
+        Semh = "SEMH",
+        CognitionAndLearning = "COGNITION_AND_LEARNING",
+        CommunicationAndInteraction = "COMMUNICATION_AND_INTERACTION",
+        SensoryAndPhysical = "SENSORY_AND_PHYSICAL",
+        Other = "OTHER",
+    }
+}
+
+text_enum! {
+    pub enum ConsultationOutcome {
+        /// The hoped-for outcomes were reached.
+        Resolved = "RESOLVED",
+        /// A further assess-plan-do-review cycle follows (the review is its own consultation).
+        ContinuedInReview = "CONTINUED_IN_REVIEW",
+        /// Referred on to another service or to statutory assessment.
+        ReferredOn = "REFERRED_ON",
+        NoFurtherAction = "NO_FURTHER_ACTION",
+    }
+}
+
+text_enum! {
+    /// A pupil's year group.
+    pub enum YearGroup {
+        Nursery = "NURSERY",
+        Reception = "RECEPTION",
+        Year1 = "YEAR_1",
+        Year2 = "YEAR_2",
+        Year3 = "YEAR_3",
+        Year4 = "YEAR_4",
+        Year5 = "YEAR_5",
+        Year6 = "YEAR_6",
+        Year7 = "YEAR_7",
+        Year8 = "YEAR_8",
+        Year9 = "YEAR_9",
+        Year10 = "YEAR_10",
+        Year11 = "YEAR_11",
+        Year12 = "YEAR_12",
+        Year13 = "YEAR_13",
+        Post19 = "POST_19",
+    }
+}
+
+text_enum! {
+    /// Who gave consent.
+    pub enum ConsentGiver {
+        Parent = "PARENT",
+        Carer = "CARER",
+        /// The young person themselves (from about 12 or 13).
+        YoungPerson = "YOUNG_PERSON",
+        /// For a looked-after child.
+        SocialWorker = "SOCIAL_WORKER",
+    }
+}
+
+text_enum! {
+    pub enum ConsentMethod {
+        Written = "WRITTEN",
+        Electronic = "ELECTRONIC",
+        /// Given by word of mouth and noted by the person recording it.
+        Verbal = "VERBAL",
+    }
+}
+
+text_enum! {
+    /// Who writes up a consultation.
+    pub enum RecordFormat {
+        EpReport = "EP_REPORT",
+        SchoolMinutes = "SCHOOL_MINUTES",
+    }
+}
+
+text_enum! {
+    pub enum ActionStatus {
+        Open = "OPEN",
+        Done = "DONE",
+        Dropped = "DROPPED",
+    }
+}
+
+text_enum! {
+    /// How long a child's record is kept.
+    pub enum RetentionRule {
+        /// Until the child's 25th birthday.
+        Age25 = "AGE_25",
+        /// Date of birth plus 31 years.
+        BirthPlus31 = "BIRTH_PLUS_31",
+    }
+}

@@ -15,6 +15,7 @@ mod m20261123_000002_ep_time;
 mod m20261124_000003_no_overlapping_periods;
 mod m20261201_000004_schools_in_their_service;
 mod m20261202_000005_ep_time_made_livable;
+mod m20261203_000006_consultations;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_no_overlapping_periods::Migration),
             Box::new(m20261201_000004_schools_in_their_service::Migration),
             Box::new(m20261202_000005_ep_time_made_livable::Migration),
+            Box::new(m20261203_000006_consultations::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@
 )]
 
 pub mod clock;
+pub mod fixtures;
 pub mod matrix;
 
 use std::path::PathBuf;
@@ -257,6 +258,26 @@ impl TestApp {
         .expect("count")
         .expect("a row");
         row.try_get::<i64>("", "n").expect("n")
+    }
+
+    /// Every text column of every row a query returns, read straight from the database (to
+    /// prove what a row does, or does not, hold).
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        let db = &self.services.db;
+        let rows = sea_orm::ConnectionTrait::query_all_raw(
+            db,
+            sea_orm::Statement::from_string(sea_orm::ConnectionTrait::get_database_backend(db), sql.to_owned()),
+        )
+        .await
+        .expect("query");
+        rows.iter()
+            .flat_map(|r| {
+                r.column_names()
+                    .into_iter()
+                    .filter_map(|c| r.try_get::<Option<String>>("", &c).ok().flatten())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 }
 

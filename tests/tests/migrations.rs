@@ -31,6 +31,24 @@ const TABLES: &[&str] = &[
     "bookings",
     "ledger_entries",
     "booking_series",
+    "consultation_settings",
+    "pupils",
+    "consultations",
+    "consents",
+    "consultation_records",
+    "consultation_actions",
+    "disposals",
+];
+
+/// The tables the consultations migration adds.
+const CONSULTATION_TABLES: &[&str] = &[
+    "consultation_settings",
+    "pupils",
+    "consultations",
+    "consents",
+    "consultation_records",
+    "consultation_actions",
+    "disposals",
 ];
 
 async fn names(conn: &DatabaseConnection, sql: &str) -> Vec<String> {
@@ -140,14 +158,29 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         "the last migration pairs schools with services"
     );
     Migrator::down(&conn, Some(1)).await.expect("the last one down");
-    let without_series: Vec<String> = full.iter().filter(|t| *t != "booking_series").cloned().collect();
+    let without_consultations: Vec<String> = full
+        .iter()
+        .filter(|t| !CONSULTATION_TABLES.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(
+        tables(&conn).await,
+        without_consultations,
+        "the last migration adds consultations"
+    );
+    Migrator::down(&conn, Some(1)).await.expect("the one before down");
+    let without_series: Vec<String> = without_consultations
+        .iter()
+        .filter(|t| *t != "booking_series")
+        .cloned()
+        .collect();
     assert_eq!(
         tables(&conn).await,
         without_series,
-        "the last migration adds series of visits"
+        "the migration before adds series of visits"
     );
     assert!(paired_tables(&conn).await.len() >= 7, "the pairing stays");
-    Migrator::down(&conn, Some(1)).await.expect("the one before down");
+    Migrator::down(&conn, Some(1)).await.expect("the pairing down");
     assert_eq!(tables(&conn).await, without_series, "pairing adds rules, not tables");
     assert!(
         paired_tables(&conn).await.is_empty(),
@@ -158,7 +191,7 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         period_rules(&conn).await.is_empty(),
         "three steps down remove the period rules"
     );
-    Migrator::down(&conn, Some((all - 4) as u32))
+    Migrator::down(&conn, Some((all - 5) as u32))
         .await
         .expect("down to the first");
     assert_eq!(

@@ -4,8 +4,9 @@
 //! books, a quote before cancelling, what the screens need, and the exports for finance.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use scps_tests::clock::{london, monday_in, rfc};
-use scps_tests::{Answer, Tenant, TestApp};
+use scps_tests::clock::{london, rfc};
+use scps_tests::fixtures::{Fx, d, fixture, set_pattern};
+use scps_tests::{Answer, TestApp};
 use serde_json::{Value, json};
 
 const BOOK: &str = "mutation($i: CreateBookingInput!) { createBooking(input: $i) { result { booking { id startsAt endsAt blockedFrom blockedUntil shortNoticeReason seriesId status } warnings } userErrors { field message code } } }";
@@ -13,38 +14,6 @@ const CANCEL: &str = "mutation($i: CancelBookingInput!) { cancelBooking(input: $
 const SLOTS: &str = "query($i: AvailabilityInput!, $after: String) { availability(input: $i, first: 100, after: $after) { totalCount edges { cursor node { startsAt endsAt epId visitId ep { id } } } } }";
 const BALANCE: &str = "query($id: ID!) { node(id: $id) { ... on Contract { balance { purchasedMinutes usedMinutes remainingMinutes adjustedMinutes lateCancellationMinutes inUnits { purchased unitMinutes } } } } }";
 const SUMMARY: &str = "query($i: TimeSummaryInput!) { timeSummary(input: $i) { periods { name startsOn endsOn outsideTerm } schools { school { id } streams { fundingStream balance { purchasedMinutes usedMinutes adjustedMinutes remainingMinutes bookedMinutes } byPeriod { purchasedMinutes usedMinutes adjustedMinutes } } } } }";
-
-fn d(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
-}
-
-/// A tenant with EPs working Monday to Friday 09:00 to 17:00, an academic year around the
-/// coming weeks (Term 1 in two halves with a half-term week between them, a holiday week, then
-/// Term 2), and a contract of ten days for each school with the first EP as link EP.
-struct Fx {
-    app: TestApp,
-    t: Tenant,
-    /// The Monday Term 1 starts.
-    base: NaiveDate,
-    year: String,
-    terms: Vec<String>,
-    contract_a: String,
-    contract_b: String,
-    day_unit: String,
-}
-
-impl Fx {
-    /// Monday of week `n` of the calendar (week 0 starts Term 1).
-    fn week(&self, n: i64) -> NaiveDate {
-        self.base + Duration::weeks(n)
-    }
-    fn half_term(&self) -> NaiveDate {
-        self.week(2)
-    }
-    fn holiday(&self) -> NaiveDate {
-        self.week(6)
-    }
-}
 
 async fn gql(app: &TestApp, token: &str, q: &str, v: Value) -> Answer {
     app.gql(token, q, v).await
@@ -62,99 +31,6 @@ fn first_message(a: &Answer, field: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-async fn set_pattern(app: &TestApp, t: &Tenant, ep: &str, days: &[i32], from: &str) -> Answer {
-    let hours: Vec<Value> = days
-        .iter()
-        .map(|d| json!({ "weekday": d, "startsAt": "09:00", "endsAt": "17:00" }))
-        .collect();
-    gql(
-        app,
-        &t.admin.token,
-        "mutation($i: SetWorkingPatternInput!) { setWorkingPattern(input: $i) { workingPattern { id } clashes { booking { id } reasons } userErrors { field code message } } }",
-        json!({ "i": { "serviceId": t.service_id, "epId": ep, "effectiveFrom": from, "fte": 1.0, "hours": hours } }),
-    )
-    .await
-}
-
-async fn contract(app: &TestApp, t: &Tenant, school: &str, year: &str, unit: &str, quantity: f64) -> String {
-    let a = gql(
-        app,
-        &t.admin.token,
-        "mutation($i: CreateContractInput!) { createContract(input: $i) { contract { id } userErrors { field message } } }",
-        json!({ "i": { "schoolId": school, "periodKind": "ACADEMIC_YEAR", "academicYearId": year, "fundingStream": "TRADED", "unitId": unit, "quantity": quantity, "linkEpId": t.ep.person_id } }),
-    )
-    .await;
-    a.ok()["createContract"]["contract"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("contract: {}", a.body))
-        .to_owned()
-}
-
-async fn fixture() -> Fx {
-    let app = TestApp::spawn().await;
-    let t = app.tenant().await;
-    let base = monday_in(2);
-    for ep in [&t.ep.person_id, &t.other_ep.person_id] {
-        let a = set_pattern(&app, &t, ep, &[1, 2, 3, 4, 5], "2020-01-01").await;
-        assert!(
-            a.ok()["setWorkingPattern"]["workingPattern"]["id"].is_string(),
-            "{}",
-            a.body
-        );
-    }
-    let fri = |w: i64| base + Duration::weeks(w) + Duration::days(4);
-    let y = gql(
-        &app,
-        &t.admin.token,
-        "mutation($i: CreateAcademicYearInput!) { createAcademicYear(input: $i) { academicYear { id terms { term { id name } } } userErrors { field message } } }",
-        json!({ "i": { "serviceId": t.service_id, "name": "Test year", "startsOn": d(base - Duration::days(14)), "endsOn": d(base + Duration::days(300)), "terms": [
-            { "name": "Term 1", "startsOn": d(base), "endsOn": d(fri(5)), "halfTerms": [
-                { "name": "Half 1", "startsOn": d(base), "endsOn": d(fri(1)) },
-                { "name": "Half 2", "startsOn": d(base + Duration::weeks(3)), "endsOn": d(fri(5)) } ] },
-            { "name": "Term 2", "startsOn": d(base + Duration::weeks(7)), "endsOn": d(fri(11)) }
-        ] } }),
-    )
-    .await;
-    let year = y.ok()["createAcademicYear"]["academicYear"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("year: {}", y.body))
-        .to_owned();
-    let terms: Vec<String> = y.ok()["createAcademicYear"]["academicYear"]["terms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["term"]["id"].as_str().unwrap().to_owned())
-        .collect();
-    let units = gql(
-        &app,
-        &t.admin.token,
-        "query($id: ID!) { service(id: $id) { units { id name } } }",
-        json!({ "id": t.service_id }),
-    )
-    .await;
-    let day_unit = units.ok()["service"]["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == "day")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let contract_a = contract(&app, &t, &t.school_a.id, &year, &day_unit, 10.0).await;
-    let contract_b = contract(&app, &t, &t.school_b.id, &year, &day_unit, 10.0).await;
-    Fx {
-        app,
-        t,
-        base,
-        year,
-        terms,
-        contract_a,
-        contract_b,
-        day_unit,
-    }
 }
 
 fn booking(school: &str, ep: &str, start: DateTime<Utc>, minutes: i64) -> Value {

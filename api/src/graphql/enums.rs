@@ -21,6 +21,7 @@ macro_rules! mirror {
         }
     };
 }
+pub(crate) use mirror;
 
 mirror! {
     /// Whether school work happens in term time only (half-terms are holidays).

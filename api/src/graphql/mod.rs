@@ -23,6 +23,7 @@ macro_rules! payload {
 }
 
 pub mod auth;
+pub mod consultations;
 pub mod context;
 pub mod enums;
 pub mod errors;
@@ -41,11 +42,20 @@ pub use context::Context;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(tenancy::TenancyQuery, time::TimeQuery);
+pub struct Query(
+    tenancy::TenancyQuery,
+    time::TimeQuery,
+    consultations::ConsultationsQuery,
+);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(auth::AuthMutation, tenancy::TenancyMutation, time::TimeMutation);
+pub struct Mutation(
+    auth::AuthMutation,
+    tenancy::TenancyMutation,
+    time::TimeMutation,
+    consultations::ConsultationsMutation,
+);
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -403,9 +403,9 @@ async fn linked_schools(conn: &impl ConnectionTrait, caller: &Caller) -> DomainR
 /// through a door.
 pub(crate) async fn append_audit(
     conn: &impl ConnectionTrait,
-    entry: crate::entities::audit_event::ActiveModel,
+    entries: Vec<crate::entities::audit_event::ActiveModel>,
 ) -> DomainResult<()> {
-    crate::entities::audit_event::Entity::insert(entry)
+    crate::entities::audit_event::Entity::insert_many(entries)
         .exec_without_returning(conn)
         .await?;
     Ok(())

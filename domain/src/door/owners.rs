@@ -131,6 +131,13 @@ owned! {
     booking { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
     booking_series { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
     ledger_entry { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
+    consultation_settings { service: ServiceId, shared: InService }
+    pupil { service: ServiceId, school: SchoolId, shared: No }
+    consultation { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
+    consent { service: ServiceId, school: SchoolId, shared: No }
+    consultation_record { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
+    consultation_action { service: ServiceId, school: SchoolId, shared: No }
+    disposal { service: ServiceId, school: SchoolId, shared: No }
 }
 
 /// Memberships belong to their school (or, service-wide ones, to the service, seen by all in it);

@@ -1,8 +1,10 @@
 //! sea-orm entities, one per table. They are the storage shape only: operations in the area
 //! modules read and write them, and nothing outside `domain` sees them.
 
+pub mod consultations;
 pub mod platform;
 pub mod time;
 
+pub use consultations::*;
 pub use platform::*;
 pub use time::*;

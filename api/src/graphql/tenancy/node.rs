@@ -7,6 +7,7 @@ use domain::tenancy::{partners, people, schools, services};
 use domain::{DomainError, audit};
 
 use super::{AuditEvent, Membership, PartnerClient, Person, School, Service};
+use crate::graphql::consultations::{Consultation, Pupil};
 use crate::graphql::context::{self, Context as RequestContext};
 use crate::graphql::ids;
 use crate::graphql::time::{
@@ -32,6 +33,8 @@ pub enum Node {
     Booking(Booking),
     LedgerEntry(LedgerEntry),
     VisitSeries(VisitSeries),
+    Consultation(Consultation),
+    Pupil(Pupil),
 }
 
 /// Loads any object by global id; not found (or not visible) is `None`.
@@ -58,6 +61,7 @@ pub async fn load_node(c: &RequestContext, id: &ID) -> Result<Option<Node>> {
         "PartnerClient" => partners::get(db, caller, PartnerClientId(uuid))
             .await
             .map(|m| Node::PartnerClient(PartnerClient(m))),
+        "Consultation" | "Pupil" => crate::graphql::consultations::load_node(c, &kind, uuid).await,
         other => crate::graphql::time::load_node(c, other, uuid).await,
     };
     match found {

@@ -259,6 +259,19 @@ pub async fn cancel(db: &Db, caller: &Caller, input: Cancel) -> DomainResult<Can
     Ok(cancelled)
 }
 
+/// Cancels a booking by id inside the caller's transaction (a consultation cancels its meeting).
+pub(crate) async fn cancel_by_id_in(
+    txn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: BookingId,
+    cancelled_for: Option<CancelledFor>,
+    reason: String,
+) -> DomainResult<Cancelled> {
+    let b = for_change(txn, caller, id, Action::CancelBookings).await?;
+    let door = Door::open(txn, caller, Action::CancelBookings).await?;
+    cancel_in(&door, caller, b, cancelled_for, None, reason).await
+}
+
 /// Cancels a booking read for a change, inside the caller's transaction, with its audit entry.
 pub(super) async fn cancel_in(
     door: &Door<'_, impl ConnectionTrait>,

@@ -72,7 +72,7 @@ pub async fn reschedule(db: &Db, caller: &Caller, input: Reschedule) -> DomainRe
 }
 
 /// Moves a booking inside the caller's transaction, with its audit entry.
-pub(super) async fn reschedule_in(
+pub(crate) async fn reschedule_in(
     txn: &impl sea_orm::ConnectionTrait,
     caller: &Caller,
     input: Reschedule,
@@ -188,8 +188,19 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
     }
     p.finish()?;
     let txn = db::begin_write(db).await?;
-    let b = for_change(&txn, caller, input.id, Action::RecordDelivery).await?;
-    let door = Door::open(&txn, caller, Action::RecordDelivery).await?;
+    let saved = deliver_in(&txn, caller, input).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Records a delivery inside the caller's transaction, with its audit entry.
+pub(crate) async fn deliver_in(
+    txn: &impl sea_orm::ConnectionTrait,
+    caller: &Caller,
+    input: Delivery,
+) -> DomainResult<booking::Model> {
+    let b = for_change(txn, caller, input.id, Action::RecordDelivery).await?;
+    let door = Door::open(txn, caller, Action::RecordDelivery).await?;
     require_open(&b)?;
     let now = Utc::now();
     if b.starts_at > now {
@@ -202,7 +213,7 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
     let direct = input.direct_minutes.unwrap_or(b.direct_minutes);
     let prep = input.preparation_minutes.unwrap_or(b.preparation_minutes);
     if is_chargeable(&b) {
-        let tz = service_zone(&txn, b.service_id).await?;
+        let tz = service_zone(txn, b.service_id).await?;
         let account = account_of(&b, local_date(tz, b.starts_at));
         ledger::release(&door, caller, account, None).await?;
         ledger::post(
@@ -234,13 +245,12 @@ pub async fn deliver(db: &Db, caller: &Caller, input: Delivery) -> DomainResult<
     row.updated_at = Set(now);
     let saved = door.update(row).await?;
     audit::log(
-        &txn,
+        txn,
         caller,
         Entry::new("booking.deliver", "Booking", saved.id)
             .in_school(saved.service_id, saved.school_id)
             .detail(serde_json::json!({ "directMinutes": direct, "preparationMinutes": prep })),
     )
     .await?;
-    txn.commit().await?;
     Ok(saved)
 }

@@ -8,8 +8,11 @@ mod change;
 mod place;
 pub mod series;
 
+pub(crate) use cancel::cancel_by_id_in;
 pub use cancel::{Cancel, Cancelled, Quote, cancel, is_late, no_show, quote};
 pub use change::{Delivery, Reschedule, Rescheduled, confirm, deliver, reschedule};
+pub(crate) use change::{deliver_in, reschedule_in};
+pub(crate) use place::create_in;
 pub use place::{Booked, NewBooking, create, different_places};
 
 use chrono::{DateTime, Utc};

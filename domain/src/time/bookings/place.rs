@@ -789,7 +789,7 @@ pub async fn create(db: &Db, caller: &Caller, input: NewBooking) -> DomainResult
 
 /// Books EP time inside the caller's transaction (a series books many in one), with the audit
 /// entry.
-pub(super) async fn create_in(
+pub(crate) async fn create_in(
     txn: &impl ConnectionTrait,
     caller: &Caller,
     input: NewBooking,
