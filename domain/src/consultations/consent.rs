@@ -176,9 +176,9 @@ pub async fn record(db: &Db, caller: &Caller, id: ConsultationId, input: NewCons
     let txn = db::begin_write(db).await?;
     let (row, _) = for_step(&txn, caller, id, Action::ManageConsent, Step::RecordConsent).await?;
     record_in(&txn, caller, &row, "", input).await?;
-    let view = super::views::assemble(&txn, caller, vec![row]).await?;
+    let view = super::view_of(&txn, caller, row, Vec::new()).await?;
     txn.commit().await?;
-    view.into_iter().next().ok_or(DomainError::NotFound)
+    Ok(view)
 }
 
 /// What a withdrawal stopped.

@@ -143,11 +143,9 @@ pub async fn schedule(db: &Db, caller: &Caller, id: ConsultationId, slot: Slot) 
     let txn = db::begin_write(db).await?;
     let (row, next) = for_step(&txn, caller, id, Action::ScheduleConsultations, Step::Schedule).await?;
     let (saved, warnings) = schedule_in(&txn, caller, row, next, slot, "").await?;
-    let mut view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, warnings).await?;
     txn.commit().await?;
-    let mut v = view.pop().ok_or(DomainError::NotFound)?;
-    v.warnings = warnings;
-    Ok(v)
+    Ok(view)
 }
 
 /// Moves the meeting. The service moves it as a reschedule; a school books the new time and
@@ -247,11 +245,9 @@ pub async fn move_to(
             .detail(serde_json::json!({ "bookingId": new_id })),
     )
     .await?;
-    let mut view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, warnings).await?;
     txn.commit().await?;
-    let mut v = view.pop().ok_or(DomainError::NotFound)?;
-    v.warnings = warnings;
-    Ok(v)
+    Ok(view)
 }
 
 /// Cancels the meeting under the cancellation policy; the consultation waits to be booked again.
@@ -282,12 +278,9 @@ pub async fn cancel_meeting(
             .detail(serde_json::json!({ "bookingId": booking, "chargedMinutes": cancelled.charged_minutes })),
     )
     .await?;
-    let view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, Vec::new()).await?;
     txn.commit().await?;
-    Ok((
-        view.into_iter().next().ok_or(DomainError::NotFound)?,
-        cancelled.charged_minutes,
-    ))
+    Ok((view, cancelled.charged_minutes))
 }
 
 /// Records that the meeting was held: its booking is delivered (with the minutes spent, default
@@ -327,7 +320,7 @@ pub async fn hold(db: &Db, caller: &Caller, id: ConsultationId, direct_minutes: 
         Entry::new("consultation.hold", "Consultation", saved.id).in_school(saved.service_id, Some(saved.school_id)),
     )
     .await?;
-    let view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, Vec::new()).await?;
     txn.commit().await?;
-    view.into_iter().next().ok_or(DomainError::NotFound)
+    Ok(view)
 }

@@ -80,6 +80,22 @@ pub(crate) async fn save(
     door.update(active).await
 }
 
+/// One consultation as the caller may see it (after a change, inside its transaction), with
+/// the warnings the change gave.
+pub(crate) async fn view_of(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    row: consultation::Model,
+    warnings: Vec<String>,
+) -> DomainResult<View> {
+    let mut view = views::assemble(conn, caller, vec![row])
+        .await?
+        .pop()
+        .ok_or(crate::DomainError::NotFound)?;
+    view.warnings = warnings;
+    Ok(view)
+}
+
 /// Whether the caller works for the service (an administrator or an EP) rather than a school.
 pub(crate) fn is_service_side(caller: &Caller, row: &consultation::Model) -> bool {
     caller.principal.has_role_in_service(Role::ServiceAdmin, row.service_id)

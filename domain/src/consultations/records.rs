@@ -143,9 +143,9 @@ pub async fn write(db: &Db, caller: &Caller, id: ConsultationId, input: RecordIn
         Entry::new("consultation.record", "Consultation", saved.id).in_school(saved.service_id, Some(saved.school_id)),
     )
     .await?;
-    let view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, Vec::new()).await?;
     txn.commit().await?;
-    view.into_iter().next().ok_or(DomainError::NotFound)
+    Ok(view)
 }
 
 /// Shares the record (and its actions) with the school.
@@ -179,9 +179,9 @@ pub async fn share(db: &Db, caller: &Caller, id: ConsultationId) -> DomainResult
         Entry::new("consultation.share", "Consultation", saved.id).in_school(saved.service_id, Some(saved.school_id)),
     )
     .await?;
-    let view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, Vec::new()).await?;
     txn.commit().await?;
-    view.into_iter().next().ok_or(DomainError::NotFound)
+    Ok(view)
 }
 
 #[derive(Clone, Debug)]
@@ -342,9 +342,9 @@ pub async fn close(db: &Db, caller: &Caller, id: ConsultationId, outcome: Consul
             .detail(serde_json::json!({ "outcome": outcome.as_str() })),
     )
     .await?;
-    let view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, Vec::new()).await?;
     txn.commit().await?;
-    view.into_iter().next().ok_or(DomainError::NotFound)
+    Ok(view)
 }
 
 /// Starts a review: this cycle closes (continued in review) and the next one opens, accepted,
@@ -404,7 +404,7 @@ pub async fn start_review(db: &Db, caller: &Caller, id: ConsultationId) -> Domai
             .detail(serde_json::json!({ "previousId": previous, "cycle": review.cycle })),
     )
     .await?;
-    let view = super::views::assemble(&txn, caller, vec![review]).await?;
+    let view = super::view_of(&txn, caller, review, Vec::new()).await?;
     txn.commit().await?;
-    view.into_iter().next().ok_or(DomainError::NotFound)
+    Ok(view)
 }

@@ -226,11 +226,9 @@ pub async fn request(db: &Db, caller: &Caller, input: NewRequest) -> DomainResul
         row = booked;
         warnings = w;
     }
-    let mut view = super::views::assemble(&txn, caller, vec![row]).await?;
+    let view = super::view_of(&txn, caller, row, warnings).await?;
     txn.commit().await?;
-    let mut v = view.pop().ok_or(DomainError::NotFound)?;
-    v.warnings = warnings;
-    Ok(v)
+    Ok(view)
 }
 
 /// Changes a request (answering a request for information puts it back to the EP).
@@ -271,9 +269,9 @@ pub async fn update(
         Entry::new("consultation.update", "Consultation", saved.id).in_school(saved.service_id, Some(saved.school_id)),
     )
     .await?;
-    let view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, Vec::new()).await?;
     txn.commit().await?;
-    view.into_iter().next().ok_or(DomainError::NotFound)
+    Ok(view)
 }
 
 /// What the EP or administrator decides about a request.
@@ -335,9 +333,9 @@ pub async fn triage(
             .detail(serde_json::json!({ "status": saved.status.as_str() })),
     )
     .await?;
-    let view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, Vec::new()).await?;
     txn.commit().await?;
-    view.into_iter().next().ok_or(DomainError::NotFound)
+    Ok(view)
 }
 
 /// The school withdraws its request; a meeting still to come is cancelled under the policy.
@@ -361,7 +359,7 @@ pub async fn withdraw(db: &Db, caller: &Caller, id: ConsultationId, reason: &str
             .in_school(saved.service_id, Some(saved.school_id)),
     )
     .await?;
-    let view = super::views::assemble(&txn, caller, vec![saved]).await?;
+    let view = super::view_of(&txn, caller, saved, Vec::new()).await?;
     txn.commit().await?;
-    view.into_iter().next().ok_or(DomainError::NotFound)
+    Ok(view)
 }

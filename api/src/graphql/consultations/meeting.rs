@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use domain::consultations::meeting;
 
+use super::consultation_id;
 use super::objects::Consultation;
 use super::requests::{ConsultationChanged, ConsultationPayload};
 use crate::graphql::context;
@@ -87,10 +88,6 @@ pub struct HoldConsultationInput {
     pub direct_minutes: Option<i32>,
 }
 
-fn consultation_id(id: &ID) -> Result<domain::ids::ConsultationId, domain::DomainError> {
-    ids::expect("id", "Consultation", id).map_err(|_| domain::DomainError::NotFound)
-}
-
 #[derive(Default)]
 pub struct MeetingMutation;
 
@@ -106,7 +103,7 @@ impl MeetingMutation {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
-            let id = consultation_id(&input.id)?;
+            let id = consultation_id("id", &input.id)?;
             meeting::schedule(c.db(), caller, id, slot_of(input.slot)?).await
         }
         .await;
@@ -122,7 +119,7 @@ impl MeetingMutation {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
-            let id = consultation_id(&input.id)?;
+            let id = consultation_id("id", &input.id)?;
             let ep = ids::expect_opt("epId", "Person", input.ep_id.as_ref())?;
             meeting::move_to(c.db(), caller, id, input.starts_at, ep, input.reason).await
         }
@@ -140,7 +137,7 @@ impl MeetingMutation {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
-            let id = consultation_id(&input.id)?;
+            let id = consultation_id("id", &input.id)?;
             meeting::cancel_meeting(c.db(), caller, id, &input.reason, input.cancelled_for.map(Into::into)).await
         }
         .await;
@@ -156,7 +153,7 @@ impl MeetingMutation {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
-            let id = consultation_id(&input.id)?;
+            let id = consultation_id("id", &input.id)?;
             meeting::hold(c.db(), caller, id, input.direct_minutes).await
         }
         .await;

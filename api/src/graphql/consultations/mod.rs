@@ -20,6 +20,11 @@ pub use objects::{Consultation, ConsultationAction, Pupil};
 use crate::graphql::context::Context as RequestContext;
 use crate::graphql::tenancy::Node;
 
+/// A consultation's id from input: a malformed id is as "not found" as a missing one.
+fn consultation_id(field: &str, id: &async_graphql::ID) -> Result<ConsultationId, DomainError> {
+    crate::graphql::ids::expect(field, "Consultation", id).map_err(|_| DomainError::NotFound)
+}
+
 /// The area's objects by global id, for `node(id:)`.
 pub async fn load_node(c: &RequestContext, kind: &str, uuid: Uuid) -> Result<Node, DomainError> {
     let caller = c.caller.as_ref().ok_or(DomainError::Unauthenticated)?;

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use domain::consultations::records;
 
+use super::consultation_id;
 use super::enums::{ActionStatus, ConsultationOutcome, RecordFormat};
 use super::objects::{Consultation, ConsultationAction};
 use super::requests::ConsultationPayload;
@@ -67,10 +68,6 @@ pub struct UpdateConsultationActionInput {
 pub struct CloseConsultationInput {
     pub id: ID,
     pub outcome: ConsultationOutcome,
-}
-
-fn consultation_id(field: &str, id: &ID) -> Result<domain::ids::ConsultationId, domain::DomainError> {
-    ids::expect(field, "Consultation", id).map_err(|_| domain::DomainError::NotFound)
 }
 
 #[derive(Default)]

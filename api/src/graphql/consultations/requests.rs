@@ -4,8 +4,9 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use domain::consultations::{consent, pupils, requests, settings};
-use domain::ids::{ConsentId, ConsultationId, PupilId, ServiceId};
+use domain::ids::{ConsentId, PupilId, ServiceId};
 
+use super::consultation_id;
 use super::enums::{
     ConcernArea, ConsentGiver, ConsentMethod, ConsultationKind, RetentionRule, TriageDecision, YearGroup,
 };
@@ -207,10 +208,6 @@ payload!(ConsultationSettingsPayload {
     settings: ConsultationSettings
 });
 
-fn consultation_id(id: &ID) -> Result<ConsultationId, domain::DomainError> {
-    ids::expect("id", "Consultation", id).map_err(|_| domain::DomainError::NotFound)
-}
-
 #[derive(Default)]
 pub struct RequestMutation;
 
@@ -259,7 +256,7 @@ impl RequestMutation {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
-            let id = consultation_id(&input.id)?;
+            let id = consultation_id("id", &input.id)?;
             requests::update(
                 c.db(),
                 caller,
@@ -287,7 +284,7 @@ impl RequestMutation {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
-            let id = consultation_id(&input.id)?;
+            let id = consultation_id("id", &input.id)?;
             let ep = ids::expect_opt("epId", "Person", input.ep_id.as_ref())?;
             requests::triage(c.db(), caller, id, input.decision.into(), input.note.as_deref(), ep).await
         }
@@ -304,7 +301,7 @@ impl RequestMutation {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
-            let id = consultation_id(&input.id)?;
+            let id = consultation_id("id", &input.id)?;
             requests::withdraw(c.db(), caller, id, &input.reason).await
         }
         .await;
@@ -346,8 +343,7 @@ impl RequestMutation {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
         let result = async {
-            let id = ids::expect("consultationId", "Consultation", &input.consultation_id)
-                .map_err(|_| domain::DomainError::NotFound)?;
+            let id = consultation_id("consultationId", &input.consultation_id)?;
             consent::record(c.db(), caller, id, input.consent.into()).await
         }
         .await;
