@@ -154,6 +154,6 @@ mod tests {
     fn value_depth_counts_containers() {
         let v = |j: serde_json::Value| async_graphql::Value::from_json(j).unwrap();
         assert_eq!(value_depth(&v(serde_json::json!(1))), 0);
-        assert_eq!(value_depth(&v(serde_json::json!({"a": [1, {"b": []}]}))), 3);
+        assert_eq!(value_depth(&v(serde_json::json!({"a": [1, {"b": []}]}))), 4);
     }
 }
