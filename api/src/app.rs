@@ -27,6 +27,10 @@ pub struct Services {
     pub kv: Kv,
     pub metrics: Arc<Metrics>,
     pub schema: ApiSchema,
+    /// What documents cost, from the schema (see [`graphql::limits`]).
+    pub cost: Arc<graphql::limits::cost::CostModel>,
+    /// Bounds the password hashes running at once.
+    pub hash_gate: Arc<domain::secrets::HashGate>,
 }
 
 /// Opens the database, counting every statement in the metrics (and against the request
@@ -75,6 +79,13 @@ impl Services {
         };
         let auth = Arc::new(Auth::new(&config.auth).await.map_err(anyhow::Error::msg)?);
         let schema = graphql::build_schema(&config.http, config.is_production());
+        let cost = Arc::new(graphql::limits::cost::CostModel::new(&schema.sdl()));
+        // A caller waits at most a couple of seconds for a turn to check a password.
+        let hash_gate = Arc::new(domain::secrets::HashGate::new(
+            config.http.password_hashes_at_once,
+            config.http.password_hash_queue,
+            std::time::Duration::from_secs(2).min(config.http.request_timeout),
+        ));
         Ok(Self {
             config,
             db,
@@ -82,6 +93,8 @@ impl Services {
             kv,
             metrics,
             schema,
+            cost,
+            hash_gate,
         })
     }
 }
@@ -110,12 +123,26 @@ impl Application {
             .map(|n| n.get())
             .unwrap_or(2)
             .clamp(2, 8);
+        let http_config = &services.config.http;
+        // actix caps connections per worker; the total is shared out between them.
+        let per_worker = http_config.max_connections.div_ceil(workers).max(1);
+        // Behind a trusted proxy every connection comes from the proxy: no per-address cap.
+        let per_address = (!http_config.trust_forwarded_for).then_some(http_config.max_connections_per_address);
+        let counts = http::middleware::ConnectionCounts::default();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
                 .configure(http::routes)
                 .wrap(actix_web::middleware::from_fn(http::middleware::request_context))
         })
+        .on_connect(move |conn, data| {
+            if let (Some(cap), Some(stream)) = (per_address, conn.downcast_ref::<actix_web::rt::net::TcpStream>())
+                && let Ok(peer) = stream.peer_addr()
+            {
+                data.insert(counts.open(peer.ip(), cap));
+            }
+        })
+        .max_connections(per_worker)
         .workers(workers)
         .shutdown_timeout(10)
         .listen(listener)?

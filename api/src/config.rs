@@ -119,6 +119,34 @@ pub struct Settings {
     /// Largest GraphQL query complexity accepted.
     #[arg(long, env = "SCPS_MAX_QUERY_COMPLEXITY", global = true)]
     pub max_query_complexity: Option<usize>,
+    /// Time the whole request body may take to arrive, in seconds (at most the request timeout).
+    #[arg(long, env = "SCPS_BODY_TIMEOUT_SECONDS", global = true)]
+    pub body_timeout_seconds: Option<u64>,
+    /// Largest cost of a GraphQL document as scps prices it (lists times their expected size,
+    /// introspection as what it returns, every field and alias).
+    #[arg(long, env = "SCPS_MAX_QUERY_COST", global = true)]
+    pub max_query_cost: Option<usize>,
+    /// Most aliased fields in one GraphQL document.
+    #[arg(long, env = "SCPS_MAX_ALIASES", global = true)]
+    pub max_aliases: Option<usize>,
+    /// Most top-level fields in one GraphQL operation.
+    #[arg(long, env = "SCPS_MAX_ROOT_FIELDS", global = true)]
+    pub max_root_fields: Option<usize>,
+    /// Largest GraphQL response body, in bytes; a larger answer is refused with an error.
+    #[arg(long, env = "SCPS_MAX_RESPONSE_BYTES", global = true)]
+    pub max_response_bytes: Option<usize>,
+    /// Most open connections in total.
+    #[arg(long, env = "SCPS_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+    /// Most open connections from one address (beyond it requests get 429 and the connection closes).
+    #[arg(long, env = "SCPS_MAX_CONNECTIONS_PER_ADDRESS", global = true)]
+    pub max_connections_per_address: Option<usize>,
+    /// Password hashes computed at once (default: the machine's cores).
+    #[arg(long, env = "SCPS_PASSWORD_HASHES_AT_ONCE", global = true)]
+    pub password_hashes_at_once: Option<usize>,
+    /// Password checks that may wait for a turn; beyond them, and after a short wait, `RATE_LIMITED`.
+    #[arg(long, env = "SCPS_PASSWORD_HASH_QUEUE", global = true)]
+    pub password_hash_queue: Option<usize>,
     /// Take the client's address from `Forwarded`/`X-Forwarded-For` (only behind a proxy that
     /// sets them; otherwise callers could choose their own address).
     #[arg(long, env = "SCPS_TRUST_FORWARDED_FOR", global = true)]
@@ -202,6 +230,21 @@ pub struct HttpConfig {
     pub max_query_complexity: usize,
     /// Whether the client's address may come from forwarding headers.
     pub trust_forwarded_for: bool,
+    /// Time the body may take to arrive (within `request_timeout`).
+    pub body_timeout: Duration,
+    pub max_query_cost: usize,
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
+    pub max_response_bytes: usize,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+    pub password_hashes_at_once: usize,
+    pub password_hash_queue: usize,
+}
+
+/// The machine's cores, as far as this process may use them.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
 impl Default for HttpConfig {
@@ -212,6 +255,15 @@ impl Default for HttpConfig {
             max_query_depth: 15,
             max_query_complexity: 5000,
             trust_forwarded_for: false,
+            body_timeout: Duration::from_secs(10),
+            max_query_cost: 100_000,
+            max_aliases: 30,
+            max_root_fields: 20,
+            max_response_bytes: 2 * 1024 * 1024,
+            max_connections: 10_000,
+            max_connections_per_address: 256,
+            password_hashes_at_once: available_cores(),
+            password_hash_queue: 32,
         }
     }
 }
@@ -357,7 +409,7 @@ impl Settings {
         let auth = self.auth(production)?;
 
         let defaults = HttpConfig::default();
-        let http = HttpConfig {
+        let mut http = HttpConfig {
             max_body_bytes: in_range(
                 "SCPS_MAX_BODY_BYTES",
                 self.max_body_bytes,
@@ -387,7 +439,71 @@ impl Settings {
                 1_000_000,
             )?,
             trust_forwarded_for: self.trust_forwarded_for.unwrap_or(defaults.trust_forwarded_for),
+            body_timeout: Duration::ZERO,
+            max_query_cost: in_range(
+                "SCPS_MAX_QUERY_COST",
+                self.max_query_cost,
+                defaults.max_query_cost,
+                1000,
+                10_000_000,
+            )?,
+            max_aliases: in_range("SCPS_MAX_ALIASES", self.max_aliases, defaults.max_aliases, 0, 1000)?,
+            max_root_fields: in_range(
+                "SCPS_MAX_ROOT_FIELDS",
+                self.max_root_fields,
+                defaults.max_root_fields,
+                1,
+                1000,
+            )?,
+            max_response_bytes: in_range(
+                "SCPS_MAX_RESPONSE_BYTES",
+                self.max_response_bytes,
+                defaults.max_response_bytes,
+                64 * 1024,
+                256 * 1024 * 1024,
+            )?,
+            max_connections: in_range(
+                "SCPS_MAX_CONNECTIONS",
+                self.max_connections,
+                defaults.max_connections,
+                1,
+                1_000_000,
+            )?,
+            max_connections_per_address: in_range(
+                "SCPS_MAX_CONNECTIONS_PER_ADDRESS",
+                self.max_connections_per_address,
+                defaults.max_connections_per_address,
+                1,
+                1_000_000,
+            )?,
+            password_hashes_at_once: in_range(
+                "SCPS_PASSWORD_HASHES_AT_ONCE",
+                self.password_hashes_at_once,
+                defaults.password_hashes_at_once,
+                1,
+                256,
+            )?,
+            password_hash_queue: in_range(
+                "SCPS_PASSWORD_HASH_QUEUE",
+                self.password_hash_queue,
+                defaults.password_hash_queue,
+                0,
+                10_000,
+            )?,
         };
+        http.body_timeout = Duration::from_secs(in_range(
+            "SCPS_BODY_TIMEOUT_SECONDS",
+            self.body_timeout_seconds,
+            defaults.body_timeout.as_secs().min(http.request_timeout.as_secs()),
+            1,
+            http.request_timeout.as_secs(),
+        )?);
+        if http.max_connections_per_address > http.max_connections {
+            return Err(bad(
+                "SCPS_MAX_CONNECTIONS_PER_ADDRESS",
+                "must not be more than SCPS_MAX_CONNECTIONS",
+            ));
+        }
 
         Ok(Config {
             bind,
@@ -612,6 +728,93 @@ mod tests {
                     ..Default::default()
                 },
                 "SCPS_MAX_BODY_BYTES",
+            ),
+        ];
+        for (settings, name) in cases {
+            let err = settings.validate().unwrap_err();
+            assert_eq!(err.setting, name, "{err}");
+        }
+    }
+
+    #[test]
+    fn the_hostile_input_limits_have_defaults_and_are_checked() {
+        let config = Settings::default().validate().unwrap();
+        let http = &config.http;
+        assert_eq!(http.body_timeout, Duration::from_secs(10));
+        assert!(http.body_timeout < http.request_timeout);
+        assert_eq!((http.max_aliases, http.max_root_fields), (30, 20));
+        assert_eq!(http.max_response_bytes, 2 * 1024 * 1024);
+        assert_eq!(http.password_hashes_at_once, available_cores());
+        let set = Settings {
+            body_timeout_seconds: Some(3),
+            max_aliases: Some(5),
+            max_connections: Some(100),
+            max_connections_per_address: Some(10),
+            password_hashes_at_once: Some(2),
+            password_hash_queue: Some(0),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(set.http.body_timeout, Duration::from_secs(3));
+        assert_eq!(set.http.max_aliases, 5);
+        assert_eq!(
+            (set.http.max_connections, set.http.max_connections_per_address),
+            (100, 10)
+        );
+        assert_eq!((set.http.password_hashes_at_once, set.http.password_hash_queue), (2, 0));
+        // A short request timeout shortens the default body deadline with it.
+        let short = Settings {
+            request_timeout_seconds: Some(4),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(short.http.body_timeout, Duration::from_secs(4));
+        let cases: Vec<(Settings, &str)> = vec![
+            (
+                Settings {
+                    request_timeout_seconds: Some(5),
+                    body_timeout_seconds: Some(6),
+                    ..Default::default()
+                },
+                "SCPS_BODY_TIMEOUT_SECONDS",
+            ),
+            (
+                Settings {
+                    body_timeout_seconds: Some(0),
+                    ..Default::default()
+                },
+                "SCPS_BODY_TIMEOUT_SECONDS",
+            ),
+            (
+                Settings {
+                    max_response_bytes: Some(10),
+                    ..Default::default()
+                },
+                "SCPS_MAX_RESPONSE_BYTES",
+            ),
+            (
+                Settings {
+                    max_root_fields: Some(0),
+                    ..Default::default()
+                },
+                "SCPS_MAX_ROOT_FIELDS",
+            ),
+            (
+                Settings {
+                    max_connections: Some(10),
+                    max_connections_per_address: Some(11),
+                    ..Default::default()
+                },
+                "SCPS_MAX_CONNECTIONS_PER_ADDRESS",
+            ),
+            (
+                Settings {
+                    password_hashes_at_once: Some(0),
+                    ..Default::default()
+                },
+                "SCPS_PASSWORD_HASHES_AT_ONCE",
             ),
         ];
         for (settings, name) in cases {

@@ -239,17 +239,31 @@ async fn person(
     .await
     .map_err(fail)?;
     if let Some(code) = invited.invitation_code {
-        people::accept_invitation(db, &code, DEMO_PASSWORD, Duration::from_secs(3600), "demo-seed")
-            .await
-            .map_err(fail)?;
+        people::accept_invitation(
+            db,
+            &domain::secrets::HashGate::single(),
+            &code,
+            DEMO_PASSWORD,
+            Duration::from_secs(3600),
+            "demo-seed",
+        )
+        .await
+        .map_err(fail)?;
     }
     Ok(invited.person.id)
 }
 
 async fn token_for(db: &Db, auth: &crate::auth::Auth, email: &str) -> anyhow::Result<String> {
-    let signed_in = identity::sign_in(db, email, DEMO_PASSWORD, Duration::from_secs(12 * 3600), "demo-seed")
-        .await
-        .map_err(fail)?;
+    let signed_in = identity::sign_in(
+        db,
+        &domain::secrets::HashGate::single(),
+        email,
+        DEMO_PASSWORD,
+        Duration::from_secs(12 * 3600),
+        "demo-seed",
+    )
+    .await
+    .map_err(fail)?;
     Ok(auth
         .issue_for_person(
             signed_in.person.id,

@@ -60,6 +60,7 @@ async fn issue_refresh_token(
 /// about as long, whether or not the account exists.
 pub async fn sign_in(
     db: &Db,
+    gate: &secrets::HashGate,
     email: &str,
     password: &str,
     session_ttl: std::time::Duration,
@@ -71,18 +72,18 @@ pub async fn sign_in(
     };
     let active = found.as_ref().filter(|p| p.status == PersonStatus::Active);
     // Every attempt verifies one hash (a dummy when there is no usable account), off the async
-    // workers: argon2 is deliberately slow.
+    // workers and through the gate: argon2 is deliberately slow and takes memory.
     let hash = active.and_then(|p| p.password_hash.clone());
     let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => secrets::verify_password(&password, &h),
-        None => {
-            secrets::verify_password_against_nothing(&password);
-            false
-        }
-    })
-    .await
-    .map_err(|e| DomainError::internal("verifying a password", e))?;
+    let matches = gate
+        .run(move || match hash {
+            Some(h) => secrets::verify_password(&password, &h),
+            None => {
+                secrets::verify_password_against_nothing(&password);
+                false
+            }
+        })
+        .await?;
     let (Some(person), true) = (active.cloned(), matches) else {
         if let Some(p) = &found {
             let action = if p.status == PersonStatus::Active {
@@ -398,6 +399,7 @@ pub(crate) async fn issue_invitation(
 /// becomes active and a session starts, or nothing happens.
 pub async fn accept_invitation(
     db: &Db,
+    gate: &secrets::HashGate,
     code: &str,
     password: &str,
     session_ttl: std::time::Duration,
@@ -405,10 +407,10 @@ pub async fn accept_invitation(
 ) -> DomainResult<SignedIn> {
     crate::parse_all!(password = crate::values::Password::parse("password", password));
     let plain = password.expose().to_owned();
-    // argon2 is deliberately slow: keep it off the async workers.
-    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&plain))
-        .await
-        .map_err(|e| DomainError::internal("hashing a password", e))?
+    // argon2 is deliberately slow and takes memory: off the async workers, through the gate.
+    let hash = gate
+        .run(move || secrets::hash_password(&plain))
+        .await?
         .map_err(|e| DomainError::internal("hashing a password", PasswordHashError(e.to_string())))?;
     let txn = db::begin_write(db).await?;
     let now = Utc::now();

@@ -58,17 +58,37 @@ pub struct Position {
     pub id: uuid::Uuid,
 }
 
+/// A cursor as sent: the list it belongs to and a position in it.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    #[serde(rename = "l")]
+    list: String,
+    #[serde(flatten)]
+    at: Position,
+}
+
+fn not_a_cursor(field: &str) -> DomainError {
+    DomainError::invalid(field, FieldErrorCode::Invalid, "is not a cursor from this list")
+}
+
 impl Position {
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    /// The cursor for this position in `list` (a cursor says which list it belongs to).
+    pub fn encode(&self, list: &str) -> String {
+        let cursor = Cursor {
+            list: list.to_owned(),
+            at: self.clone(),
+        };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
     }
 
-    pub fn decode(field: &str, cursor: &str) -> DomainResult<Self> {
+    /// The list a cursor belongs to, and its position.
+    fn decode(field: &str, cursor: &str) -> DomainResult<(String, Self)> {
         URL_SAFE_NO_PAD
             .decode(cursor)
             .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| DomainError::invalid(field, FieldErrorCode::Invalid, "is not a cursor from this list"))
+            .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
+            .map(|c| (c.list, c.at))
+            .ok_or_else(|| not_a_cursor(field))
     }
 }
 
@@ -78,6 +98,8 @@ pub struct Window {
     pub forward: bool,
     pub size: u64,
     pub from: Option<Position>,
+    /// The list the starting cursor says it belongs to, and the argument it came in.
+    from_list: Option<(String, &'static str)>,
     /// The caller gave a starting cursor (so there are rows on the other side of it).
     pub from_cursor: bool,
     pub count_total: bool,
@@ -118,14 +140,16 @@ impl PageRequest {
                         "use before with last",
                     ));
                 }
+                let from = self
+                    .before
+                    .as_deref()
+                    .map(|c| Position::decode("before", c))
+                    .transpose()?;
                 Ok(Window {
                     forward: false,
                     size: check("last", n)?,
-                    from: self
-                        .before
-                        .as_deref()
-                        .map(|c| Position::decode("before", c))
-                        .transpose()?,
+                    from_list: from.as_ref().map(|(l, _)| (l.clone(), "before")),
+                    from: from.map(|(_, p)| p),
                     from_cursor: self.before.is_some(),
                     count_total: self.count_total,
                 })
@@ -138,18 +162,30 @@ impl PageRequest {
                         "use after with first",
                     ));
                 }
+                let from = self
+                    .after
+                    .as_deref()
+                    .map(|c| Position::decode("after", c))
+                    .transpose()?;
                 Ok(Window {
                     forward: true,
                     size: check("first", first.unwrap_or(DEFAULT_PAGE as i64))?,
-                    from: self
-                        .after
-                        .as_deref()
-                        .map(|c| Position::decode("after", c))
-                        .transpose()?,
+                    from_list: from.as_ref().map(|(l, _)| (l.clone(), "after")),
+                    from: from.map(|(_, p)| p),
                     from_cursor: self.after.is_some(),
                     count_total: self.count_total,
                 })
             }
+        }
+    }
+}
+
+impl Window {
+    /// Refuses a starting cursor that belongs to another list.
+    pub fn check_list(&self, list: &str) -> DomainResult<()> {
+        match &self.from_list {
+            Some((l, field)) if l != list => Err(not_a_cursor(field)),
+            _ => Ok(()),
         }
     }
 }
@@ -178,6 +214,8 @@ where
     M: FromQueryResult + Sized + Send + Sync,
     E::Column: ColumnTrait + Copy,
 {
+    let list = E::default().table_name().to_owned();
+    window.check_list(&list)?;
     // Reading backwards is reading forwards in the reverse order, then flipping the page.
     let total = if window.count_total {
         Some(select.clone().count(db).await?)
@@ -228,7 +266,7 @@ where
     if !window.forward {
         rows.reverse();
     }
-    let items = rows.into_iter().map(|m| (position_of(&m).encode(), m)).collect();
+    let items = rows.into_iter().map(|m| (position_of(&m).encode(&list), m)).collect();
     Ok(if window.forward {
         Page {
             items,
@@ -248,8 +286,15 @@ where
 
 /// Pages a list that is already in memory (computed results such as free slots), sorted by
 /// position (its key, then its id). A cursor is a place in that order, not a row: the page after
-/// it starts with whatever comes next now, even if the row it pointed at has gone.
-pub fn in_memory<T>(all: Vec<T>, window: &Window, position_of: impl Fn(&T) -> Position) -> Page<T> {
+/// it starts with whatever comes next now, even if the row it pointed at has gone. `list` names
+/// the list in its cursors; a cursor of another list is refused.
+pub fn in_memory<T>(
+    list: &str,
+    all: Vec<T>,
+    window: &Window,
+    position_of: impl Fn(&T) -> Position,
+) -> DomainResult<Page<T>> {
+    window.check_list(list)?;
     let positions: Vec<Position> = all.iter().map(&position_of).collect();
     let order = |p: &Position| (p.key.clone(), p.id);
     let start = match (&window.from, window.forward) {
@@ -272,14 +317,14 @@ pub fn in_memory<T>(all: Vec<T>, window: &Window, position_of: impl Fn(&T) -> Po
         .zip(positions)
         .skip(lo)
         .take(hi - lo)
-        .map(|(t, p)| (p.encode(), t))
+        .map(|(t, p)| (p.encode(list), t))
         .collect();
-    Page {
+    Ok(Page {
         items,
         has_next_page,
         has_previous_page,
         total,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -312,7 +357,7 @@ mod tests {
             id: uuid::Uuid::nil(),
         };
         let all: Vec<u32> = (0..10).collect();
-        let first = in_memory(all, &PageRequest::first(3).window().unwrap(), pos);
+        let first = in_memory("n", all, &PageRequest::first(3).window().unwrap(), pos).unwrap();
         let cursor = first.items[2].0.clone();
         // The row the cursor points at (2) is gone; the next page still starts after it.
         let fewer: Vec<u32> = (0..10).filter(|n| *n != 2).collect();
@@ -321,8 +366,30 @@ mod tests {
             after: Some(cursor),
             ..Default::default()
         };
-        let second = in_memory(fewer, &next.window().unwrap(), pos);
+        let second = in_memory("n", fewer, &next.window().unwrap(), pos).unwrap();
         assert_eq!(second.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![3, 4, 5]);
+    }
+
+    #[test]
+    fn a_cursor_belongs_to_its_list() {
+        let pos = |n: &u32| Position {
+            key: Some(format!("{n:03}")),
+            id: uuid::Uuid::nil(),
+        };
+        let all: Vec<u32> = (0..10).collect();
+        let first = in_memory("school", all.clone(), &PageRequest::first(3).window().unwrap(), pos).unwrap();
+        let next = PageRequest {
+            first: Some(3),
+            after: Some(first.items[2].0.clone()),
+            ..Default::default()
+        };
+        let window = next.window().unwrap();
+        assert!(in_memory("school", all.clone(), &window, pos).is_ok());
+        let err = in_memory("booking", all, &window, pos).unwrap_err();
+        assert!(
+            matches!(err, DomainError::Invalid(ref p) if p[0].field == ["after"]),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -332,7 +399,7 @@ mod tests {
             key: Some(format!("{n:03}")),
             id: uuid::Uuid::nil(),
         };
-        let first = in_memory(all.clone(), &PageRequest::first(4).window().unwrap(), pos);
+        let first = in_memory("n", all.clone(), &PageRequest::first(4).window().unwrap(), pos).unwrap();
         assert_eq!(
             first.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
             vec![0, 1, 2, 3]
@@ -343,7 +410,7 @@ mod tests {
             after: Some(first.items[3].0.clone()),
             ..Default::default()
         };
-        let second = in_memory(all.clone(), &next.window().unwrap(), pos);
+        let second = in_memory("n", all.clone(), &next.window().unwrap(), pos).unwrap();
         assert_eq!(
             second.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
             vec![4, 5, 6, 7]
@@ -353,7 +420,7 @@ mod tests {
             before: Some(second.items[0].0.clone()),
             ..Default::default()
         };
-        let previous = in_memory(all, &back.window().unwrap(), pos);
+        let previous = in_memory("n", all, &back.window().unwrap(), pos).unwrap();
         assert_eq!(
             previous.items.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
             vec![1, 2, 3]

@@ -54,9 +54,100 @@ pub fn verify_password_against_nothing(password: &str) {
     }
 }
 
+/// Bounds how many password hashes run at once. Each argon2id hash takes about 19 MiB and a
+/// core for a while; unbounded, a burst of sign-ins takes gigabytes. A few callers may wait a
+/// short while for a turn; beyond them, or past the wait, the answer is "busy" (`RATE_LIMITED`).
+#[derive(Debug)]
+pub struct HashGate {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    queue: usize,
+    waiting: std::sync::atomic::AtomicUsize,
+    wait: std::time::Duration,
+}
+
+/// Too many password checks at once: try again after this many seconds.
+pub const HASH_RETRY_AFTER_SECONDS: u64 = 1;
+
+impl HashGate {
+    /// `at_once` hashes run together; `queue` more may wait up to `wait` for a turn.
+    pub fn new(at_once: usize, queue: usize, wait: std::time::Duration) -> Self {
+        Self {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(at_once.max(1))),
+            queue,
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            wait,
+        }
+    }
+
+    /// A gate for one-off work (the command line, the demo): one hash at a time, waiting as
+    /// long as it takes.
+    pub fn single() -> Self {
+        Self::new(1, usize::MAX, std::time::Duration::from_secs(3600))
+    }
+
+    /// Runs `work` (a password hash) off the async workers when a turn is free.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> crate::DomainResult<T> {
+        use std::sync::atomic::Ordering;
+        let busy = || crate::DomainError::RateLimited {
+            retry_after_seconds: HASH_RETRY_AFTER_SECONDS,
+        };
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Err(busy());
+                }
+                let waited = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await;
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                match waited {
+                    Ok(Ok(p)) => p,
+                    _ => return Err(busy()),
+                }
+            }
+        };
+        let out = tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| crate::DomainError::internal("hashing a password", e))?;
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_gate_refuses_beyond_its_queue_and_runs_the_rest() {
+        let gate = std::sync::Arc::new(HashGate::new(1, 1, std::time::Duration::from_secs(5)));
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let gate = gate.clone();
+            tokio::spawn(async move { gate.run(move || rx.recv().is_ok()).await })
+        };
+        while gate.permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let second = {
+            let gate = gate.clone();
+            tokio::spawn(async move { gate.run(|| true).await })
+        };
+        while gate.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // One runs, one waits: a third is refused at once.
+        assert!(matches!(
+            gate.run(|| true).await,
+            Err(crate::DomainError::RateLimited { .. })
+        ));
+        tx.send(()).unwrap();
+        assert!(first.await.unwrap().unwrap());
+        assert!(second.await.unwrap().unwrap());
+    }
 
     #[test]
     fn a_password_verifies_only_against_its_own_hash() {

@@ -51,9 +51,38 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Opt
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(String);
 
+/// Bidirectional override and isolate controls: they make text read other than it is stored
+/// (`School \u{202e}txet` shows as "School text"), so they are refused like control characters.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether a character shows anything: not white space, not a control, not a zero-width or
+/// other format character (such as U+200B, U+2060, U+FEFF), nor a variation selector alone.
+fn is_visible(c: char) -> bool {
+    !(c.is_whitespace()
+        || c.is_control()
+        || matches!(c,
+            '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}' | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}'))
+}
+
 impl Name {
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
-        required_text(field, value, MAX_NAME_LEN).map(|s| Self(s.replace(['\n', '\t'], " ")))
+        let text = required_text(field, value, MAX_NAME_LEN)?;
+        if text.chars().any(is_bidi_control) {
+            return Err(err(
+                field,
+                FieldErrorCode::Invalid,
+                "must not contain bidirectional override or isolate characters",
+            ));
+        }
+        if !text.chars().any(is_visible) {
+            return Err(err(field, FieldErrorCode::Required, "must contain a visible character"));
+        }
+        Ok(Self(text.replace(['\n', '\t'], " ")))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -256,6 +285,27 @@ mod tests {
             assert_eq!(e.code, FieldErrorCode::Invalid, "{bad}");
             assert_eq!(e.field, vec!["urn".to_owned()]);
         }
+    }
+
+    #[test]
+    fn names_need_a_visible_character_and_no_bidi_controls() {
+        for blank in ["\u{200b}\u{200b}", "\u{feff}", "\u{2060}\u{200d}", "\u{3164}"] {
+            assert_eq!(
+                Name::parse("name", blank).unwrap_err().code,
+                FieldErrorCode::Required,
+                "{blank:?}"
+            );
+        }
+        for tricky in ["School \u{202e}txet", "a\u{2066}b\u{2069}", "\u{202a}x"] {
+            assert_eq!(
+                Name::parse("name", tricky).unwrap_err().code,
+                FieldErrorCode::Invalid,
+                "{tricky:?}"
+            );
+        }
+        assert!(Name::parse("name", "Zoë O\u{2019}Brien-Smith").is_ok());
+        assert!(Name::parse("name", "مدرسة").is_ok());
+        assert!(Name::parse("name", "\u{200b}Oak").is_ok());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Signing in and out: email and password give a short-lived access token and a rotating
-//! refresh token; an invitation code sets a first password. Attempts are limited per account
-//! and per address (each attempt counts until it succeeds), in Redis when configured so that every
-//! replica counts together.
+//! refresh token; an invitation code sets a first password. Failed attempts are limited per
+//! account and per address, in Redis when configured so that every replica counts together;
+//! attempts in flight are bounded by the password-hashing gate, not counted (so a burst of right
+//! passwords cannot lock an account).
 
 use std::time::Duration;
 
@@ -85,31 +86,64 @@ fn session(c: &RequestContext, signed_in: SignedIn) -> Result<Session, DomainErr
     })
 }
 
-/// Counts an attempt against each limit first (so that attempts sent together cannot all slip
-/// under it), refusing when any is over.
-async fn count_attempt(c: &RequestContext, keys: &[(Key, i64)]) -> Result<(), DomainError> {
-    let mut refused = None;
-    for (key, limit) in keys {
-        let (n, wait) = c.services.kv.bump(key, WINDOW).await;
-        if n > *limit {
-            refused = Some(wait.as_secs().max(1));
+/// One limit on sign-ins: the failures counted in the window, the attempts in flight now, and
+/// how many failures the window allows.
+struct Limit {
+    failures: Key,
+    in_flight: Key,
+    allowed: i64,
+}
+
+/// How long an attempt in flight may hold its place if its process dies mid-way.
+const IN_FLIGHT_WINDOW: Duration = Duration::from_secs(60);
+
+/// Takes a place for an attempt against each limit, refusing when the failures already counted
+/// reach it (for the rest of the window), or when the failures and the attempts in flight
+/// together would pass it (for a second: attempts sent together cannot all slip under the
+/// limit, but a burst of right passwords leaves nothing behind). Only failures stay counted.
+async fn begin_attempt(c: &RequestContext, limits: &[Limit]) -> Result<(), DomainError> {
+    let mut refused: Option<u64> = None;
+    for l in limits {
+        let (in_flight, _) = c.services.kv.bump(&l.in_flight, IN_FLIGHT_WINDOW).await;
+        let (failures, wait) = c.services.kv.peek(&l.failures).await;
+        if failures >= l.allowed {
+            refused = Some(refused.unwrap_or(0).max(wait.as_secs().max(1)));
+        } else if failures + in_flight > l.allowed {
+            refused = Some(refused.unwrap_or(1));
         }
     }
     match refused {
-        Some(retry_after_seconds) => Err(DomainError::RateLimited { retry_after_seconds }),
+        Some(retry_after_seconds) => {
+            end_attempt(c, limits, false).await;
+            Err(DomainError::RateLimited { retry_after_seconds })
+        }
         None => Ok(()),
     }
 }
 
-fn limit_keys(c: &RequestContext, email: &str) -> Vec<(Key, i64)> {
-    let mut keys = vec![(
-        Key::new("signin-account", &secrets::token_digest(&email.trim().to_lowercase())),
-        PER_ACCOUNT,
-    )];
-    if let Some(ip) = &c.client_ip {
-        keys.push((Key::new("signin-address", &secrets::token_digest(ip)), PER_ADDRESS));
+/// Gives back an attempt's places, counting it as a failure if it was one.
+async fn end_attempt(c: &RequestContext, limits: &[Limit], failed: bool) {
+    for l in limits {
+        c.services.kv.unbump(&l.in_flight).await;
+        if failed {
+            c.services.kv.bump(&l.failures, WINDOW).await;
+        }
     }
-    keys
+}
+
+fn limits(c: &RequestContext, email: &str) -> Vec<Limit> {
+    let limit = |area: &str, inflight: &str, part: &str, allowed| Limit {
+        failures: Key::new(area, part),
+        in_flight: Key::new(inflight, part),
+        allowed,
+    };
+    let account = secrets::token_digest(&email.trim().to_lowercase());
+    let mut limits = vec![limit("signin-account", "signin-account-now", &account, PER_ACCOUNT)];
+    if let Some(ip) = &c.client_ip {
+        let address = secrets::token_digest(ip);
+        limits.push(limit("signin-address", "signin-address-now", &address, PER_ADDRESS));
+    }
+    limits
 }
 
 #[derive(Default)]
@@ -121,16 +155,14 @@ impl AuthMutation {
     /// (which one is not said); too many failures is `RATE_LIMITED`.
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<SignInPayload> {
         let c = context::of(ctx)?;
-        let keys = limit_keys(c, &input.email);
-        count_attempt(c, &keys).await.or_gql(c)?;
+        let limits = limits(c, &input.email);
+        begin_attempt(c, &limits).await.or_gql(c)?;
         let ttl = c.services.config.auth.session_ttl;
-        let signed_in = identity::sign_in(c.db(), &input.email, &input.password, ttl, &c.request_id)
-            .await
-            .or_gql(c)?;
-        // Only failures count against the limits.
-        for (key, _) in &keys {
-            c.services.kv.unbump(key).await;
-        }
+        let gate = &c.services.hash_gate;
+        let result = identity::sign_in(c.db(), gate, &input.email, &input.password, ttl, &c.request_id).await;
+        // Only failures count against the limits (not "busy", nor an internal error).
+        end_attempt(c, &limits, matches!(result, Err(DomainError::Unauthenticated))).await;
+        let signed_in = result.or_gql(c)?;
         Ok(SignInPayload {
             session: Some(session(c, signed_in).or_gql(c)?),
             user_errors: Vec::new(),
@@ -177,9 +209,16 @@ impl AuthMutation {
     ) -> Result<AcceptInvitationPayload> {
         let c = context::of(ctx)?;
         let ttl = c.services.config.auth.session_ttl;
-        let result = people::accept_invitation(c.db(), &input.code, &input.password, ttl, &c.request_id)
-            .await
-            .and_then(|signed_in| session(c, signed_in));
+        let result = people::accept_invitation(
+            c.db(),
+            &c.services.hash_gate,
+            &input.code,
+            &input.password,
+            ttl,
+            &c.request_id,
+        )
+        .await
+        .and_then(|signed_in| session(c, signed_in));
         Ok(payload_of(c, result, |s| s)?.into())
     }
 }

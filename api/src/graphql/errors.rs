@@ -1,11 +1,7 @@
 //! Domain errors become GraphQL errors with a stable `extensions.code`, or `userErrors` in a
 //! mutation's payload. Internal causes are logged with the request id and never shown.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Enum, ErrorExtensions, ServerError, ServerResult, SimpleObject, ValidationResult, Variables};
+use async_graphql::{Enum, ErrorExtensions, ServerError, SimpleObject};
 
 use domain::{DomainError, FieldError, FieldErrorCode};
 
@@ -158,6 +154,11 @@ pub fn engine_code(message: &str) -> &'static str {
 
 fn label(errors: &mut [ServerError], default: fn(&str) -> &'static str) {
     for e in errors {
+        // async-graphql's own DateTime scalar says only "premature end of input" and the like.
+        if e.message.contains("Failed to parse \"DateTime\"") && !e.message.contains("offset") {
+            e.message
+                .push_str(" (a date-time needs an offset, e.g. 2027-02-15T09:00:00Z)");
+        }
         let code = default(&e.message);
         let ext = e.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
@@ -166,50 +167,8 @@ fn label(errors: &mut [ServerError], default: fn(&str) -> &'static str) {
     }
 }
 
-/// Adds codes to the errors the engine raises before any resolver runs.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
-    }
-}
-
-struct ErrorCodesExtension;
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut e| {
-            let code = if e.message.starts_with("The recursion depth") {
-                "QUERY_TOO_COMPLEX"
-            } else {
-                "GRAPHQL_PARSE_FAILED"
-            };
-            e.extensions.get_or_insert_with(Default::default).set("code", code);
-            e
-        })
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            label(&mut errors, engine_code);
-            errors
-        })
-    }
-}
-
-/// Gives every error left without a code one (after execution).
+/// Gives every error left without a code one (validation errors and anything else the engine
+/// raised; parse errors are labelled in the HTTP handler, which parses first).
 pub fn label_remaining(errors: &mut [ServerError]) {
     label(errors, engine_code);
 }

@@ -28,6 +28,7 @@ pub mod context;
 pub mod enums;
 pub mod errors;
 pub mod ids;
+pub mod limits;
 pub mod loaders;
 pub mod page;
 pub mod scalars;
@@ -65,7 +66,6 @@ pub fn build_schema(http: &HttpConfig, production: bool) -> ApiSchema {
         .limit_complexity(http.max_query_complexity)
         .limit_recursive_depth(32)
         .limit_directives(8)
-        .extension(errors::ErrorCodes)
         .register_output_type::<tenancy::Node>();
     if production {
         builder = builder.disable_suggestions();

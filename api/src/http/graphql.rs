@@ -18,6 +18,7 @@ use super::middleware::RequestId;
 use crate::app::Services;
 use crate::graphql::Context;
 use crate::graphql::errors::label_remaining;
+use crate::graphql::limits::{self, Caps, Refusal};
 use crate::graphql::loaders::Loaders;
 use crate::metrics::{self, REQUEST_STATEMENTS};
 
@@ -99,6 +100,9 @@ pub async fn get(req: HttpRequest, services: web::Data<Services>) -> HttpRespons
     {
         request.operation_name = Some(name.clone());
     }
+    if let Err(refusal) = limits::check_raw(&request.query, &request.variables) {
+        return refuse(kind, &refusal);
+    }
     let name = request.operation_name.clone();
     let mutation = match request.parsed_query() {
         Ok(doc) => match operation_type(doc, name.as_deref()) {
@@ -135,27 +139,50 @@ pub async fn post(req: HttpRequest, mut payload: web::Payload, services: web::Da
         );
     }
     let limit = services.config.http.max_body_bytes;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                kind,
-                error_body("The request body could not be read.", "BAD_REQUEST"),
-            );
-        };
-        if body.len() + chunk.len() > limit {
-            return reply(
-                StatusCode::PAYLOAD_TOO_LARGE,
+    let deadline = services.config.http.body_timeout;
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let Ok(chunk) = chunk else {
+                return Err(reply(
+                    StatusCode::BAD_REQUEST,
+                    kind,
+                    error_body("The request body could not be read.", "BAD_REQUEST"),
+                ));
+            };
+            if body.len() + chunk.len() > limit {
+                return Err(reply(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    kind,
+                    error_body(
+                        &format!("The request body is larger than {limit} bytes."),
+                        "PAYLOAD_TOO_LARGE",
+                    ),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    // The body must arrive within its deadline, so that a slow sender cannot hold a worker's
+    // connection (the request timeout only starts once the body is in).
+    let body = match tokio::time::timeout(deadline, read).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(refused)) => return refused,
+        Err(_) => {
+            let mut r = reply(
+                StatusCode::REQUEST_TIMEOUT,
                 kind,
                 error_body(
-                    &format!("The request body is larger than {limit} bytes."),
-                    "PAYLOAD_TOO_LARGE",
+                    &format!("The request body did not arrive within {} seconds.", deadline.as_secs()),
+                    "REQUEST_TIMEOUT",
                 ),
             );
+            r.headers_mut()
+                .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            return r;
         }
-        body.extend_from_slice(&chunk);
-    }
+    };
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(_) => {
@@ -169,6 +196,9 @@ pub async fn post(req: HttpRequest, mut payload: web::Payload, services: web::Da
             );
         }
     };
+    if let Err(refusal) = limits::check_raw(&request.query, &request.variables) {
+        return refuse(kind, &refusal);
+    }
     execute(&req, &services, request).await
 }
 
@@ -211,6 +241,49 @@ fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String
         .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
 }
 
+/// An answer to a request that failed before it ran: no `data` entry at all (GraphQL over HTTP),
+/// and, for the GraphQL-over-HTTP media type, a 4xx status.
+fn before_execution(kind: &str, errors: serde_json::Value) -> HttpResponse {
+    let status = if kind == GRAPHQL_RESPONSE {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    reply(status, kind, serde_json::json!({ "errors": errors }))
+}
+
+fn refuse(kind: &str, refusal: &Refusal) -> HttpResponse {
+    before_execution(
+        kind,
+        serde_json::json!([{ "message": refusal.message, "extensions": { "code": refusal.code } }]),
+    )
+}
+
+/// Whether a caller may introspect the schema in production: service administrators and
+/// partner clients (everyone else reads the published `schema.graphql`).
+fn may_introspect(caller: &Caller) -> bool {
+    caller.principal.partner_client_id().is_some()
+        || caller
+            .principal
+            .memberships
+            .iter()
+            .any(|m| m.role == domain::access::Role::ServiceAdmin)
+}
+
+/// The first `Retry-After` an error asks for, if any.
+fn retry_after(errors: &[async_graphql::ServerError]) -> Option<u64> {
+    errors.iter().find_map(|e| {
+        let ext = e.extensions.as_ref()?;
+        if ext.get("code") != Some(&async_graphql::Value::from("RATE_LIMITED")) {
+            return None;
+        }
+        match ext.get("retryAfterSeconds") {
+            Some(async_graphql::Value::Number(n)) => n.as_u64(),
+            _ => Some(1),
+        }
+    })
+}
+
 fn unauthenticated(kind: &str) -> HttpResponse {
     HttpResponse::Unauthorized()
         .content_type(kind)
@@ -234,6 +307,34 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
         .unwrap_or_default();
     let statements = Arc::new(AtomicU64::new(0));
 
+    // Parse once and price the document before anything runs (no extension on the per-field
+    // path). The raw document was checked for nesting before this.
+    let variables = std::mem::take(&mut request.variables);
+    let chosen = request.operation_name.clone();
+    let analysis = match request.parsed_query() {
+        Ok(doc) => services.cost.analyse(doc, chosen.as_deref(), &variables),
+        Err(e) => {
+            let code = if e.message.contains("recursion") {
+                "QUERY_TOO_COMPLEX"
+            } else {
+                "GRAPHQL_PARSE_FAILED"
+            };
+            let mut e = e.clone();
+            e.extensions.get_or_insert_with(Default::default).set("code", code);
+            return before_execution(kind, serde_json::json!([e]));
+        }
+    };
+    request.variables = variables;
+    let http = &services.config.http;
+    let caps = Caps {
+        max_cost: http.max_query_cost,
+        max_aliases: http.max_aliases,
+        max_root_fields: http.max_root_fields,
+    };
+    if let Err(refusal) = limits::check_analysis(&analysis, &caps) {
+        return refuse(kind, &refusal);
+    }
+
     let verified = match bearer(req) {
         Err(()) => return unauthenticated(kind),
         Ok(None) => None,
@@ -252,8 +353,28 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
         Some(v) => (Some(Caller::new(v.principal, request_id.clone())), v.session),
         None => (None, None),
     };
-    if services.config.is_production() && caller.is_none() {
-        request = request.disable_introspection();
+    if services.config.is_production() && analysis.introspection {
+        match &caller {
+            None => {
+                return refuse(
+                    kind,
+                    &Refusal {
+                        message: "Sign in first: introspection needs an access token.".into(),
+                        code: "UNAUTHENTICATED",
+                    },
+                );
+            }
+            Some(c) if !may_introspect(c) => {
+                return refuse(
+                    kind,
+                    &Refusal {
+                        message: "Introspection is for service administrators and partner clients; the schema is published as schema.graphql.".into(),
+                        code: "FORBIDDEN",
+                    },
+                );
+            }
+            Some(_) => {}
+        }
     }
     if let Some(c) = &caller {
         request = request.data(Loaders::new(&services.db, c, statements.clone()));
@@ -289,24 +410,39 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
         .metrics
         .graphql(&operation, response.errors.is_empty(), started.elapsed(), count);
 
-    let failed_before_execution = response.data == async_graphql::Value::Null && !response.errors.is_empty();
-    let status = if failed_before_execution && kind == GRAPHQL_RESPONSE {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    let body = match serde_json::to_value(&response) {
+    // Errors with no path came before execution (validation); then there is no `data` at all.
+    let failed_before_execution = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if failed_before_execution {
+        return before_execution(kind, serde_json::json!(response.errors));
+    }
+    let body = match serde_json::to_string(&response) {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "could not serialise a response");
-            error_body("Internal error.", "INTERNAL")
+            error_body("Internal error.", "INTERNAL").to_string()
         }
     };
-    let mut out = HttpResponse::build(status);
+    let cap = services.config.http.max_response_bytes;
+    if body.len() > cap {
+        tracing::warn!(bytes = body.len(), cap, "response over the cap refused");
+        return before_execution(
+            kind,
+            serde_json::json!([{
+                "message": format!("The answer would be larger than {cap} bytes; ask for less (smaller pages, fewer fields)."),
+                "extensions": { "code": "RESPONSE_TOO_LARGE" }
+            }]),
+        );
+    }
+    let mut out = HttpResponse::Ok();
     out.content_type(kind)
         .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(seconds) = retry_after(&response.errors) {
+        out.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
     if !services.config.is_production() {
         out.insert_header(("x-sql-statements", count.to_string()));
     }
-    out.body(body.to_string())
+    out.body(body)
 }

@@ -384,6 +384,9 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
     Ok(slots)
 }
 
+/// The name of the list of free slots in its cursors (a cursor of another list is refused).
+pub const LIST: &str = "available_slots";
+
 /// Where a slot lies in the list of free slots: its start and its EP. A cursor is a position in
 /// time, so it stays valid whatever was booked since.
 pub fn position(slot: &Slot) -> crate::page::Position {

@@ -89,7 +89,7 @@ impl AvailabilityQuery {
         let window = page::request(ctx, first, after, last, before).window().or_gql(c)?;
         let slots = availability::search(c.db(), c.caller()?, search).await.or_gql(c)?;
         // A cursor is a place in time: it stays valid whatever was booked since.
-        let paged = domain::page::in_memory(slots, &window, availability::position);
+        let paged = domain::page::in_memory(availability::LIST, slots, &window, availability::position).or_gql(c)?;
         Ok(page::connection(paged, AvailableSlot))
     }
 }
