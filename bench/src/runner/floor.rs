@@ -15,7 +15,9 @@ use sea_orm::sqlx;
 use serde_json::json;
 
 pub struct Floor {
-    pool: sqlx::PgPool,
+    /// PostgreSQL only: on SQLite the statements are recorded but not replayed (values are
+    /// inlined, and SQLite keeps UUIDs as blobs that inlined text would not match).
+    pool: Option<sqlx::PgPool>,
     captured: HashMap<&'static str, Vec<String>>,
 }
 
@@ -24,9 +26,6 @@ impl Floor {
     pub(super) async fn capture(url: &str, w: &super::World) -> anyhow::Result<Option<Floor>> {
         let (admin, senco, service, school) = (&w.admin, &w.sencos[0].0, &w.service, &w.sencos[0].1);
         let (now, week_end) = (&w.now, &w.week_end);
-        if !url.starts_with("postgres") {
-            return Ok(None);
-        }
         let settings = scps::Settings {
             bind: Some("127.0.0.1:0".into()),
             database_url: Some(url.to_owned()),
@@ -94,10 +93,16 @@ impl Floor {
             captured.insert(name, statements);
         }
         handle.abort();
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(16)
-            .connect(url)
-            .await?;
+        let pool = if url.starts_with("postgres") {
+            Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(16)
+                    .connect(url)
+                    .await?,
+            )
+        } else {
+            None
+        };
         Ok(Some(Floor { pool, captured }))
     }
 
@@ -106,14 +111,17 @@ impl Floor {
     }
 
     /// Requests per second when the statements are issued directly by `clients` clients.
-    pub async fn replay(&self, statements: &[String], clients: usize, seconds: f64) -> anyhow::Result<f64> {
+    pub async fn replay(&self, statements: &[String], clients: usize, seconds: f64) -> anyhow::Result<Option<f64>> {
+        let Some(pool) = &self.pool else {
+            return Ok(None);
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicU64::new(0));
         let statements: Arc<Vec<String>> = Arc::new(statements.to_vec());
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..clients {
-            let (pool, stop, done, statements) = (self.pool.clone(), stop.clone(), done.clone(), statements.clone());
+            let (pool, stop, done, statements) = (pool.clone(), stop.clone(), done.clone(), statements.clone());
             tasks.push(tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     for s in statements.iter() {
@@ -130,7 +138,9 @@ impl Floor {
         for t in tasks {
             t.await??;
         }
-        Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+        Ok(Some(
+            done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64(),
+        ))
     }
 
     pub fn dump(&self) -> String {
@@ -148,6 +158,8 @@ impl Floor {
     }
 
     pub async fn close(self) {
-        self.pool.close().await;
+        if let Some(p) = self.pool {
+            p.close().await;
+        }
     }
 }
