@@ -324,6 +324,10 @@ enum Then {
 }
 
 impl<'a> Gen<'a> {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "an audit entry's fields, as audit::Entry has them"
+    )]
     fn audit(
         &mut self,
         at: DateTime<Utc>,
@@ -724,7 +728,11 @@ impl<'a> Gen<'a> {
                 },
                 11 => Then::NoShow,
                 _ => Then::Delivered {
-                    preparation: if n % 2 == 0 { preparation } else { preparation + 15 },
+                    preparation: if n.is_multiple_of(2) {
+                        preparation
+                    } else {
+                        preparation + 15
+                    },
                 },
             }
         } else if start > self.cut && n % 19 == 5 {

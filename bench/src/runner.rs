@@ -748,12 +748,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
     let mut problems = Vec::new();
     match args.profile {
         Profile::Ci => {
-            if args.dump_sql {
-                if let Some(f) = floor::Floor::capture(&url, &w).await? {
-                    std::fs::write("target/bench/statements.sql", f.dump())?;
-                    println!("statements written to target/bench/statements.sql");
-                    f.close().await;
-                }
+            if args.dump_sql
+                && let Some(f) = floor::Floor::capture(&url, &w).await?
+            {
+                std::fs::write("target/bench/statements.sql", f.dump())?;
+                println!("statements written to target/bench/statements.sql");
+                f.close().await;
             }
             let levels = args.clients.clone().unwrap_or_else(|| vec![1, 4]);
             for op in Op::ALL.into_iter().filter(|o| wanted(o.name())) {
