@@ -273,23 +273,60 @@ pub async fn session_principal(
     person: PersonId,
     session: SessionId,
 ) -> DomainResult<Principal> {
-    let now = Utc::now();
-    let live = session::Entity::find_by_id(session)
-        .filter(session::Column::PersonId.eq(person))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(now))
-        .one(conn)
-        .await?
-        .is_some();
-    let active = person::Entity::find_by_id(person)
-        .filter(person::Column::Status.eq(PersonStatus::Active))
-        .one(conn)
-        .await?
-        .is_some();
-    if !(live && active) {
+    use sea_orm::FromQueryResult;
+    use sea_orm::sea_query::{ExprTrait, JoinType, Query};
+
+    /// A live session's active person, with each of their memberships (none: one row of nulls).
+    #[derive(Debug, FromQueryResult)]
+    struct Row {
+        service_id: Option<crate::ids::ServiceId>,
+        school_id: Option<crate::ids::SchoolId>,
+        role: Option<crate::access::Role>,
+    }
+    // One statement for every request a person makes: the session must be live and the person
+    // active (no row otherwise), and the memberships come with them.
+    let mut q = Query::select();
+    q.column((membership::Entity, membership::Column::ServiceId))
+        .column((membership::Entity, membership::Column::SchoolId))
+        .column((membership::Entity, membership::Column::Role))
+        .from(session::Entity)
+        .inner_join(
+            person::Entity,
+            Expr::col((person::Entity, person::Column::Id)).equals((session::Entity, session::Column::PersonId)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            membership::Entity,
+            Expr::col((membership::Entity, membership::Column::PersonId))
+                .equals((person::Entity, person::Column::Id))
+                .and(Expr::col((membership::Entity, membership::Column::RevokedAt)).is_null()),
+        )
+        .and_where(Expr::col((session::Entity, session::Column::Id)).eq(session))
+        .and_where(Expr::col((session::Entity, session::Column::PersonId)).eq(person))
+        .and_where(Expr::col((session::Entity, session::Column::RevokedAt)).is_null())
+        .and_where(Expr::col((session::Entity, session::Column::ExpiresAt)).gt(Utc::now()))
+        .and_where(Expr::col((person::Entity, person::Column::Status)).eq(PersonStatus::Active));
+    let statement = conn.get_database_backend().build(&q);
+    let rows = Row::find_by_statement(statement).all(conn).await?;
+    if rows.is_empty() {
         return Err(DomainError::Unauthenticated);
     }
-    principal_of(conn, person).await
+    let memberships = rows
+        .into_iter()
+        .filter_map(|r| match (r.service_id, r.role) {
+            (Some(service_id), Some(role)) => Some(Membership {
+                service_id,
+                school_id: r.school_id,
+                role,
+            }),
+            _ => None,
+        })
+        .collect();
+    Ok(Principal {
+        actor: Actor::Person(person),
+        memberships,
+        partner: None,
+    })
 }
 
 /// The principal behind an external identity provider's token, found by its email claim.

@@ -1,0 +1,999 @@
+//! The load runner: generates a database, starts `scps serve` on it, and drives each operation
+//! at several concurrencies with a small tokio + reqwest client, recording latencies in an HDR
+//! histogram, the SQL statements per request (the server's `x-sql-statements` header, sent
+//! outside production) and the server's resident memory. For three reads it also replays the
+//! SQL statements scps issued, directly through sqlx (prepared), at the same concurrency: the
+//! floor that scps is compared with.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, Duration as Days, NaiveDate, Utc};
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+use crate::generate::{self, Scale};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// Scale S, a few requests per operation: statement counts against the budgets (CI).
+    Ci,
+    /// The full table: 1, 8, 32 and 128 clients, timed, with the floor.
+    Full,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct RunArgs {
+    #[arg(long, value_enum, default_value = "full")]
+    pub profile: Profile,
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: Backend,
+    /// Default: S for the ci profile, L for full.
+    #[arg(long, value_enum)]
+    pub scale: Option<Scale>,
+    /// Default: an SQLite file under target/bench, or postgres://postgres@127.0.0.1:5432/scps_bench_<scale>.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    #[arg(long, default_value_t = 18)]
+    pub seed: u64,
+    /// The scps binary. Default: target/release/scps (full) or target/debug/scps (ci), built if missing.
+    #[arg(long)]
+    pub scps: Option<PathBuf>,
+    /// Concurrencies, comma-separated. Default: 1,8,32,128 (full) or 1,4 (ci).
+    #[arg(long, value_delimiter = ',')]
+    pub clients: Option<Vec<usize>>,
+    /// Seconds per operation and concurrency (full profile).
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Use the database as it is when it already holds generated data.
+    #[arg(long)]
+    pub reuse: bool,
+    /// Redis for the server (PostgreSQL runs), e.g. redis://127.0.0.1:6379.
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    /// Where the markdown table goes (appended as a section per run).
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    pub out: PathBuf,
+    /// Also write the SQL of the SENCO home, bookings list and time summary to target/bench/statements.sql.
+    #[arg(long)]
+    pub dump_sql: bool,
+    /// Only these operations (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
+}
+
+/// The statements per request each operation may use (the CI guard). Raise one only with a
+/// reason in the commit that does.
+pub const BUDGETS: &[(&str, u64)] = &[
+    ("senco_home", 21),
+    ("time_summary", 11),
+    ("bookings_list", 4),
+    ("availability_ep", 10),
+    ("availability_school", 12),
+    ("create_booking", 11),
+    ("race_100", 11),
+    ("sign_in", 5),
+];
+
+/// The signing secret of the server under test (and of the floor's in-process twin).
+const JWT_SECRET: &str = "scps-bench-signing-secret-not-for-production-0123456789";
+
+const SENCO_HOME: &str = "query SencoHome($school: ID!, $now: DateTime!, $weekEnd: DateTime!, $n: Int!) { \
+  school(id: $school) { id name \
+    balance { fundingStream balance { purchasedMinutes usedMinutes remainingMinutes } } \
+    bookings(first: $n, from: $now, statuses: [TENTATIVE, CONFIRMED]) { edges { node { id startsAt endsAt kind status ep { displayName } } } } } \
+  availability(first: 20, input: { schoolId: $school, from: $now, to: $weekEnd, durationMinutes: 60 }) { edges { node { startsAt endsAt epId } } } }";
+
+const TIME_SUMMARY: &str = "query TimeSummary($service: ID!, $schools: [ID!], $from: Date!, $to: Date!) { timeSummary(input: { serviceId: $service, schoolIds: $schools, from: $from, to: $to }) { \
+  startsOn endsOn schools { school { name } flags streams { fundingStream balance { purchasedMinutes usedMinutes remainingMinutes } } } \
+  eps { ep { displayName } balance { bookedMinutes deliveredMinutes } } } }";
+
+const BOOKINGS_LIST: &str = "query Bookings($n: Int!) { bookings(first: $n) { edges { node { id startsAt endsAt kind status school { name } ep { displayName } } } } }";
+
+const AVAILABILITY_EP: &str = "query AvailabilityEp($service: ID!, $ep: ID!, $from: DateTime!, $to: DateTime!) { \
+  availability(first: 100, input: { serviceId: $service, epId: $ep, from: $from, to: $to, durationMinutes: 60 }) { edges { node { startsAt endsAt epId } } } }";
+
+const AVAILABILITY_SCHOOL: &str = "query AvailabilitySchool($school: ID!, $from: DateTime!, $to: DateTime!) { \
+  availability(first: 100, input: { schoolId: $school, from: $from, to: $to, durationMinutes: 60 }) { edges { node { startsAt endsAt epId } } } }";
+
+const CREATE_BOOKING: &str = "mutation Book($service: ID!, $ep: ID!, $from: DateTime!, $to: DateTime!) { \
+  createBooking(input: { serviceId: $service, epId: $ep, kind: TRAINING, mode: ONLINE, startsAt: $from, endsAt: $to }) { \
+  result { booking { id } } userErrors { code message } } }";
+
+const SIGN_IN: &str = "mutation SignIn($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { \
+  session { accessToken } userErrors { code message } } }";
+
+/// Ids and tokens the operations use.
+struct World {
+    base: String,
+    admin: String,
+    service: String,
+    /// (SENCO token, their school's id, their email).
+    sencos: Vec<(String, String, String)>,
+    eps: Vec<String>,
+    schools: Vec<String>,
+    now: String,
+    week_end: String,
+    month_from: String,
+    month_to: String,
+    /// The first free day for uncontended bookings (past the generated years).
+    free_day: NaiveDate,
+    slot: AtomicU64,
+    /// This academic year, for the time summary.
+    pub year_from: String,
+    pub year_to: String,
+}
+
+impl World {
+    fn slot_times(&self, n: u64) -> (String, String, usize) {
+        // 30-minute online slots, 16 a day per EP, past every generated calendar.
+        let ep = (n as usize) % self.eps.len();
+        let k = n / self.eps.len() as u64;
+        let day = self.free_day + Days::days((k / 16) as i64);
+        let start = domain::time::local_to_utc(
+            chrono_tz::Europe::London,
+            day,
+            chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+        ) + Days::minutes(30 * (k % 16) as i64);
+        (start.to_rfc3339(), (start + Days::minutes(30)).to_rfc3339(), ep)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    SencoHome,
+    TimeSummary,
+    BookingsList,
+    AvailabilityEp,
+    AvailabilitySchool,
+    CreateBooking,
+    SignIn,
+}
+
+impl Op {
+    const ALL: [Op; 7] = [
+        Op::SencoHome,
+        Op::TimeSummary,
+        Op::BookingsList,
+        Op::AvailabilityEp,
+        Op::AvailabilitySchool,
+        Op::CreateBooking,
+        Op::SignIn,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Op::SencoHome => "senco_home",
+            Op::TimeSummary => "time_summary",
+            Op::BookingsList => "bookings_list",
+            Op::AvailabilityEp => "availability_ep",
+            Op::AvailabilitySchool => "availability_school",
+            Op::CreateBooking => "create_booking",
+            Op::SignIn => "sign_in",
+        }
+    }
+
+    /// The request for the `n`th call: (token, query, variables).
+    fn request(self, w: &World, n: u64, rows: i64) -> (Option<String>, &'static str, Value) {
+        let senco = &w.sencos[(n as usize) % w.sencos.len()];
+        match self {
+            Op::SencoHome => (
+                Some(senco.0.clone()),
+                SENCO_HOME,
+                json!({ "school": senco.1, "now": w.now, "weekEnd": w.week_end, "n": rows }),
+            ),
+            Op::TimeSummary => {
+                let schools: Option<Vec<&String>> =
+                    (rows < w.schools.len() as i64).then(|| w.schools.iter().take(rows as usize).collect());
+                (
+                    Some(w.admin.clone()),
+                    TIME_SUMMARY,
+                    json!({ "service": w.service, "schools": schools, "from": w.year_from, "to": w.year_to }),
+                )
+            }
+            Op::BookingsList => (Some(w.admin.clone()), BOOKINGS_LIST, json!({ "n": rows })),
+            Op::AvailabilityEp => (
+                Some(w.admin.clone()),
+                AVAILABILITY_EP,
+                json!({ "service": w.service, "ep": w.eps[(n as usize) % w.eps.len()], "from": w.month_from, "to": w.month_to }),
+            ),
+            Op::AvailabilitySchool => (
+                Some(senco.0.clone()),
+                AVAILABILITY_SCHOOL,
+                json!({ "school": senco.1, "from": w.month_from, "to": w.month_to }),
+            ),
+            Op::CreateBooking => {
+                let (from, to, ep) = w.slot_times(w.slot.fetch_add(1, Ordering::Relaxed));
+                (
+                    Some(w.admin.clone()),
+                    CREATE_BOOKING,
+                    json!({ "service": w.service, "ep": w.eps[ep], "from": from, "to": to }),
+                )
+            }
+            Op::SignIn => (
+                None,
+                SIGN_IN,
+                json!({ "email": senco.2, "password": generate::PASSWORD }),
+            ),
+        }
+    }
+}
+
+/// One answer: whether it was right, and the statements it cost.
+struct Answer {
+    ok: bool,
+    statements: Option<u64>,
+    body: Value,
+}
+
+async fn post(http: &reqwest::Client, w: &World, token: Option<&str>, query: &str, variables: &Value) -> Answer {
+    let mut req = http
+        .post(format!("{}/graphql", w.base))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let Ok(resp) = req.send().await else {
+        return Answer {
+            ok: false,
+            statements: None,
+            body: Value::Null,
+        };
+    };
+    let statements = resp
+        .headers()
+        .get("x-sql-statements")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let errors = body
+        .get("errors")
+        .is_some_and(|e| !e.as_array().is_none_or(|a| a.is_empty()));
+    let user_errors = find_user_errors(&body);
+    Answer {
+        ok: status.is_success() && !errors && !user_errors && !body["data"].is_null(),
+        statements,
+        body,
+    }
+}
+
+fn find_user_errors(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| (k == "userErrors" && v.as_array().is_some_and(|a| !a.is_empty())) || find_user_errors(v)),
+        Value::Array(a) => a.iter().any(find_user_errors),
+        _ => false,
+    }
+}
+
+/// The figures of one operation at one concurrency.
+pub struct Cell {
+    pub op: String,
+    pub clients: usize,
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub hist: Histogram<u64>,
+    pub statements_min: u64,
+    pub statements_max: u64,
+    pub rss_max_kb: u64,
+    pub floor_rps: Option<f64>,
+    pub note: String,
+}
+
+impl Cell {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.seconds.max(1e-9)
+    }
+}
+
+fn new_hist() -> Histogram<u64> {
+    // Microseconds, 1 us to 10 minutes, 3 significant figures.
+    Histogram::new_with_bounds(1, 600_000_000, 3)
+        .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable_hist()))
+}
+
+#[allow(clippy::panic, reason = "a histogram with valid fixed bounds cannot fail to build")]
+fn unreachable_hist() -> Histogram<u64> {
+    panic!("hdrhistogram refused fixed bounds")
+}
+
+#[derive(Clone, Copy)]
+enum Budget {
+    Seconds(f64),
+    PerClient(u64),
+}
+
+/// Samples the server's resident set while a cell runs.
+fn rss_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+async fn drive(
+    http: &reqwest::Client,
+    w: &Arc<World>,
+    op: Op,
+    clients: usize,
+    budget: Budget,
+    pid: u32,
+    rows: i64,
+) -> Cell {
+    let counter = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        tokio::spawn(async move {
+            let mut max = 0;
+            while sampling.load(Ordering::Relaxed) {
+                max = max.max(rss_kb(pid, "VmRSS:"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            max.max(rss_kb(pid, "VmRSS:"))
+        })
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, w, counter, stop) = (http.clone(), w.clone(), counter.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut hist = new_hist();
+            let (mut errors, mut smin, mut smax, mut done) = (0u64, u64::MAX, 0u64, 0u64);
+            let mut first_error: Option<String> = None;
+            loop {
+                if let Budget::PerClient(n) = budget
+                    && done >= n
+                {
+                    break;
+                }
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let (token, query, vars) = op.request(&w, n, rows);
+                let t = Instant::now();
+                let a = post(&http, &w, token.as_deref(), query, &vars).await;
+                let _ = hist.record((t.elapsed().as_micros() as u64).max(1));
+                done += 1;
+                if !a.ok {
+                    errors += 1;
+                    if first_error.is_none() {
+                        first_error = Some(a.body.to_string().chars().take(300).collect());
+                    }
+                }
+                if let Some(s) = a.statements {
+                    smin = smin.min(s);
+                    smax = smax.max(s);
+                }
+            }
+            (hist, errors, smin, smax, done, first_error)
+        }));
+    }
+    if let Budget::Seconds(s) = budget {
+        tokio::time::sleep(Duration::from_secs_f64(s)).await;
+        stop.store(true, Ordering::Relaxed);
+    }
+    let mut cell = Cell {
+        op: op.name().to_owned(),
+        clients,
+        requests: 0,
+        errors: 0,
+        seconds: 0.0,
+        hist: new_hist(),
+        statements_min: u64::MAX,
+        statements_max: 0,
+        rss_max_kb: 0,
+        floor_rps: None,
+        note: String::new(),
+    };
+    for t in tasks {
+        if let Ok((hist, errors, smin, smax, done, first_error)) = t.await {
+            let _ = cell.hist.add(&hist);
+            cell.errors += errors;
+            cell.requests += done;
+            cell.statements_min = cell.statements_min.min(smin);
+            cell.statements_max = cell.statements_max.max(smax);
+            if cell.note.is_empty()
+                && let Some(e) = first_error
+            {
+                cell.note = e;
+            }
+        }
+    }
+    cell.seconds = started.elapsed().as_secs_f64();
+    sampling.store(false, Ordering::Relaxed);
+    cell.rss_max_kb = sampler.await.unwrap_or(0);
+    cell
+}
+
+/// 100 clients ask for the same slot at once, `rounds` times: exactly one may win each.
+async fn race(http: &reqwest::Client, w: &Arc<World>, rounds: usize, pid: u32) -> (Cell, bool) {
+    let mut cell = Cell {
+        op: "race_100".to_owned(),
+        clients: 100,
+        requests: 0,
+        errors: 0,
+        seconds: 0.0,
+        hist: new_hist(),
+        statements_min: u64::MAX,
+        statements_max: 0,
+        rss_max_kb: 0,
+        floor_rps: None,
+        note: String::new(),
+    };
+    let mut all_single = true;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let (from, to, ep) = w.slot_times(w.slot.fetch_add(1, Ordering::Relaxed));
+        let vars = json!({ "service": w.service, "ep": w.eps[ep], "from": from, "to": to });
+        let barrier = Arc::new(tokio::sync::Barrier::new(100));
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let (http, w, vars, barrier) = (http.clone(), w.clone(), vars.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let t = Instant::now();
+                let a = post(&http, &w, Some(&w.admin), CREATE_BOOKING, &vars).await;
+                (t.elapsed(), a)
+            }));
+        }
+        let mut winners = 0;
+        for t in tasks {
+            if let Ok((took, a)) = t.await {
+                let _ = cell.hist.record((took.as_micros() as u64).max(1));
+                cell.requests += 1;
+                if !a.body["data"]["createBooking"]["result"].is_null() {
+                    winners += 1;
+                } else if a.body["data"]["createBooking"]["userErrors"]
+                    .as_array()
+                    .is_none_or(|e| e.is_empty())
+                    && a.body.get("errors").is_none()
+                {
+                    cell.errors += 1;
+                }
+                if let Some(s) = a.statements {
+                    cell.statements_min = cell.statements_min.min(s);
+                    cell.statements_max = cell.statements_max.max(s);
+                }
+            }
+        }
+        if winners != 1 {
+            all_single = false;
+            cell.note = format!("a round had {winners} winners");
+        }
+    }
+    cell.seconds = started.elapsed().as_secs_f64();
+    cell.rss_max_kb = rss_kb(pid, "VmRSS:");
+    if all_single {
+        cell.note = format!("{rounds} rounds, exactly one winner each");
+    }
+    (cell, all_single)
+}
+
+fn default_url(backend: Backend, scale: Scale) -> String {
+    let name = format!("{scale:?}").to_lowercase();
+    match backend {
+        Backend::Sqlite => format!("sqlite://target/bench/scps-bench-{name}.sqlite"),
+        Backend::Postgres => format!("postgres://postgres@127.0.0.1:5432/scps_bench_{name}"),
+    }
+}
+
+/// Creates a PostgreSQL database if it is missing.
+async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
+    let (base, name) = url
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow::anyhow!("a database URL ends with /name"))?;
+    let name = name.split('?').next().unwrap_or(name);
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        anyhow::bail!("use a plain database name (letters, digits, _)");
+    }
+    let admin = domain::db::connect(&format!("{base}/postgres"), 1, None).await?;
+    #[allow(clippy::disallowed_methods, reason = "creating the benchmark's scratch database")]
+    let _ = sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\"")).await;
+    admin.close().await?;
+    Ok(())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn ensure_binary(profile: Profile, given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    let (path, release) = match profile {
+        Profile::Full => (PathBuf::from("target/release/scps"), true),
+        Profile::Ci => (PathBuf::from("target/debug/scps"), false),
+    };
+    if !path.exists() {
+        println!("building {} ...", path.display());
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["build", "-p", "scps", "--locked"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().await?;
+        if !status.success() {
+            anyhow::bail!("could not build scps");
+        }
+    }
+    Ok(path)
+}
+
+struct Server {
+    _child: Child,
+    pid: u32,
+    base: String,
+}
+
+async fn start_server(binary: &Path, url: &str, redis: Option<&str>) -> anyhow::Result<Server> {
+    let port = free_port()?;
+    let mut cmd = Command::new(binary);
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SCPS_BIND", format!("127.0.0.1:{port}"))
+        .env("SCPS_DATABASE_URL", url)
+        .env("SCPS_ENV", "development")
+        .env("SCPS_LOG", "warn")
+        .env("SCPS_MIGRATE_ON_START", "false")
+        // Sign-in limits count per address: the runner names a different one per request.
+        .env("SCPS_TRUST_FORWARDED_FOR", "true")
+        .env("SCPS_JWT_SECRET", JWT_SECRET)
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null());
+    if let Some(r) = redis {
+        cmd.env("SCPS_REDIS_URL", r);
+    }
+    let child = cmd.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(Server {
+                _child: child,
+                pid,
+                base,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("scps did not start on {base}")
+}
+
+async fn sign_in(http: &reqwest::Client, w: &World, email: &str) -> anyhow::Result<String> {
+    let a = post(
+        http,
+        w,
+        None,
+        SIGN_IN,
+        &json!({ "email": email, "password": generate::PASSWORD }),
+    )
+    .await;
+    a.body["data"]["signIn"]["session"]["accessToken"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("could not sign in as {email}: {}", a.body))
+}
+
+async fn world(http: &reqwest::Client, base: String, schools_total: usize) -> anyhow::Result<World> {
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive();
+    let monday = today - Days::days(i64::from(today.weekday().num_days_from_monday()));
+    let now = Utc::now();
+    let mut w = World {
+        base,
+        admin: String::new(),
+        service: String::new(),
+        sencos: Vec::new(),
+        eps: Vec::new(),
+        schools: Vec::new(),
+        now: now.to_rfc3339(),
+        week_end: domain::time::local_to_utc(
+            chrono_tz::Europe::London,
+            monday + Days::days(5),
+            chrono::NaiveTime::MIN,
+        )
+        .to_rfc3339(),
+        month_from: domain::time::local_to_utc(
+            chrono_tz::Europe::London,
+            monday + Days::weeks(1),
+            chrono::NaiveTime::MIN,
+        )
+        .to_rfc3339(),
+        month_to: domain::time::local_to_utc(
+            chrono_tz::Europe::London,
+            monday + Days::weeks(5),
+            chrono::NaiveTime::MIN,
+        )
+        .to_rfc3339(),
+        free_day: NaiveDate::from_ymd_opt(generate::year_start(today) + 2, 10, 1).unwrap_or(today)
+            + Days::days((now.timestamp() / 60 % 500) * 7),
+        slot: AtomicU64::new(0),
+        year_from: format!("{}-09-01", generate::year_start(today)),
+        year_to: format!("{}-08-31", generate::year_start(today) + 1),
+    };
+    w.admin = sign_in(http, &w, &generate::admin_email(0)).await?;
+    let v = post(http, &w, Some(&w.admin), "{ viewer { services { id } } }", &json!({})).await;
+    w.service = v.body["data"]["viewer"]["services"][0]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no service: {}", v.body))?
+        .to_owned();
+    let mut named: Vec<(String, String)> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = post(
+            http,
+            &w,
+            Some(&w.admin),
+            "query($a: String) { schools(first: 100, after: $a) { pageInfo { hasNextPage endCursor } edges { node { id name } } } }",
+            &json!({ "a": after }),
+        )
+        .await;
+        let p = &page.body["data"]["schools"];
+        for e in p["edges"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(name)) = (e["node"]["id"].as_str(), e["node"]["name"].as_str()) {
+                named.push((name.to_owned(), id.to_owned()));
+            }
+        }
+        if p["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = p["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    }
+    let mut by_name: BTreeMap<String, String> = BTreeMap::new();
+    by_name.extend(named.iter().cloned());
+    let people = post(
+        http,
+        &w,
+        Some(&w.admin),
+        "{ people(first: 100, filter: { role: PSYCHOLOGIST }) { edges { node { id } } } }",
+        &json!({}),
+    )
+    .await;
+    w.eps = people.body["data"]["people"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["node"]["id"].as_str().map(str::to_owned))
+        .collect();
+    if w.eps.is_empty() {
+        anyhow::bail!("no EPs found: {}", people.body);
+    }
+    // SENCOs of the first sixteen schools (each sign-in is a deliberate argon2 check).
+    for i in 0..schools_total.min(16) {
+        let email = generate::senco_email(0, i);
+        let token = sign_in(http, &w, &email).await?;
+        let name = generate::school_name(0, i);
+        let school = by_name
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("no school named {name}"))?;
+        w.sencos.push((token, school, email));
+    }
+    w.schools = named.into_iter().map(|(_, id)| id).collect();
+    Ok(w)
+}
+
+/// Runs the benchmark; returns whether every check held.
+pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
+    scps::install_crypto();
+    let scale = args.scale.unwrap_or(match args.profile {
+        Profile::Ci => Scale::S,
+        Profile::Full => Scale::L,
+    });
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| default_url(args.backend, scale));
+    if args.backend == Backend::Postgres {
+        ensure_postgres_database(&url).await?;
+    }
+    let binary = ensure_binary(args.profile, args.scps.clone()).await?;
+    let shape = scale.shape();
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive();
+    let reuse = args.reuse && {
+        let db = generate::prepare(&url, false).await?;
+        let has = !domain::identity::all_services(&db)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            .is_empty();
+        db.close().await?;
+        has
+    };
+    if !reuse {
+        let t = Instant::now();
+        let db = generate::prepare(&url, true).await?;
+        let written = generate::generate(&db, shape, args.seed, today).await?;
+        db.close().await?;
+        println!(
+            "generated {scale:?} into {url} in {:.1} s:\n{written}",
+            t.elapsed().as_secs_f64()
+        );
+    }
+
+    let server = start_server(&binary, &url, args.redis_url.as_deref()).await?;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let w = Arc::new(world(&http, server.base.clone(), shape.schools).await?);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_kb = rss_kb(server.pid, "VmRSS:");
+    let wanted = |op: &str| args.only.as_ref().is_none_or(|o| o.iter().any(|x| x == op));
+
+    let mut ok = true;
+    let mut cells = Vec::new();
+    let mut problems = Vec::new();
+    match args.profile {
+        Profile::Ci => {
+            if args.dump_sql
+                && let Some(f) = floor::Floor::capture(&url, &w).await?
+            {
+                std::fs::write("target/bench/statements.sql", f.dump())?;
+                println!("statements written to target/bench/statements.sql");
+                f.close().await;
+            }
+            let levels = args.clients.clone().unwrap_or_else(|| vec![1, 4]);
+            for op in Op::ALL.into_iter().filter(|o| wanted(o.name())) {
+                for &c in &levels {
+                    let rows = 100;
+                    let cell = drive(
+                        &http,
+                        &w,
+                        op,
+                        c,
+                        Budget::PerClient(if op == Op::SignIn { 2 } else { 5 }),
+                        server.pid,
+                        rows,
+                    )
+                    .await;
+                    cells.push(cell);
+                }
+            }
+            if wanted("race_100") {
+                let (cell, single) = race(&http, &w, 2, server.pid).await;
+                if !single {
+                    problems.push(format!("race_100: {}", cell.note));
+                }
+                cells.push(cell);
+            }
+            // Statements must not grow with the rows a list returns.
+            for op in [Op::SencoHome, Op::BookingsList, Op::TimeSummary] {
+                if !wanted(op.name()) {
+                    continue;
+                }
+                let small = drive(&http, &w, op, 1, Budget::PerClient(2), server.pid, 10).await;
+                let large = drive(&http, &w, op, 1, Budget::PerClient(2), server.pid, 100).await;
+                println!(
+                    "{:<20} statements with 10 rows: {}, with 100 rows: {}",
+                    op.name(),
+                    small.statements_max,
+                    large.statements_max
+                );
+                if large.statements_max != small.statements_max {
+                    problems.push(format!(
+                        "{}: {} statements for 10 rows but {} for 100",
+                        op.name(),
+                        small.statements_max,
+                        large.statements_max
+                    ));
+                }
+            }
+        }
+        Profile::Full => {
+            let levels = args.clients.clone().unwrap_or_else(|| vec![1, 8, 32, 128]);
+            let floor = floor::Floor::capture(&url, &w).await?;
+            if let Some(f) = &floor {
+                let path = args.out.with_extension("floor.sql");
+                std::fs::write(&path, f.dump())?;
+                println!("the floor's statements are in {}", path.display());
+            }
+            for op in Op::ALL.into_iter().filter(|o| wanted(o.name())) {
+                for &c in &levels {
+                    let mut cell = drive(&http, &w, op, c, Budget::Seconds(args.seconds), server.pid, 100).await;
+                    if let Some(f) = &floor
+                        && let Some(statements) = f.statements_of(op.name())
+                    {
+                        cell.floor_rps = f.replay(statements, c, args.seconds).await?;
+                    }
+                    println!(
+                        "{:<20} {:>4} clients {:>9.1} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  {} statements  {} errors{}",
+                        cell.op,
+                        c,
+                        cell.rps(),
+                        cell.hist.value_at_quantile(0.5) as f64 / 1000.0,
+                        cell.hist.value_at_quantile(0.99) as f64 / 1000.0,
+                        cell.statements_max,
+                        cell.errors,
+                        cell.floor_rps
+                            .map(|f| format!("  floor {f:.1} req/s"))
+                            .unwrap_or_default()
+                    );
+                    cells.push(cell);
+                }
+            }
+            if wanted("race_100") {
+                let (cell, single) = race(&http, &w, 10, server.pid).await;
+                if !single {
+                    problems.push(format!("race_100: {}", cell.note));
+                }
+                cells.push(cell);
+            }
+            if let Some(f) = floor {
+                f.close().await;
+            }
+        }
+    }
+    let peak_kb = rss_kb(server.pid, "VmHWM:");
+    drop(server);
+
+    for c in &cells {
+        if c.errors > 0 && c.op != "race_100" {
+            problems.push(format!(
+                "{} at {} clients: {} failed requests, e.g. {}",
+                c.op, c.clients, c.errors, c.note
+            ));
+        }
+        // Counted one request at a time, where the count cannot depend on timing (concurrent
+        // requests may split a DataLoader's batch).
+        if let Some((_, budget)) = BUDGETS.iter().find(|(name, _)| *name == c.op)
+            && (c.clients == 1 || c.op == "race_100")
+            && c.statements_max > *budget
+            && c.statements_max != 0
+        {
+            problems.push(format!(
+                "{}: {} statements per request, over its budget of {budget}",
+                c.op, c.statements_max
+            ));
+        }
+    }
+    let table = render(&args, &binary, scale, &url, &cells, idle_kb, peak_kb);
+    println!("\n{table}");
+    if args.profile == Profile::Full {
+        append(&args.out, &table)?;
+    }
+    for p in &problems {
+        eprintln!("FAIL: {p}");
+        ok = false;
+    }
+    Ok(ok)
+}
+
+fn append(path: &Path, table: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let fresh = !path.exists();
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    if fresh {
+        writeln!(
+            f,
+            "# scps benchmark results\n\nWritten by `cargo run -p scps-bench --release -- run` (newest last).\n"
+        )?;
+    }
+    writeln!(f, "{table}")?;
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    let mem = rss_meminfo();
+    format!("{cpus} CPUs ({model}), {mem} MiB RAM")
+}
+
+fn rss_meminfo() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        })
+        .unwrap_or(0)
+        / 1024
+}
+
+fn render(
+    args: &RunArgs,
+    binary: &Path,
+    scale: Scale,
+    url: &str,
+    cells: &[Cell],
+    idle_kb: u64,
+    peak_kb: u64,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let shown_url = url.split('@').next_back().unwrap_or(url);
+    let _ = writeln!(
+        out,
+        "## {:?} on {:?}, scale {:?} ({})\n\n{} · {} · `{}` · idle RSS {:.1} MiB, peak RSS (VmHWM) {:.1} MiB\n",
+        args.profile,
+        args.backend,
+        scale,
+        Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine(),
+        shown_url,
+        args.scps
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| binary.display().to_string()),
+        idle_kb as f64 / 1024.0,
+        peak_kb as f64 / 1024.0,
+    );
+    let _ = writeln!(
+        out,
+        "| operation | clients | requests | req/s | p50 ms | p95 ms | p99 ms | SQL/request | RSS max MiB | floor req/s | scps/floor | errors | note |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for c in cells {
+        let q = |p: f64| c.hist.value_at_quantile(p) as f64 / 1000.0;
+        let stmts = if c.statements_max == 0 {
+            "-".to_owned()
+        } else if c.statements_min == c.statements_max {
+            c.statements_max.to_string()
+        } else {
+            format!("{}-{}", c.statements_min, c.statements_max)
+        };
+        let (floor, ratio) = match c.floor_rps {
+            Some(f) if c.rps() > 0.0 => (format!("{f:.0}"), format!("{:.2}", f / c.rps())),
+            _ => ("".into(), "".into()),
+        };
+        let note = c.note.replace('|', "/").chars().take(80).collect::<String>();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.1} | {:.2} | {:.2} | {:.2} | {} | {:.1} | {} | {} | {} | {} |",
+            c.op,
+            c.clients,
+            c.requests,
+            c.rps(),
+            q(0.5),
+            q(0.95),
+            q(0.99),
+            stmts,
+            c.rss_max_kb as f64 / 1024.0,
+            floor,
+            ratio,
+            c.errors,
+            if c.errors > 0 || c.op == "race_100" {
+                note
+            } else {
+                String::new()
+            },
+        );
+    }
+    out
+}
+
+pub mod floor;
