@@ -30,6 +30,7 @@ pub mod errors;
 pub mod ids;
 pub mod loaders;
 pub mod page;
+pub mod reflective;
 pub mod scalars;
 pub mod tenancy;
 pub mod time;
@@ -46,6 +47,7 @@ pub struct Query(
     tenancy::TenancyQuery,
     time::TimeQuery,
     consultations::ConsultationsQuery,
+    reflective::ReflectiveQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -55,6 +57,7 @@ pub struct Mutation(
     tenancy::TenancyMutation,
     time::TimeMutation,
     consultations::ConsultationsMutation,
+    reflective::ReflectiveMutations,
 );
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
