@@ -100,6 +100,15 @@ pub enum Action {
     UpdateConsultationActions,
     ViewPupils,
     ManagePupils,
+    // reflective-team sessions
+    ViewReflectiveSessions,
+    ManageReflectiveSettings,
+    ScheduleReflectiveSessions,
+    RegisterForReflectiveSessions,
+    RegisterOthersForReflectiveSessions,
+    ViewReflectiveParticipation,
+    GiveReflectiveFeedback,
+    ViewReflectiveFeedback,
 }
 
 /// One role's permission to take an action.
@@ -379,6 +388,66 @@ pub const RULES: &[Rule] = &[
         action: Action::ManagePupils,
         what: "add and correct a school's pupil records",
         grants: &[ADMIN, g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::ViewReflectiveSessions,
+        what: "see reflective sessions open to a school, their types and free places",
+        grants: &[
+            ADMIN,
+            g(Psychologist, OwnCalendar),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+            g(SchoolStaff, OwnSchool),
+            partner(PartnerScope::BookingsRead),
+        ],
+    },
+    Rule {
+        action: Action::ManageReflectiveSettings,
+        what: "add reflective session types and set how sessions are charged by default",
+        grants: &[ADMIN],
+    },
+    Rule {
+        action: Action::ScheduleReflectiveSessions,
+        what: "schedule, cancel and hold reflective sessions, and assign their roles",
+        grants: &[ADMIN, g(Psychologist, OwnCalendar)],
+    },
+    Rule {
+        action: Action::RegisterForReflectiveSessions,
+        what: "take or give up a place on a reflective session open to one's school",
+        grants: &[
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+            g(SchoolStaff, OwnSchool),
+        ],
+    },
+    Rule {
+        action: Action::RegisterOthersForReflectiveSessions,
+        what: "register a school's staff for reflective sessions, or cancel their places",
+        grants: &[ADMIN, g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::ViewReflectiveParticipation,
+        what: "see who from a school takes part in reflective sessions, and their roles",
+        grants: &[
+            ADMIN,
+            g(Psychologist, OwnCalendar),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+        ],
+    },
+    Rule {
+        action: Action::GiveReflectiveFeedback,
+        what: "give anonymous feedback on a reflective session one attended",
+        grants: &[
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+            g(SchoolStaff, OwnSchool),
+        ],
+    },
+    Rule {
+        action: Action::ViewReflectiveFeedback,
+        what: "read the feedback on reflective sessions",
+        grants: &[ADMIN, g(Psychologist, OwnCalendar)],
     },
 ];
 
@@ -804,6 +873,14 @@ mod tests {
         Action::UpdateConsultationActions,
         Action::ViewPupils,
         Action::ManagePupils,
+        Action::ViewReflectiveSessions,
+        Action::ManageReflectiveSettings,
+        Action::ScheduleReflectiveSessions,
+        Action::RegisterForReflectiveSessions,
+        Action::RegisterOthersForReflectiveSessions,
+        Action::ViewReflectiveParticipation,
+        Action::GiveReflectiveFeedback,
+        Action::ViewReflectiveFeedback,
     ];
 
     #[test]

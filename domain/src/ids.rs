@@ -78,4 +78,9 @@ ids! {
     ConsentId,
     ConsultationActionId,
     DisposalId,
+    ReflectiveSessionTypeId,
+    ReflectiveSessionId,
+    ReflectiveSessionSchoolId,
+    ReflectiveRegistrationId,
+    ReflectiveFeedbackId,
 }

@@ -19,5 +19,6 @@ pub mod db;
 pub mod door;
 pub mod identity;
 pub mod page;
+pub mod reflective;
 pub mod tenancy;
 pub mod time;

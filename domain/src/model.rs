@@ -340,3 +340,59 @@ text_enum! {
         BirthPlus31 = "BIRTH_PLUS_31",
     }
 }
+
+text_enum! {
+    /// The shape of a reflective session type.
+    pub enum ReflectiveFormat {
+        ReflectingTeam = "REFLECTING_TEAM",
+        SolutionCircle = "SOLUTION_CIRCLE",
+        ElsaSupervision = "ELSA_SUPERVISION",
+        SencoSupervision = "SENCO_SUPERVISION",
+        /// A format of the service's own.
+        Other = "OTHER",
+    }
+}
+
+text_enum! {
+    /// How a reflective session's facilitator time is charged to the schools taking part.
+    pub enum ReflectiveCharging {
+        /// All to one school (for a cluster, the school named as charged).
+        OneSchool = "ONE_SCHOOL",
+        /// Split evenly across the invited schools.
+        SplitEvenly = "SPLIT_EVENLY",
+        /// Split by the number of each school's staff who attended.
+        ByAttendance = "BY_ATTENDANCE",
+        NotCharged = "NOT_CHARGED",
+    }
+}
+
+text_enum! {
+    pub enum ReflectiveStatus {
+        Scheduled = "SCHEDULED",
+        Held = "HELD",
+        Cancelled = "CANCELLED",
+    }
+}
+
+text_enum! {
+    /// A place on a reflective session.
+    pub enum PlaceStatus {
+        Registered = "REGISTERED",
+        /// On the waiting list, in order.
+        Waiting = "WAITING",
+        Cancelled = "CANCELLED",
+    }
+}
+
+text_enum! {
+    /// A participant's role in a reflective session.
+    pub enum ReflectiveRole {
+        /// Brings the situation and leaves with a next step.
+        Presenter = "PRESENTER",
+        Facilitator = "FACILITATOR",
+        Reflector = "REFLECTOR",
+        Timekeeper = "TIMEKEEPER",
+        Recorder = "RECORDER",
+        Observer = "OBSERVER",
+    }
+}

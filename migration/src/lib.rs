@@ -16,6 +16,7 @@ mod m20261124_000003_no_overlapping_periods;
 mod m20261201_000004_schools_in_their_service;
 mod m20261202_000005_ep_time_made_livable;
 mod m20261203_000006_consultations;
+mod m20261204_000007_reflective_sessions;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_schools_in_their_service::Migration),
             Box::new(m20261202_000005_ep_time_made_livable::Migration),
             Box::new(m20261203_000006_consultations::Migration),
+            Box::new(m20261204_000007_reflective_sessions::Migration),
         ]
     }
 }

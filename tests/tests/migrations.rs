@@ -38,6 +38,22 @@ const TABLES: &[&str] = &[
     "consultation_records",
     "consultation_actions",
     "disposals",
+    "reflective_settings",
+    "reflective_session_types",
+    "reflective_sessions",
+    "reflective_session_schools",
+    "reflective_registrations",
+    "reflective_feedback",
+];
+
+/// The tables the reflective-sessions migration adds.
+const REFLECTIVE_TABLES: &[&str] = &[
+    "reflective_settings",
+    "reflective_session_types",
+    "reflective_sessions",
+    "reflective_session_schools",
+    "reflective_registrations",
+    "reflective_feedback",
 ];
 
 /// The tables the consultations migration adds.
@@ -158,7 +174,18 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         "the last migration pairs schools with services"
     );
     Migrator::down(&conn, Some(1)).await.expect("the last one down");
-    let without_consultations: Vec<String> = full
+    let without_reflective: Vec<String> = full
+        .iter()
+        .filter(|t| !REFLECTIVE_TABLES.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(
+        tables(&conn).await,
+        without_reflective,
+        "the last migration adds reflective sessions"
+    );
+    Migrator::down(&conn, Some(1)).await.expect("the consultations down");
+    let without_consultations: Vec<String> = without_reflective
         .iter()
         .filter(|t| !CONSULTATION_TABLES.contains(&t.as_str()))
         .cloned()
@@ -166,7 +193,7 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
     assert_eq!(
         tables(&conn).await,
         without_consultations,
-        "the last migration adds consultations"
+        "the migration before adds consultations"
     );
     Migrator::down(&conn, Some(1)).await.expect("the one before down");
     let without_series: Vec<String> = without_consultations
@@ -191,7 +218,7 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         period_rules(&conn).await.is_empty(),
         "three steps down remove the period rules"
     );
-    Migrator::down(&conn, Some((all - 5) as u32))
+    Migrator::down(&conn, Some((all - 6) as u32))
         .await
         .expect("down to the first");
     assert_eq!(

@@ -31,6 +31,7 @@ pub mod ids;
 pub mod limits;
 pub mod loaders;
 pub mod page;
+pub mod reflective;
 pub mod scalars;
 pub mod tenancy;
 pub mod time;
@@ -47,6 +48,7 @@ pub struct Query(
     tenancy::TenancyQuery,
     time::TimeQuery,
     consultations::ConsultationsQuery,
+    reflective::ReflectiveQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -56,6 +58,7 @@ pub struct Mutation(
     tenancy::TenancyMutation,
     time::TimeMutation,
     consultations::ConsultationsMutation,
+    reflective::ReflectiveMutations,
 );
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;

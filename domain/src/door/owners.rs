@@ -138,7 +138,37 @@ owned! {
     consultation_record { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
     consultation_action { service: ServiceId, school: SchoolId, shared: No }
     disposal { service: ServiceId, school: SchoolId, shared: No }
+    reflective_settings { service: ServiceId, shared: InService }
+    reflective_session_type { service: ServiceId, shared: InService }
+    reflective_session_school { service: ServiceId, school: SchoolId, ep: FacilitatorId, shared: No }
+    reflective_registration { service: ServiceId, school: SchoolId, ep: FacilitatorId, shared: No }
+    reflective_feedback { service: ServiceId, ep: FacilitatorId, shared: No }
 }
+
+/// A reflective session belongs to its service and its facilitator, and is seen by those who
+/// reach one of the schools it is open to; it is changed only within its service or by its
+/// facilitator.
+impl Tenanted for reflective_session::Entity {
+    const OWNER: Option<Owner<reflective_session::Column>> = Some(SESSION_OWNER);
+
+    fn within(access: &Access) -> Condition {
+        let open_to = Query::select()
+            .column(reflective_session_school::Column::SessionId)
+            .from(reflective_session_school::Entity)
+            .cond_where(reflective_session_school::Entity::within(access))
+            .to_owned();
+        Condition::any()
+            .add(SESSION_OWNER.condition(access, true))
+            .add(reflective_session::Column::Id.in_subquery(open_to))
+    }
+}
+
+const SESSION_OWNER: Owner<reflective_session::Column> = Owner {
+    service: reflective_session::Column::ServiceId,
+    school: None,
+    ep: Some(reflective_session::Column::FacilitatorId),
+    shared: Shared::No,
+};
 
 /// Memberships belong to their school (or, service-wide ones, to the service, seen by all in it);
 /// a person also always sees their own.

@@ -3,8 +3,10 @@
 
 pub mod consultations;
 pub mod platform;
+pub mod reflective;
 pub mod time;
 
 pub use consultations::*;
 pub use platform::*;
+pub use reflective::*;
 pub use time::*;

@@ -10,6 +10,7 @@ use super::{AuditEvent, Membership, PartnerClient, Person, School, Service};
 use crate::graphql::consultations::{Consultation, Pupil};
 use crate::graphql::context::{self, Context as RequestContext};
 use crate::graphql::ids;
+use crate::graphql::reflective::ReflectiveSession;
 use crate::graphql::time::{
     AcademicYear, Booking, CalendarException, Closure, Contract, LedgerEntry, TimeUnit, VisitSeries, WorkingPattern,
 };
@@ -35,6 +36,7 @@ pub enum Node {
     VisitSeries(VisitSeries),
     Consultation(Consultation),
     Pupil(Pupil),
+    ReflectiveSession(ReflectiveSession),
 }
 
 /// Loads any object by global id; not found (or not visible) is `None`.
@@ -62,6 +64,7 @@ pub async fn load_node(c: &RequestContext, id: &ID) -> Result<Option<Node>> {
             .await
             .map(|m| Node::PartnerClient(PartnerClient(m))),
         "Consultation" | "Pupil" => crate::graphql::consultations::load_node(c, &kind, uuid).await,
+        "ReflectiveSession" => crate::graphql::reflective::load_node(c, &kind, uuid).await,
         other => crate::graphql::time::load_node(c, other, uuid).await,
     };
     match found {

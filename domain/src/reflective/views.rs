@@ -1,0 +1,200 @@
+//! A session as its reader may see it: the whole of it for its facilitator and the service's
+//! administrators, a school's participation for its SENCO and leaders, one's own place for a
+//! member of staff, and times and free places only for a partner client.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
+
+use crate::access::{Action, Caller};
+use crate::door::Door;
+use crate::entities::{
+    reflective_registration as registration, reflective_session as session,
+    reflective_session_school as session_school, reflective_session_type as session_type,
+};
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{ReflectiveSessionId, SchoolId, ServiceId};
+use crate::model::{PlaceStatus, ReflectiveStatus};
+
+/// A place as its reader may see it.
+#[derive(Clone, Debug)]
+pub struct RegistrationView {
+    pub row: registration::Model,
+    /// Whether the reader sees the presenter's next step (the presenter and the facilitator).
+    pub shows_next_step: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionView {
+    pub row: session::Model,
+    pub session_type: Option<session_type::Model>,
+    /// The schools it is open to.
+    pub schools: Vec<SchoolId>,
+    pub registered: i64,
+    pub waiting: i64,
+    /// Times and free places only (a partner client).
+    pub limited: bool,
+    /// The places the reader may see (not cancelled ones).
+    pub registrations: Vec<RegistrationView>,
+}
+
+impl SessionView {
+    pub fn free_places(&self) -> i64 {
+        (i64::from(self.row.capacity) - self.registered).max(0)
+    }
+}
+
+pub(crate) fn shows_next_step(caller: &Caller, s: &session::Model, r: &registration::Model) -> bool {
+    let me = caller.principal.person_id();
+    me.is_some() && (me == Some(r.person_id) || me == Some(s.facilitator_id))
+}
+
+/// Views of sessions read through a door: a few statements per service, whatever the number.
+pub(crate) async fn assemble(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    rows: Vec<session::Model>,
+) -> DomainResult<Vec<SessionView>> {
+    let participation = Door::open(conn, caller, Action::ViewReflectiveParticipation).await?;
+    let me = caller.principal.person_id();
+    let limited = caller.principal.partner.is_some();
+    let services: BTreeSet<ServiceId> = rows.iter().map(|r| r.service_id).collect();
+    let mut schools = Vec::new();
+    let mut places = Vec::new();
+    let mut types = Vec::new();
+    for service in services {
+        let door = Door::service(conn, service);
+        let ids: Vec<ReflectiveSessionId> = rows.iter().filter(|r| r.service_id == service).map(|r| r.id).collect();
+        let type_ids: BTreeSet<_> = rows
+            .iter()
+            .filter(|r| r.service_id == service)
+            .map(|r| r.type_id)
+            .collect();
+        schools.extend(
+            door.find::<session_school::Entity>()
+                .filter(session_school::Column::SessionId.is_in(ids.clone()))
+                .order_by_asc(session_school::Column::Id)
+                .all(conn)
+                .await?,
+        );
+        places.extend(
+            door.find::<registration::Entity>()
+                .filter(registration::Column::SessionId.is_in(ids))
+                .filter(registration::Column::Status.ne(PlaceStatus::Cancelled))
+                .order_by_asc(registration::Column::CreatedAt)
+                .order_by_asc(registration::Column::Id)
+                .all(conn)
+                .await?,
+        );
+        types.extend(door.get_many::<session_type::Entity, _>(type_ids).await?);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mine: Vec<&registration::Model> = places.iter().filter(|p| p.session_id == row.id).collect();
+            let registered = mine.iter().filter(|p| p.status == PlaceStatus::Registered).count() as i64;
+            let waiting = mine.iter().filter(|p| p.status == PlaceStatus::Waiting).count() as i64;
+            let registrations = if limited {
+                Vec::new()
+            } else {
+                mine.iter()
+                    .filter(|p| {
+                        me == Some(p.person_id)
+                            || participation
+                                .access()
+                                .permits(p.service_id, Some(p.school_id), Some(p.facilitator_id))
+                    })
+                    .map(|p| RegistrationView {
+                        shows_next_step: shows_next_step(caller, &row, p),
+                        row: (*p).clone(),
+                    })
+                    .collect()
+            };
+            SessionView {
+                session_type: types.iter().find(|t| t.id == row.type_id).cloned(),
+                schools: schools
+                    .iter()
+                    .filter(|s| s.session_id == row.id)
+                    .map(|s| s.school_id)
+                    .collect(),
+                registered,
+                waiting,
+                limited,
+                registrations,
+                row,
+            }
+        })
+        .collect())
+}
+
+/// One session the caller can see.
+pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: ReflectiveSessionId) -> DomainResult<SessionView> {
+    let row = Door::open(conn, caller, Action::ViewReflectiveSessions)
+        .await?
+        .get::<session::Entity>(id)
+        .await?;
+    assemble(conn, caller, vec![row])
+        .await?
+        .pop()
+        .ok_or(DomainError::NotFound)
+}
+
+/// Scheduled sessions still to come that the caller can see (open to `school`, if given), with
+/// free places when `with_free_places`, soonest first.
+pub async fn upcoming(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    school: Option<SchoolId>,
+    with_free_places: bool,
+) -> DomainResult<Vec<SessionView>> {
+    let door = Door::open(conn, caller, Action::ViewReflectiveSessions).await?;
+    door.require_any()?;
+    let mut q = door
+        .find::<session::Entity>()
+        .filter(session::Column::Status.eq(ReflectiveStatus::Scheduled))
+        .filter(session::Column::StartsAt.gt(Utc::now()));
+    if let Some(s) = school {
+        let ids: Vec<ReflectiveSessionId> = door
+            .find::<session_school::Entity>()
+            .filter(session_school::Column::SchoolId.eq(s))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|r| r.session_id)
+            .collect();
+        q = q.filter(session::Column::Id.is_in(ids));
+    }
+    let rows = q
+        .order_by_asc(session::Column::StartsAt)
+        .order_by_asc(session::Column::Id)
+        .all(conn)
+        .await?;
+    let views = assemble(conn, caller, rows).await?;
+    Ok(views
+        .into_iter()
+        .filter(|v| !with_free_places || v.free_places() > 0)
+        .collect())
+}
+
+/// The caller's own places, newest first (cancelled ones included, as history).
+pub async fn my_registrations(conn: &impl ConnectionTrait, caller: &Caller) -> DomainResult<Vec<RegistrationView>> {
+    let Some(me) = caller.principal.person_id() else {
+        return Err(DomainError::Forbidden);
+    };
+    let rows = Door::open(conn, caller, Action::ViewReflectiveSessions)
+        .await?
+        .find::<registration::Entity>()
+        .filter(registration::Column::PersonId.eq(me))
+        .order_by_desc(registration::Column::CreatedAt)
+        .order_by_desc(registration::Column::Id)
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| RegistrationView {
+            shows_next_step: true,
+            row,
+        })
+        .collect())
+}
