@@ -784,20 +784,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 if !wanted(op.name()) {
                     continue;
                 }
-                let small = drive(&http, &w, op, 1, Budget::PerClient(2), server.pid, 10).await;
-                let large = drive(&http, &w, op, 1, Budget::PerClient(2), server.pid, 100).await;
+                let small = drive(&http, &w, op, 1, Budget::PerClient(3), server.pid, 10).await;
+                let large = drive(&http, &w, op, 1, Budget::PerClient(3), server.pid, 100).await;
                 println!(
                     "{:<20} statements with 10 rows: {}, with 100 rows: {}",
                     op.name(),
-                    small.statements_max,
-                    large.statements_max
+                    small.statements_min,
+                    large.statements_min
                 );
-                if large.statements_max != small.statements_max {
+                if large.statements_min != small.statements_min {
                     problems.push(format!(
                         "{}: {} statements for 10 rows but {} for 100",
                         op.name(),
-                        small.statements_max,
-                        large.statements_max
+                        small.statements_min,
+                        large.statements_min
                     ));
                 }
             }
@@ -856,16 +856,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 c.op, c.clients, c.errors, c.note
             ));
         }
-        // Counted one request at a time, where the count cannot depend on timing (concurrent
-        // requests may split a DataLoader's batch).
+        // Counted one request at a time, and the fewest of several: a DataLoader's batch can
+        // still split when a slow (debug) build takes longer than the loader's delay to queue a
+        // level's keys, and a count that depends on timing would make CI flake. A regression
+        // raises every request's count, the fewest included.
         if let Some((_, budget)) = BUDGETS.iter().find(|(name, _)| *name == c.op)
             && (c.clients == 1 || c.op == "race_100")
-            && c.statements_max > *budget
-            && c.statements_max != 0
+            && c.statements_min > *budget
+            && c.statements_min != u64::MAX
         {
             problems.push(format!(
                 "{}: {} statements per request, over its budget of {budget}",
-                c.op, c.statements_max
+                c.op, c.statements_min
             ));
         }
     }
