@@ -240,6 +240,12 @@ async fn the_introspection_amplification_is_refused() {
         "{}",
         a.body
     );
+    let extensions = &a.body["errors"][0]["extensions"];
+    assert!(
+        extensions["cost"].as_u64().unwrap() > extensions["limit"].as_u64().unwrap(),
+        "the refusal says what the document cost and what the limit is: {}",
+        a.body
+    );
     still_answers(&app).await;
 }
 

@@ -253,9 +253,14 @@ fn before_execution(kind: &str, errors: serde_json::Value) -> HttpResponse {
 }
 
 fn refuse(kind: &str, refusal: &Refusal) -> HttpResponse {
+    let mut extensions = serde_json::json!({ "code": refusal.code });
+    if let Some((cost, limit)) = refusal.cost {
+        extensions["cost"] = cost.into();
+        extensions["limit"] = limit.into();
+    }
     before_execution(
         kind,
-        serde_json::json!([{ "message": refusal.message, "extensions": { "code": refusal.code } }]),
+        serde_json::json!([{ "message": refusal.message, "extensions": extensions }]),
     )
 }
 
@@ -361,6 +366,7 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
                     &Refusal {
                         message: "Sign in first: introspection needs an access token.".into(),
                         code: "UNAUTHENTICATED",
+                        cost: None,
                     },
                 );
             }
@@ -370,6 +376,7 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
                     &Refusal {
                         message: "Introspection is for service administrators and partner clients; the schema is published as schema.graphql.".into(),
                         code: "FORBIDDEN",
+                        cost: None,
                     },
                 );
             }

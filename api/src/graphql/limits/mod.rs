@@ -12,6 +12,8 @@ use async_graphql::Variables;
 pub struct Refusal {
     pub message: String,
     pub code: &'static str,
+    /// For a document over its cost: what it costs and the limit (shown in `extensions`).
+    pub cost: Option<(usize, usize)>,
 }
 
 impl Refusal {
@@ -19,6 +21,7 @@ impl Refusal {
         Self {
             message: message.into(),
             code,
+            cost: None,
         }
     }
 }
@@ -75,13 +78,16 @@ pub fn check_analysis(a: &cost::Analysis, caps: &Caps) -> Result<(), Refusal> {
         ));
     }
     if a.cost > caps.max_cost {
-        return Err(Refusal::new(
-            format!(
-                "Query is too complex: it costs {} and at most {} is allowed (a list counts as many times as the items it may return).",
-                a.cost, caps.max_cost
-            ),
-            "QUERY_TOO_COMPLEX",
-        ));
+        return Err(Refusal {
+            cost: Some((a.cost, caps.max_cost)),
+            ..Refusal::new(
+                format!(
+                    "Query is too complex: it costs {} and at most {} is allowed (a list counts as many times as the items it may return).",
+                    a.cost, caps.max_cost
+                ),
+                "QUERY_TOO_COMPLEX",
+            )
+        });
     }
     Ok(())
 }
