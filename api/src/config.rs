@@ -256,7 +256,7 @@ impl Default for HttpConfig {
             max_query_complexity: 5000,
             trust_forwarded_for: false,
             body_timeout: Duration::from_secs(10),
-            max_query_cost: 100_000,
+            max_query_cost: 150_000,
             max_aliases: 30,
             max_root_fields: 20,
             max_response_bytes: 2 * 1024 * 1024,
