@@ -1124,3 +1124,23 @@ async fn contracts_schools_and_the_summary_agree_after_any_sequence_of_changes()
         }
     }
 }
+
+#[tokio::test]
+async fn a_date_time_without_an_offset_says_that_an_offset_is_needed() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let a = gql(
+        &fx.app,
+        &t.admin.token,
+        BOOK,
+        json!({ "i": { "schoolId": t.school_a.id, "epId": t.ep.person_id, "kind": "CONSULTATION", "startsAt": "2027-02-15T09:00:00", "endsAt": "2027-02-15T10:00:00Z" } }),
+    )
+    .await;
+    let message = a.body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("needs an offset"), "{}", a.body);
+    assert!(
+        message.contains("2027-02-15T09:00:00Z"),
+        "the message shows the form: {}",
+        a.body
+    );
+}
