@@ -44,6 +44,18 @@ pub fn fk(
         .to_owned()
 }
 
+/// `(column, service_id)` of `table` references `schools (id, service_id)`: a row that names a
+/// school lies in that school's service. Named `fk_<table>_school_in_service` for `school_id`.
+pub fn school_in_service(table: &'static str, column: &'static str) -> ForeignKeyCreateStatement {
+    let what = if column == "school_id" { "school" } else { column };
+    ForeignKey::create()
+        .name(format!("fk_{table}_{what}_in_service"))
+        .from(table, (column, "service_id"))
+        .to("schools", ("id", "service_id"))
+        .on_delete(ForeignKeyAction::Restrict)
+        .to_owned()
+}
+
 /// A plain index over some columns of a table, named after them.
 pub fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut stmt = Index::create();

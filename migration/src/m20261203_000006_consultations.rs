@@ -6,7 +6,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::kit::{self, fk, id, index, instant, instant_null, reference, reference_null};
+use crate::kit::{self, fk, id, index, instant, instant_null, reference, reference_null, school_in_service};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -14,16 +14,6 @@ pub struct Migration;
 const CASCADE: ForeignKeyAction = ForeignKeyAction::Cascade;
 const RESTRICT: ForeignKeyAction = ForeignKeyAction::Restrict;
 const SET_NULL: ForeignKeyAction = ForeignKeyAction::SetNull;
-
-/// `(school_id, service_id)` of `table` references `schools (id, service_id)`.
-fn school_in_service(table: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_school_in_service"))
-        .from(table, ("school_id", "service_id"))
-        .to("schools", ("id", "service_id"))
-        .on_delete(RESTRICT)
-        .to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -58,7 +48,7 @@ impl MigrationTrait for Migration {
                 .col(instant("created_at"))
                 .col(reference_null("created_by"))
                 .foreign_key(&mut fk("pupils", "service_id", "services", CASCADE))
-                .foreign_key(&mut school_in_service("pupils"))
+                .foreign_key(&mut school_in_service("pupils", "school_id"))
                 .to_owned(),
         )
         .await?;
@@ -93,7 +83,7 @@ impl MigrationTrait for Migration {
                 .col(instant_null("closed_at"))
                 .col(instant_null("content_destroyed_at"))
                 .foreign_key(&mut fk("consultations", "service_id", "services", CASCADE))
-                .foreign_key(&mut school_in_service("consultations"))
+                .foreign_key(&mut school_in_service("consultations", "school_id"))
                 .foreign_key(&mut fk("consultations", "ep_id", "people", RESTRICT))
                 .foreign_key(&mut fk("consultations", "pupil_id", "pupils", SET_NULL))
                 .foreign_key(&mut fk("consultations", "previous_id", "consultations", SET_NULL))
@@ -133,7 +123,7 @@ impl MigrationTrait for Migration {
                 .col(instant("recorded_at"))
                 .foreign_key(&mut fk("consents", "consultation_id", "consultations", CASCADE))
                 .foreign_key(&mut fk("consents", "pupil_id", "pupils", CASCADE))
-                .foreign_key(&mut school_in_service("consents"))
+                .foreign_key(&mut school_in_service("consents", "school_id"))
                 .to_owned(),
         )
         .await?;
@@ -163,7 +153,7 @@ impl MigrationTrait for Migration {
                     "consultations",
                     CASCADE,
                 ))
-                .foreign_key(&mut school_in_service("consultation_records"))
+                .foreign_key(&mut school_in_service("consultation_records", "school_id"))
                 .to_owned(),
         )
         .await?;
@@ -191,7 +181,7 @@ impl MigrationTrait for Migration {
                     "consultations",
                     CASCADE,
                 ))
-                .foreign_key(&mut school_in_service("consultation_actions"))
+                .foreign_key(&mut school_in_service("consultation_actions", "school_id"))
                 .to_owned(),
         )
         .await?;
@@ -213,7 +203,7 @@ impl MigrationTrait for Migration {
                 .col(integer("pupils"))
                 .col(integer("consultations"))
                 .foreign_key(&mut fk("disposals", "service_id", "services", CASCADE))
-                .foreign_key(&mut school_in_service("disposals"))
+                .foreign_key(&mut school_in_service("disposals", "school_id"))
                 .to_owned(),
         )
         .await?;

@@ -6,23 +6,13 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::kit::{self, fk, id, index, instant, reference, reference_null, unique};
+use crate::kit::{self, fk, id, index, instant, reference, reference_null, school_in_service, unique};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 const CASCADE: ForeignKeyAction = ForeignKeyAction::Cascade;
 const RESTRICT: ForeignKeyAction = ForeignKeyAction::Restrict;
-
-/// `(column, service_id)` of `table` references `schools (id, service_id)`.
-fn school_in_service(table: &'static str, column: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{column}_in_service"))
-        .from(table, (column, "service_id"))
-        .to("schools", ("id", "service_id"))
-        .on_delete(RESTRICT)
-        .to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
