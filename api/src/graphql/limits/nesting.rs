@@ -70,7 +70,8 @@ pub fn check_document(doc: &str) -> Result<(), TooDeep> {
                     return Err(TooDeep::Document);
                 }
                 if let Some(base) = parens.last()
-                    && depth - base > MAX_VALUE_DEPTH
+                    // Unbalanced closers can leave the depth below where the argument began.
+                    && depth.saturating_sub(*base) > MAX_VALUE_DEPTH
                 {
                     return Err(TooDeep::Value);
                 }
@@ -107,6 +108,12 @@ pub fn value_depth(value: &async_graphql::Value) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unbalanced_closers_inside_arguments_are_answered_not_panicked_on() {
+        assert_eq!(check_document("{{ ( }}} [ x ]"), Ok(()));
+        assert_eq!(check_document("{ a(b: [[ ) ]]]] [[[ }"), Ok(()));
+    }
 
     fn list(n: usize) -> String {
         format!("{{ nodes(ids: {}\"x\"{}) {{ id }} }}", "[".repeat(n), "]".repeat(n))
