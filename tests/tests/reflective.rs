@@ -1033,3 +1033,52 @@ async fn a_schools_presenter_history_and_participation_per_term_rotate_roles_fai
         json!([{ "role": "TIMEKEEPER", "count": 2 }])
     );
 }
+
+#[tokio::test]
+async fn in_the_demo_a_cluster_session_fills_a_waiter_is_promoted_and_it_is_held_and_shared_out() {
+    let app = scps_tests::TestApp::spawn().await;
+    scps::demo::seed_into(&app.services).await.expect("the demo seeds");
+    let admin = app
+        .sign_in("dana.admin@eps.demo.invalid", scps::demo::DEMO_PASSWORD)
+        .await;
+    let held = app
+        .texts("SELECT status FROM reflective_sessions WHERE status = 'HELD'")
+        .await;
+    assert_eq!(held.len(), 1, "one session held");
+    let promoted = app
+        .texts("SELECT action FROM audit_events WHERE action = 'reflective_place.promote'")
+        .await;
+    assert_eq!(promoted.len(), 1, "a cancellation promoted the first waiter");
+    let waiting = app
+        .texts("SELECT status FROM reflective_registrations WHERE status = 'WAITING'")
+        .await;
+    assert_eq!(waiting.len(), 1, "one still waits");
+    let shares = app
+        .texts("SELECT reason FROM ledger_entries WHERE reason = 'Share of a reflective session'")
+        .await;
+    assert_eq!(shares.len(), 3, "each of the three schools has its share");
+    let service =
+        app.gql(&admin, "{ viewer { services { id } } }", json!({})).await.ok()["viewer"]["services"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let summary = app
+        .gql(
+            &admin,
+            "query($s: ID!) { reflectiveFeedbackSummary(serviceId: $s) { sessionType { name } responses } }",
+            json!({ "s": service }),
+        )
+        .await;
+    let team = summary.ok()["reflectiveFeedbackSummary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["sessionType"]["name"] == "Reflecting team")
+        .cloned()
+        .unwrap();
+    assert_eq!(team["responses"], 3, "{}", summary.body);
+    let scheduled = app
+        .texts("SELECT status FROM reflective_sessions WHERE status = 'SCHEDULED'")
+        .await;
+    assert!(scheduled.len() >= 2, "an ELSA series follows: {scheduled:?}");
+}
