@@ -1026,6 +1026,33 @@ async fn a_schools_presenter_history_and_participation_per_term_rotate_roles_fai
         "{}",
         staff.body
     );
+    // A person's places: their school's SENCO sees them (not the presenter's next step); another
+    // school's SENCO and another service see none; staff may not look at others'.
+    const PLACES: &str = "query($p: ID!) { reflectiveRegistrations(personId: $p, first: 10) { nodes { status role nextStep session { id status } } } }";
+    let seen = gql(&fx, &t.senco_a.token, PLACES, json!({ "p": t.staff_a.person_id })).await;
+    let nodes = seen.ok()["reflectiveRegistrations"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", seen.body))
+        .clone();
+    assert_eq!(nodes.len(), 3, "{}", seen.body);
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["session"]["id"].is_string() && n["nextStep"].is_null())
+    );
+    assert_eq!(nodes.iter().filter(|n| n["role"] == "PRESENTER").count(), 2);
+    for who in [&t.senco_b, &other.admin] {
+        let none = gql(&fx, &who.token, PLACES, json!({ "p": t.staff_a.person_id })).await;
+        assert_eq!(
+            none.ok()["reflectiveRegistrations"]["nodes"],
+            json!([]),
+            "{}: {}",
+            who.email,
+            none.body
+        );
+    }
+    let staff_look = gql(&fx, &t.staff_a.token, PLACES, json!({ "p": t.senco_a.person_id })).await;
+    assert_eq!(staff_look.code(), Some("FORBIDDEN"), "{}", staff_look.body);
     // School B's SENCO sees their own presenter history (their timekeeping).
     let b = gql(&fx, &t.senco_b.token, ROLES, json!({ "s": t.school_b.id })).await;
     assert_eq!(

@@ -16,4 +16,4 @@ pub mod states;
 pub mod types;
 mod views;
 
-pub use views::{RegistrationView, SessionView, get, my_registrations, sessions_of, upcoming};
+pub use views::{RegistrationView, SessionView, get, my_registrations, registrations_of, sessions_of, upcoming};

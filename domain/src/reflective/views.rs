@@ -15,7 +15,7 @@ use crate::entities::{
     reflective_session_school as session_school, reflective_session_type as session_type,
 };
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{ReflectiveSessionId, SchoolId, ServiceId};
+use crate::ids::{PersonId, ReflectiveSessionId, SchoolId, ServiceId};
 use crate::model::{PlaceStatus, ReflectiveStatus};
 use crate::page::{self, Page, PageRequest, Position, SortKey};
 
@@ -244,11 +244,38 @@ pub async fn my_registrations(
     let Some(me) = caller.principal.person_id() else {
         return Err(DomainError::Forbidden);
     };
+    let door = Door::open(conn, caller, Action::ViewReflectiveSessions).await?;
+    places_of(conn, caller, door, me, page).await
+}
+
+/// Someone's places as the caller may see them (a SENCO or leader: at their school; the
+/// facilitating EP: on their sessions; administrators: all), newest first, a page at a time.
+/// Places out of reach are not listed.
+pub async fn registrations_of(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    person: PersonId,
+    page: &PageRequest,
+) -> DomainResult<Page<RegistrationView>> {
+    if caller.principal.person_id() == Some(person) {
+        return my_registrations(conn, caller, page).await;
+    }
+    let door = Door::open(conn, caller, Action::ViewReflectiveParticipation).await?;
+    door.require_any()?;
+    places_of(conn, caller, door, person, page).await
+}
+
+async fn places_of<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    door: Door<'_, C>,
+    person: PersonId,
+    page: &PageRequest,
+) -> DomainResult<Page<RegistrationView>> {
     let window = page.window()?;
-    let q = Door::open(conn, caller, Action::ViewReflectiveSessions)
-        .await?
+    let q = door
         .find::<registration::Entity>()
-        .filter(registration::Column::PersonId.eq(me));
+        .filter(registration::Column::PersonId.eq(person));
     let found = page::fetch(
         conn,
         q,
@@ -262,8 +289,10 @@ pub async fn my_registrations(
         },
     )
     .await?;
+    let me = caller.principal.person_id();
     Ok(found.map(|row| RegistrationView {
-        shows_next_step: true,
+        // The presenter's next step: for the presenter and the facilitator only.
+        shows_next_step: me.is_some() && (me == Some(row.person_id) || me == Some(row.facilitator_id)),
         row,
     }))
 }

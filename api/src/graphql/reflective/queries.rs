@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use async_graphql::{Context, ID, Object, Result};
 
-use domain::ids::{ReflectiveSessionId, SchoolId, ServiceId};
+use domain::ids::{PersonId, ReflectiveSessionId, SchoolId, ServiceId};
 use domain::reflective::{self, SessionView, feedback, history, types};
 
 use super::enums::ReflectiveCharging;
@@ -94,27 +94,35 @@ impl ReflectiveQueries {
         before: Option<String>,
     ) -> Result<Conn<ReflectiveRegistration>> {
         let c = context::of(ctx)?;
-        let caller = c.caller()?;
-        let rows = reflective::my_registrations(c.db(), caller, &page::request(ctx, first, after, last, before))
+        let rows = reflective::my_registrations(c.db(), c.caller()?, &page::request(ctx, first, after, last, before))
             .await
             .or_gql(c)?;
-        let look = ctx.look_ahead();
-        let wants_session = look.field("edges").field("node").field("session").exists()
-            || look.field("nodes").field("session").exists();
-        let mut sessions: HashMap<ReflectiveSessionId, Box<SessionView>> = HashMap::new();
-        if wants_session {
-            let ids: BTreeSet<ReflectiveSessionId> = rows.items.iter().map(|(_, r)| r.row.session_id).collect();
-            for v in reflective::sessions_of(c.db(), caller, ids.into_iter().collect())
-                .await
-                .or_gql(c)?
-            {
-                sessions.insert(v.row.id, Box::new(v));
-            }
-        }
-        Ok(page::connection(rows, |r| {
-            let s = sessions.get(&r.row.session_id).cloned();
-            ReflectiveRegistration(r, s)
-        }))
+        with_sessions(ctx, rows).await
+    }
+
+    /// A person's places as the caller may see them: a SENCO or leader those at their school,
+    /// the facilitating EP those on their sessions, administrators all (none out of reach).
+    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
+    async fn reflective_registrations(
+        &self,
+        ctx: &Context<'_>,
+        person_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<ReflectiveRegistration>> {
+        let c = context::of(ctx)?;
+        let person: PersonId = ids::expect("personId", "Person", &person_id).or_gql(c)?;
+        let rows = reflective::registrations_of(
+            c.db(),
+            c.caller()?,
+            person,
+            &page::request(ctx, first, after, last, before),
+        )
+        .await
+        .or_gql(c)?;
+        with_sessions(ctx, rows).await
     }
 
     /// Who from a school has taken part in its held sessions and in which roles, those who have
@@ -176,4 +184,30 @@ impl ReflectiveQueries {
             .map(ReflectiveFeedbackSummary)
             .collect())
     }
+}
+
+/// A page of places as a connection, each with its session when the query asks for it (the
+/// whole page's sessions read at once).
+async fn with_sessions(
+    ctx: &Context<'_>,
+    rows: domain::page::Page<reflective::RegistrationView>,
+) -> Result<Conn<ReflectiveRegistration>> {
+    let c = context::of(ctx)?;
+    let look = ctx.look_ahead();
+    let wants_session =
+        look.field("edges").field("node").field("session").exists() || look.field("nodes").field("session").exists();
+    let mut sessions: HashMap<ReflectiveSessionId, Box<SessionView>> = HashMap::new();
+    if wants_session {
+        let ids: BTreeSet<ReflectiveSessionId> = rows.items.iter().map(|(_, r)| r.row.session_id).collect();
+        for v in reflective::sessions_of(c.db(), c.caller()?, ids.into_iter().collect())
+            .await
+            .or_gql(c)?
+        {
+            sessions.insert(v.row.id, Box::new(v));
+        }
+    }
+    Ok(page::connection(rows, |r| {
+        let s = sessions.get(&r.row.session_id).cloned();
+        ReflectiveRegistration(r, s)
+    }))
 }
