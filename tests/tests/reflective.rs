@@ -788,6 +788,28 @@ async fn a_second_facilitators_time_is_a_booking_and_both_move_when_the_session_
     );
     let id = s["id"].as_str().unwrap().to_owned();
     assert_eq!(reflective_bookings(&fx).await, vec!["CONFIRMED", "CONFIRMED"]);
+    // The second facilitator sees the whole session, places included, but may not change it.
+    registration(&register(&fx, &t.staff_a.token, &id, None).await);
+    let co = session(&fx, &t.other_ep.token, &id).await;
+    assert_eq!(
+        co.ok()["reflectiveSession"]["registrations"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        co.body
+    );
+    let co_moves = gql(
+        &fx,
+        &t.other_ep.token,
+        CHANGE,
+        json!({ "i": { "id": id, "startsAt": at(&fx, 4, 14) } }),
+    )
+    .await;
+    assert!(
+        co_moves.code().is_some() || !codes(&co_moves, "changeReflectiveSession").is_empty(),
+        "{}",
+        co_moves.body
+    );
+    assert_eq!(reflective_bookings(&fx).await, vec!["CONFIRMED", "CONFIRMED"]);
     // The second facilitator is now busy then: another session of theirs at that time is refused.
     let clash = schedule(
         &fx,

@@ -103,6 +103,7 @@ pub(crate) async fn assemble(
                 mine.iter()
                     .filter(|p| {
                         me == Some(p.person_id)
+                            || (me.is_some() && me == row.co_facilitator_id)
                             || participation
                                 .access()
                                 .permits(p.service_id, Some(p.school_id), Some(p.facilitator_id))
