@@ -18,6 +18,8 @@ use domain::tenancy::{partners, people, schools, services};
 use domain::time::{bookings, calendar, contracts, local_to_utc, settings};
 use domain::{DomainError, identity};
 
+mod reflective;
+
 use crate::app::{self, Application};
 use crate::config::Config;
 
@@ -729,6 +731,7 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
     }
 
     seed_consultations(db, &admin, &school_ids, &eps, tz).await?;
+    reflective::seed(db, &admin, sid, &school_ids, &eps, tz).await?;
 
     // The partner client: a council portal limited to three schools.
     let issued = partners::create(
