@@ -1,9 +1,11 @@
 use std::process::ExitCode;
 
-/// mimalloc gives freed memory back to the system; glibc's per-thread arenas kept each password
-/// hash's 19 MiB (1,047 MB peak and 933 MB a minute after the sign-in storm, with glibc).
+/// jemalloc, chosen by measurement under the sign-in storm of issue 15 (`memory-storm`): with
+/// its background thread (`.cargo/config.toml`) freed memory goes back to the system on time.
+/// glibc kept each password hash's 19 MiB (1,047 MB peak, 933 MB a minute after the storm);
+/// mimalloc held on to what a burst took until the next allocations came.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     scps::install_crypto();

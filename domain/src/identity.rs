@@ -76,10 +76,10 @@ pub async fn sign_in(
     let hash = active.and_then(|p| p.password_hash.clone());
     let password = password.to_owned();
     let matches = gate
-        .run(move || match hash {
-            Some(h) => secrets::verify_password(&password, &h),
+        .run(move |memory| match hash {
+            Some(h) => secrets::verify_password_in(memory, &password, &h),
             None => {
-                secrets::verify_password_against_nothing(&password);
+                secrets::verify_password_against_nothing(memory, &password);
                 false
             }
         })
@@ -446,7 +446,7 @@ pub async fn accept_invitation(
     let plain = password.expose().to_owned();
     // argon2 is deliberately slow and takes memory: off the async workers, through the gate.
     let hash = gate
-        .run(move || secrets::hash_password(&plain))
+        .run(move |memory| secrets::hash_password_in(memory, &plain))
         .await?
         .map_err(|e| DomainError::internal("hashing a password", PasswordHashError(e.to_string())))?;
     let txn = db::begin_write(db).await?;
