@@ -16,6 +16,7 @@ use domain::access::Caller;
 use super::assets;
 use super::middleware::RequestId;
 use crate::app::Services;
+use crate::auth::Refused;
 use crate::graphql::Context;
 use crate::graphql::errors::label_remaining;
 use crate::graphql::limits::{self, Caps, Refusal};
@@ -348,6 +349,19 @@ async fn execute(req: &HttpRequest, services: &Services, mut request: async_grap
             .await
         {
             Ok(v) => Some(v),
+            // The database could not be asked (a full pool, a restart): the token may be fine,
+            // so the caller must not be told to sign in again.
+            Err(reason @ Refused::Database(_)) => {
+                tracing::warn!(%reason, "could not check a bearer token");
+                let mut busy = reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    kind,
+                    error_body("The service is busy; try again in a moment.", "SERVICE_UNAVAILABLE"),
+                );
+                busy.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                return busy;
+            }
             Err(reason) => {
                 tracing::info!(%reason, "bearer token refused");
                 return unauthenticated(kind);
