@@ -541,10 +541,11 @@ pub struct StreamBalance {
 
 /// A school's balance on a date (today, in the service's zone, when none is given), per
 /// funding stream, for those who may see its contracts.
+/// `school` is a row the caller has read (through the door).
 pub async fn school_balance(
     conn: &impl ConnectionTrait,
     caller: &Caller,
-    school: SchoolId,
+    school: &school::Model,
     on: Option<NaiveDate>,
 ) -> DomainResult<Vec<StreamBalance>> {
     let on = on.map(|d| super::Day::parse("on", d)).transpose()?.map(super::Day::get);
@@ -552,14 +553,11 @@ pub async fn school_balance(
     door.require_any()?;
     let on = match on {
         Some(d) => d,
-        None => {
-            let row = Door::seen(conn, caller).get::<school::Entity>(school).await?;
-            super::local_date(super::service_zone(conn, row.service_id).await?, Utc::now())
-        }
+        None => super::local_date(super::service_zone(conn, school.service_id).await?, Utc::now()),
     };
     let rows = door
         .find::<contract::Entity>()
-        .filter(contract::Column::SchoolId.eq(school))
+        .filter(contract::Column::SchoolId.eq(school.id))
         .filter(contract::Column::Status.is_in([ContractStatus::Active, ContractStatus::Closed]))
         .filter(contract::Column::StartsOn.lte(on))
         .filter(contract::Column::EndsOn.gte(on))

@@ -79,7 +79,7 @@ impl School {
     /// period holds it and their balance, as `Contract.balance` and the time summary count it.
     async fn balance(&self, ctx: &Context<'_>, on: Option<Date>) -> Result<Vec<SchoolStreamBalance>> {
         let c = context::of(ctx)?;
-        let streams = domain::time::contracts::school_balance(c.db(), c.caller()?, self.0.id, on.map(|d| d.0))
+        let streams = domain::time::contracts::school_balance(c.db(), c.caller()?, &self.0, on.map(|d| d.0))
             .await
             .or_gql(c)?;
         Ok(streams.into_iter().map(Into::into).collect())
