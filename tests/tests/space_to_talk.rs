@@ -1,0 +1,807 @@
+//! Space to Talk (issue 20): an EP publishes a run of slots (a collision with the EP's diary
+//! refuses it, naming the time), a SENCO books a parent with the least data, cancelling and
+//! moving free the slot at once, the EP records attendance and its flags, the figures show it,
+//! every role sees what the table says (another school and another service: not found), bad
+//! inputs are userErrors with nothing written; and the parents' side: the school's booking
+//! link and its page, the manage link, two parents racing for one slot, expiry and revocation.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the tests move a session into the past, and read what was written, straight in the database"
+)]
+
+use chrono::{Duration, NaiveDate};
+use domain::access::{Action, PartnerScope, Relation, Role, table_allows};
+use futures_util::future::join_all;
+use scps_tests::clock::{london, rfc};
+use scps_tests::fixtures::{Fx, fixture};
+use scps_tests::{Answer, TestApp};
+use serde_json::{Value, json};
+
+const RUN: &str = "id status startsAt endsAt slotMinutes gapMinutes wholeService drawsDownAllocation schoolIds freeSlots slots { id startsAt endsAt status bookingId }";
+const BOOKING: &str = "id status startsAt endsAt slotId schoolId epId displayName phone email preferredContact topic bookedVia safeguardingConcern onwardReferral movedFromId movedToId cancelledAs cancellationReason cancelledById";
+
+fn mutation(name: &str, input: &str, result: &str) -> String {
+    format!("mutation($i: {input}!) {{ {name}(input: $i) {{ {result} userErrors {{ field message code }} }} }}")
+}
+
+async fn gql(fx: &Fx, token: &str, q: &str, v: Value) -> Answer {
+    fx.app.gql(token, q, v).await
+}
+
+fn errors(a: &Answer, field: &str) -> Vec<(String, String)> {
+    a.body["data"][field]["userErrors"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|e| {
+                    (
+                        e["code"].as_str().unwrap_or_default().to_owned(),
+                        e["message"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn codes(a: &Answer, field: &str) -> Vec<String> {
+    errors(a, field).into_iter().map(|(c, _)| c).collect()
+}
+
+/// Tuesday of `week` (of the fixture's calendar), London time.
+fn tuesday(fx: &Fx, week: i64) -> NaiveDate {
+    fx.week(week) + Duration::days(1)
+}
+
+fn at(fx: &Fx, week: i64, h: u32, m: u32) -> String {
+    rfc(london(tuesday(fx, week), h, m))
+}
+
+async fn publish(fx: &Fx, token: &str, input: Value) -> Answer {
+    gql(
+        fx,
+        token,
+        &mutation(
+            "publishSpaceToTalkRun",
+            "PublishSpaceToTalkRunInput",
+            &format!("run {{ {RUN} }}"),
+        ),
+        json!({ "i": input }),
+    )
+    .await
+}
+
+fn published(a: &Answer) -> Value {
+    let r = &a.ok()["publishSpaceToTalkRun"]["run"];
+    assert!(r.is_object(), "published: {}", a.body);
+    r.clone()
+}
+
+/// Four 45-minute slots from 10:00 on Tuesday of week 1, 15 minutes apart, at school A.
+async fn run_at_school_a(fx: &Fx) -> Value {
+    published(
+        &publish(
+            fx,
+            &fx.t.ep.token,
+            json!({ "schoolIds": [fx.t.school_a.id], "startsAt": at(fx, 1, 10, 0), "slots": 4, "gapMinutes": 15, "mode": "IN_PERSON", "location": "Family room" }),
+        )
+        .await,
+    )
+}
+
+async fn book(fx: &Fx, token: &str, input: Value) -> Answer {
+    gql(
+        fx,
+        token,
+        &mutation(
+            "bookSpaceToTalk",
+            "BookSpaceToTalkInput",
+            &format!("booking {{ {BOOKING} }}"),
+        ),
+        json!({ "i": input }),
+    )
+    .await
+}
+
+fn booked(a: &Answer, field: &str) -> Value {
+    let b = &a.ok()[field]["booking"];
+    assert!(b.is_object(), "{field}: {}", a.body);
+    b.clone()
+}
+
+async fn free_slots(fx: &Fx, token: &str, school: &str) -> Answer {
+    gql(
+        fx,
+        token,
+        "query($s: ID!) { spaceToTalkFreeSlots(schoolId: $s, weeks: 8) { id startsAt status } }",
+        json!({ "s": school }),
+    )
+    .await
+}
+
+fn ids_of(a: &Answer, field: &str) -> Vec<String> {
+    a.ok()[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("{field}: {}", a.body))
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn upcoming(fx: &Fx, token: &str, school: Option<&str>) -> Answer {
+    gql(
+        fx,
+        token,
+        &format!("query($s: ID) {{ upcomingSpaceToTalkSessions(schoolId: $s) {{ {BOOKING} }} }}"),
+        json!({ "s": school }),
+    )
+    .await
+}
+
+fn slot_ids(run: &Value) -> Vec<String> {
+    run["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn exec(app: &TestApp, sql: &str) {
+    let db = &app.services.db;
+    sea_orm::ConnectionTrait::execute_raw(
+        db,
+        sea_orm::Statement::from_string(sea_orm::ConnectionTrait::get_database_backend(db), sql.to_owned()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[tokio::test]
+async fn an_ep_publishes_a_run_the_senco_books_a_parent_and_each_role_sees_what_the_table_says() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let run = run_at_school_a(&fx).await;
+    assert_eq!(run["slotMinutes"], 45, "the default length: {run}");
+    assert_eq!(run["freeSlots"], 4);
+    let slots = run["slots"].as_array().unwrap();
+    assert_eq!(slots[0]["startsAt"], at(&fx, 1, 10, 0));
+    assert_eq!(slots[1]["startsAt"], at(&fx, 1, 11, 0));
+    assert_eq!(slots[3]["endsAt"], at(&fx, 1, 13, 45));
+    assert!(
+        slots.iter().all(|s| s["bookingId"].is_string()),
+        "every slot holds EP time"
+    );
+    // The slots are bookings of the EP's time: nothing else can take 11:00.
+    let clash = gql(
+        &fx,
+        &t.admin.token,
+        &mutation("createBooking", "CreateBookingInput", "result { booking { id } }"),
+        json!({ "i": { "schoolId": t.school_b.id, "epId": t.ep.person_id, "kind": "CONSULTATION", "startsAt": at(&fx, 1, 11, 15), "endsAt": at(&fx, 1, 11, 45) } }),
+    )
+    .await;
+    assert_eq!(clash.code(), Some("CONFLICT"), "{}", clash.body);
+
+    let slot_ids = slot_ids(&run);
+    let b = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slot_ids[0], "displayName": "Sam", "phone": "07700 900123", "topic": "Sleep and worries" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    assert_eq!(b["status"], "BOOKED");
+    assert_eq!(b["preferredContact"], "PHONE");
+    assert_eq!(b["bookedVia"], "SCHOOL");
+    assert_eq!(b["schoolId"], t.school_a.id.as_str());
+    let free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert_eq!(ids_of(&free, "spaceToTalkFreeSlots"), slot_ids[1..].to_vec());
+
+    // Each role: bookings per the table; another school or service is not found.
+    let other = fx.app.tenant().await;
+    let cases = [
+        ("admin", &t.admin, Role::ServiceAdmin, Relation::OwnSchool, 1),
+        ("the run's EP", &t.ep, Role::Psychologist, Relation::OwnCalendar, 1),
+        ("another EP", &t.other_ep, Role::Psychologist, Relation::OtherSchool, 0),
+        ("the school's SENCO", &t.senco_a, Role::Senco, Relation::OwnSchool, 1),
+        (
+            "the school's leader",
+            &t.leader_a,
+            Role::SchoolLeader,
+            Relation::OwnSchool,
+            0,
+        ),
+        (
+            "the school's staff",
+            &t.staff_a,
+            Role::SchoolStaff,
+            Relation::OwnSchool,
+            0,
+        ),
+    ];
+    for (name, who, role, relation, n) in cases {
+        let sees = table_allows(role, &[], Action::ViewSpaceToTalkBookings, relation);
+        let a = upcoming(&fx, &who.token, None).await;
+        if sees {
+            let list = a.ok()["upcomingSpaceToTalkSessions"].as_array().unwrap().clone();
+            assert_eq!(list.len(), n, "{name}: {}", a.body);
+            assert_eq!(list[0]["displayName"], "Sam", "{name}");
+        } else if n == 0 && role == Role::Psychologist {
+            // Another EP may see bookings of their own calendar: none here.
+            assert!(
+                a.ok()["upcomingSpaceToTalkSessions"].as_array().unwrap().is_empty(),
+                "{name}: {}",
+                a.body
+            );
+        } else {
+            assert_eq!(a.code(), Some("FORBIDDEN"), "{name}: {}", a.body);
+        }
+        let one = gql(
+            &fx,
+            &who.token,
+            "query($id: ID!) { spaceToTalkBooking(id: $id) { id displayName } }",
+            json!({ "id": b["id"] }),
+        )
+        .await;
+        if sees && n == 1 {
+            assert_eq!(one.ok()["spaceToTalkBooking"]["displayName"], "Sam", "{name}");
+        } else {
+            assert_eq!(one.code(), Some("NOT_FOUND"), "{name}: {}", one.body);
+        }
+    }
+    // The other school's SENCO: the school, its slots and the booking are not found.
+    assert!(!table_allows(
+        Role::Senco,
+        &[],
+        Action::ViewSpaceToTalkBookings,
+        Relation::OtherSchool
+    ));
+    for a in [
+        free_slots(&fx, &t.senco_b.token, &t.school_a.id).await,
+        upcoming(&fx, &t.senco_b.token, Some(&t.school_a.id)).await,
+        gql(
+            &fx,
+            &t.senco_b.token,
+            "query($id: ID!) { spaceToTalkRun(id: $id) { id } }",
+            json!({ "id": run["id"] }),
+        )
+        .await,
+    ] {
+        assert_eq!(a.code(), Some("NOT_FOUND"), "{}", a.body);
+    }
+    let stolen = book(
+        &fx,
+        &t.senco_b.token,
+        json!({ "slotId": slot_ids[1], "schoolId": t.school_b.id, "displayName": "Kim", "email": "kim@example.org" }),
+    )
+    .await;
+    assert_eq!(stolen.code(), Some("NOT_FOUND"), "{}", stolen.body);
+    // Another service: nothing of this one exists.
+    for a in [
+        free_slots(&fx, &other.senco_a.token, &t.school_a.id).await,
+        free_slots(&fx, &other.admin.token, &t.school_a.id).await,
+        gql(
+            &fx,
+            &other.admin.token,
+            "query($id: ID!) { spaceToTalkBooking(id: $id) { id } }",
+            json!({ "id": b["id"] }),
+        )
+        .await,
+        gql(
+            &fx,
+            &other.ep.token,
+            "query($id: ID!) { spaceToTalkRun(id: $id) { id } }",
+            json!({ "id": run["id"] }),
+        )
+        .await,
+        book(
+            &fx,
+            &other.admin.token,
+            json!({ "slotId": slot_ids[1], "schoolId": t.school_a.id, "displayName": "Kim", "email": "kim@example.org" }),
+        )
+        .await,
+    ] {
+        assert_eq!(a.code(), Some("NOT_FOUND"), "{}", a.body);
+    }
+    let node = gql(
+        &fx,
+        &other.admin.token,
+        "query($id: ID!) { node(id: $id) { id } }",
+        json!({ "id": b["id"] }),
+    )
+    .await;
+    assert!(node.ok()["node"].is_null());
+
+    // A partner client with the availability scope: a count of free slots, nothing else.
+    let (partner, _, _) = fx.app.partner(t, &["AVAILABILITY_READ"], None).await;
+    assert!(table_allows(
+        Role::PartnerClient,
+        &[PartnerScope::AvailabilityRead],
+        Action::ViewSpaceToTalkSlots,
+        Relation::OwnSchool
+    ));
+    assert!(!table_allows(
+        Role::PartnerClient,
+        PartnerScope::ALL,
+        Action::ViewSpaceToTalkBookings,
+        Relation::OwnSchool
+    ));
+    let count = gql(
+        &fx,
+        &partner.token,
+        "query($s: ID!) { spaceToTalkFreeSlotCount(schoolId: $s, weeks: 8) }",
+        json!({ "s": t.school_a.id }),
+    )
+    .await;
+    assert_eq!(count.ok()["spaceToTalkFreeSlotCount"], 3, "{}", count.body);
+    assert_eq!(
+        free_slots(&fx, &partner.token, &t.school_a.id).await.code(),
+        Some("FORBIDDEN")
+    );
+    assert_eq!(upcoming(&fx, &partner.token, None).await.code(), Some("FORBIDDEN"));
+
+    // Reads of the parent's details are in the audit log; the details are in no log, no
+    // booking of EP time (the calendar) and no audit entry.
+    let reads = fx
+        .app
+        .count("audit_events WHERE action = 'space_to_talk_booking.read'")
+        .await;
+    assert!(reads >= 4, "every read is audited: {reads}");
+    let texts = fx
+        .app
+        .texts("SELECT action, detail, object_type FROM audit_events")
+        .await;
+    assert!(
+        texts
+            .iter()
+            .all(|t| !t.contains("07700") && !t.contains("Sam") && !t.contains("Sleep"))
+    );
+    let calendar = fx.app.texts("SELECT location, kind FROM bookings").await;
+    assert!(
+        calendar.iter().all(|t| !t.contains("Sam") && !t.contains("Sleep")),
+        "{calendar:?}"
+    );
+}
+
+#[tokio::test]
+async fn publishing_a_run_that_collides_with_the_eps_diary_is_refused_naming_the_time() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let existing = gql(
+        &fx,
+        &t.admin.token,
+        &mutation("createBooking", "CreateBookingInput", "result { booking { id } }"),
+        json!({ "i": { "schoolId": t.school_b.id, "epId": t.ep.person_id, "kind": "CONSULTATION", "startsAt": at(&fx, 1, 11, 30), "endsAt": at(&fx, 1, 12, 30) } }),
+    )
+    .await;
+    assert!(
+        existing.ok()["createBooking"]["result"]["booking"]["id"].is_string(),
+        "{}",
+        existing.body
+    );
+    let bookings_before = fx.app.count("bookings").await;
+    let a = publish(
+        &fx,
+        &t.ep.token,
+        json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 10, 0), "slots": 4, "gapMinutes": 15, "mode": "PHONE" }),
+    )
+    .await;
+    let e = errors(&a, "publishSpaceToTalkRun");
+    assert_eq!(e.len(), 1, "{}", a.body);
+    assert_eq!(e[0].0, "NOT_ALLOWED");
+    assert!(
+        e[0].1.contains("slot 2") && e[0].1.contains("11:30"),
+        "names the slot and the colliding time: {}",
+        e[0].1
+    );
+    assert_eq!(fx.app.count("space_to_talk_runs").await, 0);
+    assert_eq!(fx.app.count("space_to_talk_slots").await, 0);
+    assert_eq!(
+        fx.app.count("bookings").await,
+        bookings_before,
+        "no slot's EP time was kept"
+    );
+    // After the clash, the same run a little later goes in whole.
+    let later = published(
+        &publish(
+            &fx,
+            &t.ep.token,
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 13, 0), "slots": 3, "mode": "PHONE" }),
+        )
+        .await,
+    );
+    assert_eq!(later["freeSlots"], 3);
+    assert_eq!(fx.app.count("bookings").await, bookings_before + 3);
+}
+
+#[tokio::test]
+async fn bad_inputs_are_user_errors_and_nothing_is_written() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let bad_runs = [
+        (
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 10, 0), "slots": 3, "slotMinutes": 0 }),
+            "OUT_OF_RANGE",
+        ),
+        (
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 10, 0), "slots": 0 }),
+            "OUT_OF_RANGE",
+        ),
+        (
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 7, 0), "slots": 2 }),
+            "OUT_OF_RANGE",
+        ),
+        (
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 16, 0), "slots": 2 }),
+            "OUT_OF_RANGE",
+        ),
+        (
+            json!({ "schoolIds": [], "startsAt": at(&fx, 1, 10, 0), "slots": 2 }),
+            "REQUIRED",
+        ),
+        (
+            json!({ "schoolIds": [t.school_a.id], "wholeService": true, "startsAt": at(&fx, 1, 10, 0), "slots": 2 }),
+            "INVALID",
+        ),
+        (
+            json!({ "schoolIds": [t.school_a.id, t.school_a.id], "startsAt": at(&fx, 1, 10, 0), "slots": 2 }),
+            "INVALID",
+        ),
+        (
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 10, 0), "slots": 2, "gapMinutes": -5 }),
+            "OUT_OF_RANGE",
+        ),
+        (
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 10, 0), "slots": 2, "location": "x".repeat(500) }),
+            "TOO_LONG",
+        ),
+        // A half-term week is a school holiday.
+        (
+            json!({ "schoolIds": [t.school_a.id], "startsAt": rfc(london(fx.half_term() + Duration::days(1), 10, 0)), "slots": 2 }),
+            "NOT_ALLOWED",
+        ),
+    ];
+    for (input, code) in bad_runs {
+        let a = publish(&fx, &t.ep.token, input.clone()).await;
+        assert!(
+            codes(&a, "publishSpaceToTalkRun").contains(&code.to_owned()),
+            "{input}: {}",
+            a.body
+        );
+    }
+    let set = gql(
+        &fx,
+        &t.admin.token,
+        &mutation(
+            "setSpaceToTalkSettings",
+            "SetSpaceToTalkSettingsInput",
+            "settings { slotMinutes }",
+        ),
+        json!({ "i": { "serviceId": t.service_id, "slotMinutes": 0 } }),
+    )
+    .await;
+    assert_eq!(codes(&set, "setSpaceToTalkSettings"), vec!["OUT_OF_RANGE"]);
+    assert_eq!(fx.app.count("space_to_talk_runs").await, 0);
+    assert_eq!(fx.app.count("space_to_talk_settings").await, 0);
+
+    let run = run_at_school_a(&fx).await;
+    let slot = slot_ids(&run)[0].clone();
+    let bad_parents = [
+        (
+            json!({ "slotId": slot, "displayName": "Sam", "phone": "not a phone" }),
+            "INVALID",
+        ),
+        (
+            json!({ "slotId": slot, "displayName": "Sam", "phone": "123" }),
+            "INVALID",
+        ),
+        (
+            json!({ "slotId": slot, "displayName": "Sam", "email": "not-an-email" }),
+            "INVALID",
+        ),
+        (json!({ "slotId": slot, "displayName": "Sam" }), "REQUIRED"),
+        (
+            json!({ "slotId": slot, "displayName": "  ", "email": "sam@example.org" }),
+            "REQUIRED",
+        ),
+        (
+            json!({ "slotId": slot, "displayName": "Sam", "email": "sam@example.org", "preferredContact": "PHONE" }),
+            "INVALID",
+        ),
+        (
+            json!({ "slotId": slot, "displayName": "Sam", "email": "sam@example.org", "topic": "y".repeat(300) }),
+            "TOO_LONG",
+        ),
+        (
+            json!({ "slotId": slot, "displayName": "S".repeat(100), "email": "sam@example.org" }),
+            "TOO_LONG",
+        ),
+    ];
+    for (input, code) in bad_parents {
+        let a = book(&fx, &t.senco_a.token, input.clone()).await;
+        assert!(
+            codes(&a, "bookSpaceToTalk").contains(&code.to_owned()),
+            "{input}: {}",
+            a.body
+        );
+    }
+    assert_eq!(fx.app.count("space_to_talk_bookings").await, 0);
+    let free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert_eq!(
+        ids_of(&free, "spaceToTalkFreeSlots").len(),
+        4,
+        "every slot is still free"
+    );
+    // The settings change the default length.
+    let set = gql(
+        &fx,
+        &t.admin.token,
+        &mutation(
+            "setSpaceToTalkSettings",
+            "SetSpaceToTalkSettingsInput",
+            "settings { slotMinutes drawsDownAllocation notesEnabled }",
+        ),
+        json!({ "i": { "serviceId": t.service_id, "slotMinutes": 30 } }),
+    )
+    .await;
+    assert_eq!(set.ok()["setSpaceToTalkSettings"]["settings"]["slotMinutes"], 30);
+    let short = published(
+        &publish(
+            &fx,
+            &t.ep.token,
+            json!({ "schoolIds": [t.school_b.id], "startsAt": at(&fx, 3, 10, 0), "slots": 2 }),
+        )
+        .await,
+    );
+    assert_eq!(short["slotMinutes"], 30);
+    // A SENCO may not publish, or change the settings.
+    let senco = publish(
+        &fx,
+        &t.senco_a.token,
+        json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 4, 10, 0), "slots": 2, "epId": t.ep.person_id }),
+    )
+    .await;
+    assert_eq!(senco.code(), Some("FORBIDDEN"), "{}", senco.body);
+}
+
+#[tokio::test]
+async fn cancelling_and_moving_free_the_slot_at_once_and_keep_who_and_why() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let run = run_at_school_a(&fx).await;
+    let slots = slot_ids(&run);
+    let b = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[0], "displayName": "Alex", "email": "alex@example.org" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    // Someone else cannot have the same slot.
+    let twice = book(
+        &fx,
+        &t.admin.token,
+        json!({ "slotId": slots[0], "displayName": "Jo", "email": "jo@example.org" }),
+    )
+    .await;
+    assert_eq!(twice.code(), Some("CONFLICT"), "{}", twice.body);
+    let moved = booked(
+        &gql(
+            &fx,
+            &t.senco_a.token,
+            &mutation(
+                "moveSpaceToTalkBooking",
+                "MoveSpaceToTalkBookingInput",
+                &format!("booking {{ {BOOKING} }}"),
+            ),
+            json!({ "i": { "id": b["id"], "slotId": slots[2], "reason": "Parent asked for later" } }),
+        )
+        .await,
+        "moveSpaceToTalkBooking",
+    );
+    assert_eq!(moved["slotId"], slots[2].as_str());
+    assert_eq!(moved["movedFromId"], b["id"]);
+    assert_eq!(moved["displayName"], "Alex");
+    let old = gql(
+        &fx,
+        &t.admin.token,
+        &format!("query($id: ID!) {{ spaceToTalkBooking(id: $id) {{ {BOOKING} }} }}"),
+        json!({ "id": b["id"] }),
+    )
+    .await;
+    let old = &old.ok()["spaceToTalkBooking"];
+    assert_eq!(old["status"], "MOVED");
+    assert_eq!(old["movedToId"], moved["id"]);
+    assert_eq!(old["cancelledAs"], "SCHOOL");
+    assert_eq!(old["cancelledById"], t.senco_a.person_id.as_str());
+    assert_eq!(old["cancellationReason"], "Parent asked for later");
+    let free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert_eq!(
+        ids_of(&free, "spaceToTalkFreeSlots"),
+        vec![slots[0].clone(), slots[1].clone(), slots[3].clone()],
+        "the old slot is free again at once"
+    );
+    // The EP cancels, with a reason; the table says a cancelled booking takes no more steps.
+    let cancel = |token: String, id: Value, reason: &'static str| {
+        let fx = &fx;
+        async move {
+            gql(
+                fx,
+                &token,
+                &mutation(
+                    "cancelSpaceToTalkBooking",
+                    "CancelSpaceToTalkBookingInput",
+                    &format!("booking {{ {BOOKING} }}"),
+                ),
+                json!({ "i": { "id": id, "reason": reason } }),
+            )
+            .await
+        }
+    };
+    let no_reason = cancel(t.ep.token.clone(), moved["id"].clone(), "  ").await;
+    assert_eq!(codes(&no_reason, "cancelSpaceToTalkBooking"), vec!["REQUIRED"]);
+    let c = booked(
+        &cancel(t.ep.token.clone(), moved["id"].clone(), "EP unwell").await,
+        "cancelSpaceToTalkBooking",
+    );
+    assert_eq!(c["status"], "CANCELLED");
+    assert_eq!(c["cancelledAs"], "EP");
+    assert_eq!(c["cancellationReason"], "EP unwell");
+    let again = cancel(t.ep.token.clone(), moved["id"].clone(), "again").await;
+    assert_eq!(codes(&again, "cancelSpaceToTalkBooking"), vec!["INVALID_STATE"]);
+    assert!(
+        domain::space_to_talk::states::check(
+            domain::space_to_talk::states::Step::Cancel,
+            domain::model::SpaceToTalkStatus::Cancelled
+        )
+        .is_err()
+    );
+    // Other people's bookings: the other school's SENCO cannot even find it; a leader may not.
+    let b2 = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[1], "displayName": "Pat", "phone": "+44 7700 900456" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    let b_senco = cancel(t.senco_b.token.clone(), b2["id"].clone(), "mine now").await;
+    assert_eq!(b_senco.code(), Some("NOT_FOUND"), "{}", b_senco.body);
+    let other_ep = cancel(t.other_ep.token.clone(), b2["id"].clone(), "no").await;
+    assert_eq!(other_ep.code(), Some("NOT_FOUND"), "{}", other_ep.body);
+    let free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert_eq!(ids_of(&free, "spaceToTalkFreeSlots").len(), 3);
+}
+
+#[tokio::test]
+async fn the_ep_records_attendance_and_flags_and_the_schools_figures_show_it() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let run = run_at_school_a(&fx).await;
+    let slots = slot_ids(&run);
+    let mut ids = Vec::new();
+    for (i, name) in ["Ash", "Bo", "Cy"].iter().enumerate() {
+        let b = booked(
+            &book(
+                &fx,
+                &t.senco_a.token,
+                json!({ "slotId": slots[i], "displayName": name, "email": format!("{name}@example.org") }),
+            )
+            .await,
+            "bookSpaceToTalk",
+        );
+        ids.push(b["id"].as_str().unwrap().to_owned());
+    }
+    let record = |token: String, id: String, input: Value| {
+        let fx = &fx;
+        async move {
+            let mut i = input;
+            i["id"] = json!(id);
+            gql(
+                fx,
+                &token,
+                &mutation(
+                    "recordSpaceToTalkAttendance",
+                    "RecordSpaceToTalkAttendanceInput",
+                    &format!("booking {{ {BOOKING} }}"),
+                ),
+                json!({ "i": i }),
+            )
+            .await
+        }
+    };
+    let early = record(t.ep.token.clone(), ids[0].clone(), json!({ "attended": true })).await;
+    assert_eq!(codes(&early, "recordSpaceToTalkAttendance"), vec!["INVALID_STATE"]);
+    // The day comes: move the run into the past.
+    for table in ["space_to_talk_slots", "space_to_talk_bookings"] {
+        exec(
+            &fx.app,
+            &format!("UPDATE {table} SET starts_at = starts_at - INTERVAL_DAYS, ends_at = ends_at - INTERVAL_DAYS")
+                .replace(
+                    "starts_at - INTERVAL_DAYS",
+                    if scps_tests::on_postgres() {
+                        "starts_at - INTERVAL '60 days'"
+                    } else {
+                        "datetime(starts_at, '-60 days')"
+                    },
+                )
+                .replace(
+                    "ends_at - INTERVAL_DAYS",
+                    if scps_tests::on_postgres() {
+                        "ends_at - INTERVAL '60 days'"
+                    } else {
+                        "datetime(ends_at, '-60 days')"
+                    },
+                ),
+        )
+        .await;
+    }
+    let a = booked(
+        &record(
+            t.ep.token.clone(),
+            ids[0].clone(),
+            json!({ "attended": true, "safeguardingConcern": true }),
+        )
+        .await,
+        "recordSpaceToTalkAttendance",
+    );
+    assert_eq!(a["status"], "ATTENDED");
+    assert_eq!(a["safeguardingConcern"], true);
+    assert_eq!(a["onwardReferral"], false);
+    let d = booked(
+        &record(t.ep.token.clone(), ids[1].clone(), json!({ "attended": false })).await,
+        "recordSpaceToTalkAttendance",
+    );
+    assert_eq!(d["status"], "DID_NOT_ATTEND");
+    let r = booked(
+        &record(
+            t.admin.token.clone(),
+            ids[2].clone(),
+            json!({ "attended": true, "onwardReferral": true }),
+        )
+        .await,
+        "recordSpaceToTalkAttendance",
+    );
+    assert_eq!(r["onwardReferral"], true);
+    // Who may record: the table says the EP and administrators, not the SENCO.
+    assert!(!table_allows(
+        Role::Senco,
+        &[],
+        Action::RecordSpaceToTalkAttendance,
+        Relation::OwnSchool
+    ));
+    let senco = record(t.senco_a.token.clone(), ids[1].clone(), json!({ "attended": true })).await;
+    assert_eq!(senco.code(), Some("FORBIDDEN"), "{}", senco.body);
+    let other_ep = record(t.other_ep.token.clone(), ids[1].clone(), json!({ "attended": true })).await;
+    assert_eq!(other_ep.code(), Some("NOT_FOUND"), "{}", other_ep.body);
+
+    let figures = |token: String| {
+        let fx = &fx;
+        async move {
+            gql(
+                fx,
+                &token,
+                "query($s: ID!, $school: ID) { spaceToTalkAttendance(serviceId: $s, schoolId: $school) { schoolId term booked attended didNotAttend cancelled safeguardingConcerns onwardReferrals } }",
+                json!({ "s": fx.t.service_id, "school": fx.t.school_a.id }),
+            )
+            .await
+        }
+    };
+    for token in [t.admin.token.clone(), t.senco_a.token.clone(), t.leader_a.token.clone()] {
+        let f = figures(token).await;
+        let rows = f.ok()["spaceToTalkAttendance"].as_array().unwrap().clone();
+        let attended: i64 = rows.iter().map(|r| r["attended"].as_i64().unwrap()).sum();
+        let dna: i64 = rows.iter().map(|r| r["didNotAttend"].as_i64().unwrap()).sum();
+        let flags: i64 = rows.iter().map(|r| r["safeguardingConcerns"].as_i64().unwrap()).sum();
+        let referrals: i64 = rows.iter().map(|r| r["onwardReferrals"].as_i64().unwrap()).sum();
+        assert_eq!((attended, dna, flags, referrals), (2, 1, 1, 1), "{}", f.body);
+    }
+    assert_eq!(figures(t.senco_b.token.clone()).await.code(), Some("NOT_FOUND"));
+    assert_eq!(figures(t.staff_a.token.clone()).await.code(), Some("FORBIDDEN"));
+    let _ = join_all(Vec::<std::future::Ready<()>>::new()).await;
+}
