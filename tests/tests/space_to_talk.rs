@@ -803,5 +803,428 @@ async fn the_ep_records_attendance_and_flags_and_the_schools_figures_show_it() {
     }
     assert_eq!(figures(t.senco_b.token.clone()).await.code(), Some("NOT_FOUND"));
     assert_eq!(figures(t.staff_a.token.clone()).await.code(), Some("FORBIDDEN"));
-    let _ = join_all(Vec::<std::future::Ready<()>>::new()).await;
+}
+
+// The parents' side: the school's booking link, its page, the manage link.
+
+/// A client that does not follow redirects, as a browser's form post is checked step by step.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    html: String,
+}
+
+async fn get(fx: &Fx, path: &str) -> Page {
+    let r = browser().get(fx.app.url(path)).send().await.unwrap();
+    page_of(r).await
+}
+
+async fn post(fx: &Fx, path: &str, form: &[(&str, &str)]) -> Page {
+    let body: Vec<String> = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    let r = browser()
+        .post(fx.app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.join("&"))
+        .send()
+        .await
+        .unwrap();
+    page_of(r).await
+}
+
+/// Form encoding (`application/x-www-form-urlencoded`).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn page_of(r: reqwest::Response) -> Page {
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Page {
+        status,
+        location,
+        html: r.text().await.unwrap_or_default(),
+    }
+}
+
+/// Every `value` of inputs named `name`, in order.
+fn values(html: &str, name: &str) -> Vec<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    html.match_indices(&needle)
+        .map(|(i, _)| {
+            let rest = &html[i + needle.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+async fn issue_link(fx: &Fx, token: &str, school: &str) -> (String, String) {
+    let a = gql(
+        fx,
+        token,
+        &mutation(
+            "issueSpaceToTalkLink",
+            "IssueSpaceToTalkLinkInput",
+            "result { path token link { id expiresAt } }",
+        ),
+        json!({ "i": { "schoolId": school, "validDays": 14 } }),
+    )
+    .await;
+    let r = &a.ok()["issueSpaceToTalkLink"]["result"];
+    assert!(r["path"].is_string(), "{}", a.body);
+    (
+        r["path"].as_str().unwrap().to_owned(),
+        r["link"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Posts the booking form of the page at `path` for `slot` (its value on the page).
+async fn book_on_page(fx: &Fx, path: &str, slot: &str, name: &str, phone: &str) -> Page {
+    let page = get(fx, path).await;
+    let csrf = values(&page.html, "csrf").pop().unwrap_or_default();
+    post(
+        fx,
+        path,
+        &[
+            ("csrf", csrf.as_str()),
+            ("slot", slot),
+            ("name", name),
+            ("phone", phone),
+            ("email", ""),
+            ("contact", "PHONE"),
+            ("topic", "Bedtimes"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_parent_books_through_the_schools_link_then_moves_and_cancels_with_the_manage_link() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    run_at_school_a(&fx).await;
+    let (path, _) = issue_link(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert!(path.starts_with("/space-to-talk/stl_"), "{path}");
+    let page = get(&fx, &path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("Book a Space to Talk session"));
+    assert!(page.html.contains(&t.school_a.name), "names the school");
+    let slots = values(&page.html, "slot");
+    assert_eq!(slots.len(), 4, "every free time: {}", page.html);
+
+    let done = book_on_page(&fx, &path, &slots[1], "Robin", "07700 900789").await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    let manage = done.location.unwrap();
+    assert!(
+        manage.starts_with("/space-to-talk/manage/stm_") && manage.ends_with("?done=booked"),
+        "{manage}"
+    );
+    let mine = get(&fx, &manage).await;
+    assert_eq!(mine.status, 200);
+    assert!(mine.html.contains("You are booked") && mine.html.contains("Robin"));
+    let options = values(&mine.html, "slot");
+    assert_eq!(options.len(), 3, "the other free times to move to");
+    assert!(!options.contains(&slots[1]));
+    let seen = upcoming(&fx, &t.senco_a.token, Some(&t.school_a.id)).await;
+    let list = seen.ok()["upcomingSpaceToTalkSessions"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["bookedVia"], "PARENT_LINK");
+    assert_eq!(list[0]["displayName"], "Robin");
+    assert_eq!(list[0]["topic"], "Bedtimes");
+
+    // Move to the last time: the first booking's slot is free again; the link follows.
+    let base = manage.split('?').next().unwrap().to_owned();
+    let csrf = values(&mine.html, "csrf").pop().unwrap();
+    let moved = post(&fx, &format!("{base}/move"), &[("csrf", &csrf), ("slot", &slots[3])]).await;
+    assert_eq!(moved.status, 303, "{}", moved.html);
+    let after = get(&fx, &base).await;
+    assert!(after.html.contains("13:00 to 13:45"), "the new time: {}", after.html);
+    let free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert_eq!(ids_of(&free, "spaceToTalkFreeSlots").len(), 3);
+    let page = get(&fx, &path).await;
+    assert!(
+        values(&page.html, "slot").contains(&slots[1]),
+        "the old time is bookable again"
+    );
+    assert!(!values(&page.html, "slot").contains(&slots[3]));
+
+    let cancelled = post(&fx, &format!("{base}/cancel"), &[("csrf", &csrf)]).await;
+    assert_eq!(cancelled.status, 303, "{}", cancelled.html);
+    let gone = get(&fx, &base).await;
+    assert!(
+        gone.html.contains("Cancelled") && !gone.html.contains("<form"),
+        "{}",
+        gone.html
+    );
+    let free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert_eq!(ids_of(&free, "spaceToTalkFreeSlots").len(), 4, "all free again");
+    let all = gql(
+        &fx,
+        &t.admin.token,
+        "query($s: ID!) { spaceToTalkAttendance(serviceId: $s) { cancelled } }",
+        json!({ "s": t.service_id }),
+    )
+    .await;
+    assert_eq!(all.ok()["spaceToTalkAttendance"][0]["cancelled"], 1);
+    let by_parent = fx
+        .app
+        .count("space_to_talk_bookings WHERE cancelled_as = 'PARENT'")
+        .await;
+    assert_eq!(by_parent, 2, "the move and the cancellation are the parent's");
+    let anonymous = fx
+        .app
+        .count("audit_events WHERE actor_kind = 'ANONYMOUS' AND action LIKE 'space_to_talk_booking.%'")
+        .await;
+    assert!(
+        anonymous >= 4,
+        "the parent's reads and changes are in the audit log: {anonymous}"
+    );
+}
+
+#[tokio::test]
+async fn the_link_opens_only_its_schools_free_slots_and_nothing_once_expired_or_revoked() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let run_a = run_at_school_a(&fx).await;
+    let run_b = published(
+        &publish(
+            &fx,
+            &t.other_ep.token,
+            json!({ "schoolIds": [t.school_b.id], "startsAt": at(&fx, 1, 10, 0), "slots": 2, "mode": "PHONE" }),
+        )
+        .await,
+    );
+    assert_eq!(run_a["freeSlots"], 4);
+    let (path, link_id) = issue_link(&fx, &t.senco_a.token, &t.school_a.id).await;
+    let page = get(&fx, &path).await;
+    let slots = values(&page.html, "slot");
+    assert_eq!(slots.len(), 4, "school A's times only");
+    // The page names a slot by its row id; the API by its global id.
+    let b_slots: Vec<String> = slot_ids(&run_b)
+        .iter()
+        .map(|id| scps::graphql::ids::decode(id).unwrap().1.simple().to_string())
+        .collect();
+    assert!(b_slots.iter().all(|b| !slots.contains(b)));
+    assert_eq!(b_slots.len(), 2, "{run_b}");
+    // Another school's slot cannot be booked through this link.
+    let other = book_on_page(&fx, &path, &b_slots[0], "Lee", "07700 900111").await;
+    assert_eq!(other.status, 422, "{}", other.html);
+    assert!(other.html.contains("There is a problem"));
+    assert_eq!(fx.app.count("space_to_talk_bookings").await, 0);
+    // Bad input: the form comes back with the problem beside the field.
+    let bad = book_on_page(&fx, &path, &slots[0], "Lee", "call me").await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.html.contains("aria-invalid=\"true\"") && bad.html.contains("href=\"#phone\""),
+        "{}",
+        bad.html
+    );
+    assert!(bad.html.contains("value=\"Lee\""), "what was typed is kept");
+    let no_csrf = post(
+        &fx,
+        &path,
+        &[("slot", &slots[0]), ("name", "Lee"), ("phone", "07700 900111")],
+    )
+    .await;
+    assert_eq!(no_csrf.status, 404);
+    assert_eq!(fx.app.count("space_to_talk_bookings").await, 0);
+
+    // Two parents: neither's page shows the other's booking.
+    let first = book_on_page(&fx, &path, &slots[0], "Morgan", "07700 900222").await;
+    let second = book_on_page(&fx, &path, &slots[1], "Jamie", "07700 900333").await;
+    let first_location = first.location.clone().unwrap();
+    let first_page = get(&fx, &first_location).await;
+    let second_page = get(&fx, &second.location.unwrap()).await;
+    assert!(first_page.html.contains("Morgan") && !first_page.html.contains("Jamie"));
+    assert!(second_page.html.contains("Jamie") && !second_page.html.contains("Morgan"));
+    let booking_page = get(&fx, &path).await;
+    assert!(!booking_page.html.contains("Morgan") && !booking_page.html.contains("Jamie"));
+    assert_eq!(values(&booking_page.html, "slot").len(), 2, "free times only");
+
+    // A time just taken says so and shows the remaining times.
+    let senco_takes = book(
+        &fx,
+        &t.senco_a.token,
+        json!({ "slotId": slot_ids(&run_a)[2], "displayName": "Ola", "email": "ola@example.org" }),
+    )
+    .await;
+    booked(&senco_takes, "bookSpaceToTalk");
+    let csrf = values(&booking_page.html, "csrf").pop().unwrap();
+    let late = post(
+        &fx,
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("slot", &slots[2]),
+            ("name", "Kit"),
+            ("phone", "07700 900444"),
+        ],
+    )
+    .await;
+    assert_eq!(late.status, 409);
+    assert!(late.html.contains(domain::space_to_talk::booking::JUST_TAKEN));
+    assert_eq!(values(&late.html, "slot"), vec![slots[3].clone()], "the remaining time");
+    assert!(late.html.contains("value=\"Kit\""), "what was typed is kept");
+
+    // The link is no credential for anything else.
+    let token = path.trim_start_matches("/space-to-talk/").to_owned();
+    let manage_token = first_location
+        .trim_start_matches("/space-to-talk/manage/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(manage_token.starts_with("stm_"));
+    for bearer in [token.clone(), manage_token.clone()] {
+        let a = fx.app.gql(&bearer, "query { viewer { id } }", json!({})).await;
+        assert_eq!(a.code(), Some("UNAUTHENTICATED"), "{}", a.body);
+    }
+
+    // Wrong, revoked and expired links look the same.
+    let never = get(&fx, "/space-to-talk/stl_thisisnotalinkthatexistsatall0000000000000").await;
+    assert_eq!(never.status, 404);
+    // Neither link opens the other kind of page.
+    assert_eq!(
+        get(&fx, &format!("/space-to-talk/{manage_token}")).await.html,
+        never.html
+    );
+    assert_eq!(
+        get(&fx, &format!("/space-to-talk/manage/{token}")).await.html,
+        never.html
+    );
+    let other_senco = gql(
+        &fx,
+        &t.senco_b.token,
+        &mutation("revokeSpaceToTalkLink", "RevokeSpaceToTalkLinkInput", "link { id }"),
+        json!({ "i": { "id": link_id } }),
+    )
+    .await;
+    assert_eq!(other_senco.code(), Some("NOT_FOUND"), "{}", other_senco.body);
+    let revoked = gql(
+        &fx,
+        &t.senco_a.token,
+        &mutation(
+            "revokeSpaceToTalkLink",
+            "RevokeSpaceToTalkLinkInput",
+            "link { id revokedAt }",
+        ),
+        json!({ "i": { "id": link_id } }),
+    )
+    .await;
+    assert!(revoked.ok()["revokeSpaceToTalkLink"]["link"]["revokedAt"].is_string());
+    let after = get(&fx, &path).await;
+    assert_eq!((after.status, after.html.as_str()), (404, never.html.as_str()));
+    let post_after = book_on_page(&fx, &path, &slots[3], "Kit", "07700 900444").await;
+    assert_eq!(post_after.status, 404);
+    let (fresh, _) = issue_link(&fx, &t.admin.token, &t.school_a.id).await;
+    assert_eq!(get(&fx, &fresh).await.status, 200);
+    exec(
+        &fx.app,
+        &format!(
+            "UPDATE space_to_talk_links SET expires_at = {}",
+            if scps_tests::on_postgres() {
+                "now() - INTERVAL '1 minute'"
+            } else {
+                "datetime('now', '-1 minute')"
+            }
+        ),
+    )
+    .await;
+    let expired = get(&fx, &fresh).await;
+    assert_eq!((expired.status, expired.html.as_str()), (404, never.html.as_str()));
+    // A SENCO of another school cannot issue a link for this one.
+    let foreign = gql(
+        &fx,
+        &t.senco_b.token,
+        &mutation("issueSpaceToTalkLink", "IssueSpaceToTalkLinkInput", "result { path }"),
+        json!({ "i": { "schoolId": t.school_a.id } }),
+    )
+    .await;
+    assert_eq!(foreign.code(), Some("NOT_FOUND"), "{}", foreign.body);
+    let leader = gql(
+        &fx,
+        &t.leader_a.token,
+        &mutation("issueSpaceToTalkLink", "IssueSpaceToTalkLinkInput", "result { path }"),
+        json!({ "i": { "schoolId": t.school_a.id } }),
+    )
+    .await;
+    assert_eq!(leader.code(), Some("FORBIDDEN"), "{}", leader.body);
+}
+
+#[tokio::test]
+async fn two_parents_race_for_one_slot_and_exactly_one_wins() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    published(
+        &publish(
+            &fx,
+            &t.ep.token,
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 14, 0), "slots": 2, "mode": "ONLINE" }),
+        )
+        .await,
+    );
+    let (path, _) = issue_link(&fx, &t.senco_a.token, &t.school_a.id).await;
+    let page = get(&fx, &path).await;
+    let slots = values(&page.html, "slot");
+    let csrf = values(&page.html, "csrf").pop().unwrap();
+    let names: Vec<String> = (0..8).map(|i| format!("Parent {i}")).collect();
+    let answers = join_all(names.iter().map(|n| {
+        let fx = &fx;
+        let path = path.clone();
+        let csrf = csrf.clone();
+        let slot = slots[0].clone();
+        async move {
+            post(
+                fx,
+                &path,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("slot", slot.as_str()),
+                    ("name", n.as_str()),
+                    ("email", "p@example.org"),
+                    ("contact", "EMAIL"),
+                ],
+            )
+            .await
+        }
+    }))
+    .await;
+    let winners = answers.iter().filter(|a| a.status == 303).count();
+    assert_eq!(
+        winners,
+        1,
+        "exactly one wins: {:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    for loser in answers.iter().filter(|a| a.status != 303) {
+        assert_eq!(loser.status, 409, "{}", loser.html);
+        assert!(loser.html.contains(domain::space_to_talk::booking::JUST_TAKEN));
+        assert_eq!(
+            values(&loser.html, "slot"),
+            vec![slots[1].clone()],
+            "the remaining time"
+        );
+    }
+    assert_eq!(fx.app.count("space_to_talk_bookings").await, 1);
+    assert_eq!(fx.app.count("space_to_talk_slots WHERE status = 'BOOKED'").await, 1);
 }
