@@ -127,6 +127,8 @@ pub(crate) struct Taker<'a> {
     pub manage_digest: Option<String>,
     pub created_by: Option<PersonId>,
     pub moved_from: Option<SpaceToTalkBookingId>,
+    /// An administrator recording a session already held may take a slot that has started.
+    pub records_past: bool,
 }
 
 /// Takes a free slot of a run open to `school` for a parent, through `door` (the caller's, or
@@ -169,7 +171,7 @@ pub(crate) async fn take<C: ConnectionTrait>(
         ));
     }
     let now = Utc::now();
-    if s.starts_at <= now {
+    if s.starts_at <= now && !taker.records_past {
         return Err(DomainError::invalid(
             "slotId",
             FieldErrorCode::OutOfRange,
@@ -294,7 +296,8 @@ fn actor_of(caller: &Caller, b: &booking::Model) -> SpaceToTalkActor {
 }
 
 /// A SENCO (or an administrator) books a parent into a free slot for their school. `school`
-/// may be left out when the slot's run is for one school.
+/// may be left out when the slot's run is for one school. An administrator may also record a
+/// session already held (a slot that has started), as with any booking of EP time.
 pub async fn book(
     db: &Db,
     caller: &Caller,
@@ -339,6 +342,7 @@ pub async fn book(
             manage_digest: None,
             created_by: caller.principal.person_id(),
             moved_from: None,
+            records_past: super::runs::is_admin(caller, service),
         },
     )
     .await?;
@@ -446,6 +450,7 @@ pub(crate) async fn moved<C: ConnectionTrait>(
             manage_digest: row.manage_digest.clone(),
             created_by: by,
             moved_from: Some(row.id),
+            records_past: false,
         },
     )
     .await

@@ -220,6 +220,7 @@ pub async fn book(
             manage_digest: Some(secrets::token_digest(&manage_token)),
             created_by: None,
             moved_from: None,
+            records_past: false,
         },
     )
     .await?;
