@@ -147,6 +147,29 @@ fn slot_ids(run: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Moves every Space to Talk slot, booking and the EP's time they hold 60 days back.
+async fn shift_into_the_past(app: &TestApp) {
+    let back = |c: &str| {
+        if scps_tests::on_postgres() {
+            format!("{c} = {c} - INTERVAL '60 days'")
+        } else {
+            format!("{c} = strftime('%Y-%m-%dT%H:%M:%S+00:00', datetime({c}, '-60 days'))")
+        }
+    };
+    for (table, columns, filter) in [
+        ("space_to_talk_slots", &["starts_at", "ends_at"][..], ""),
+        ("space_to_talk_bookings", &["starts_at", "ends_at"], ""),
+        (
+            "bookings",
+            &["starts_at", "ends_at", "blocked_from", "blocked_until"],
+            " WHERE kind = 'SPACE_TO_TALK'",
+        ),
+    ] {
+        let set: Vec<String> = columns.iter().map(|c| back(c)).collect();
+        exec(app, &format!("UPDATE {table} SET {}{filter}", set.join(", "))).await;
+    }
+}
+
 async fn exec(app: &TestApp, sql: &str) {
     let db = &app.services.db;
     sea_orm::ConnectionTrait::execute_raw(
@@ -717,30 +740,8 @@ async fn the_ep_records_attendance_and_flags_and_the_schools_figures_show_it() {
     };
     let early = record(t.ep.token.clone(), ids[0].clone(), json!({ "attended": true })).await;
     assert_eq!(codes(&early, "recordSpaceToTalkAttendance"), vec!["INVALID_STATE"]);
-    // The day comes: move the run into the past.
-    for table in ["space_to_talk_slots", "space_to_talk_bookings"] {
-        exec(
-            &fx.app,
-            &format!("UPDATE {table} SET starts_at = starts_at - INTERVAL_DAYS, ends_at = ends_at - INTERVAL_DAYS")
-                .replace(
-                    "starts_at - INTERVAL_DAYS",
-                    if scps_tests::on_postgres() {
-                        "starts_at - INTERVAL '60 days'"
-                    } else {
-                        "datetime(starts_at, '-60 days')"
-                    },
-                )
-                .replace(
-                    "ends_at - INTERVAL_DAYS",
-                    if scps_tests::on_postgres() {
-                        "ends_at - INTERVAL '60 days'"
-                    } else {
-                        "datetime(ends_at, '-60 days')"
-                    },
-                ),
-        )
-        .await;
-    }
+    // The day comes: move the run (and the EP's time it holds) into the past.
+    shift_into_the_past(&fx.app).await;
     let a = booked(
         &record(
             t.ep.token.clone(),
@@ -802,6 +803,12 @@ async fn the_ep_records_attendance_and_flags_and_the_schools_figures_show_it() {
         assert_eq!((attended, dna, flags, referrals), (2, 1, 1, 1), "{}", f.body);
     }
     assert_eq!(figures(t.senco_b.token.clone()).await.code(), Some("NOT_FOUND"));
+    // The EP's time of the sessions held is delivered; the unused slot's is not.
+    let delivered = fx
+        .app
+        .count("bookings WHERE kind = 'SPACE_TO_TALK' AND status = 'DELIVERED'")
+        .await;
+    assert_eq!(delivered, 3);
     assert_eq!(figures(t.staff_a.token.clone()).await.code(), Some("FORBIDDEN"));
 }
 
@@ -1266,4 +1273,156 @@ async fn a_parent_uses_the_booking_pages_in_a_real_browser_with_no_accessibility
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("all browser checks passed"));
+}
+
+#[tokio::test]
+async fn slots_draw_down_a_schools_allocation_only_where_the_service_says_and_a_whole_service_run_is_open_to_all() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let ledger = || fx.app.count("ledger_entries WHERE kind = 'BOOKED'");
+    let school_of = |booking: Value| {
+        let fx = &fx;
+        async move {
+            let a = gql(
+                fx,
+                &fx.t.admin.token,
+                "query($id: ID!) { node(id: $id) { ... on Booking { schoolId } } }",
+                json!({ "id": booking }),
+            )
+            .await;
+            a.ok()["node"]["schoolId"].clone()
+        }
+    };
+    let before = ledger().await;
+    let free_run = run_at_school_a(&fx).await;
+    assert_eq!(
+        free_run["drawsDownAllocation"], false,
+        "by default Space to Talk is not school time"
+    );
+    assert_eq!(ledger().await, before, "nothing of the school's time is booked");
+    assert!(school_of(free_run["slots"][0]["bookingId"].clone()).await.is_null());
+    let set = gql(
+        &fx,
+        &t.admin.token,
+        &mutation(
+            "setSpaceToTalkSettings",
+            "SetSpaceToTalkSettingsInput",
+            "settings { drawsDownAllocation slotMinutes }",
+        ),
+        json!({ "i": { "serviceId": t.service_id, "drawsDownAllocation": true } }),
+    )
+    .await;
+    assert_eq!(
+        set.ok()["setSpaceToTalkSettings"]["settings"]["drawsDownAllocation"],
+        true
+    );
+    assert_eq!(set.ok()["setSpaceToTalkSettings"]["settings"]["slotMinutes"], 45);
+    let charged = published(
+        &publish(
+            &fx,
+            &t.ep.token,
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 3, 10, 0), "slots": 2, "mode": "ONLINE" }),
+        )
+        .await,
+    );
+    assert_eq!(charged["drawsDownAllocation"], true);
+    assert!(ledger().await > before, "the school's time is booked");
+    assert_eq!(
+        school_of(charged["slots"][0]["bookingId"].clone()).await,
+        t.school_a.id.as_str()
+    );
+
+    // The whole service: every open school's SENCO sees it and books for their own school.
+    let whole = published(
+        &publish(
+            &fx,
+            &t.admin.token,
+            json!({ "wholeService": true, "epId": t.other_ep.person_id, "startsAt": at(&fx, 4, 10, 0), "slots": 3, "mode": "PHONE" }),
+        )
+        .await,
+    );
+    assert_eq!(whole["wholeService"], true);
+    assert_eq!(
+        whole["drawsDownAllocation"], false,
+        "several schools' slots are not one school's time"
+    );
+    assert_eq!(whole["schoolIds"].as_array().unwrap().len(), 2);
+    let slots = slot_ids(&whole);
+    let b = booked(
+        &book(
+            &fx,
+            &t.senco_b.token,
+            json!({ "slotId": slots[0], "schoolId": t.school_b.id, "displayName": "Rae", "email": "rae@example.org" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    assert_eq!(b["schoolId"], t.school_b.id.as_str());
+    let no_school = book(
+        &fx,
+        &t.senco_a.token,
+        json!({ "slotId": slots[1], "displayName": "Kai", "email": "kai@example.org" }),
+    )
+    .await;
+    assert_eq!(
+        codes(&no_school, "bookSpaceToTalk"),
+        vec!["REQUIRED"],
+        "say which school"
+    );
+    let for_other = book(
+        &fx,
+        &t.senco_a.token,
+        json!({ "slotId": slots[1], "schoolId": t.school_b.id, "displayName": "Kai", "email": "kai@example.org" }),
+    )
+    .await;
+    assert_eq!(for_other.code(), Some("NOT_FOUND"), "{}", for_other.body);
+    // SENCO A sees the slot free, but not B's booking.
+    let a_free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert!(ids_of(&a_free, "spaceToTalkFreeSlots").contains(&slots[1]));
+    assert!(!ids_of(&a_free, "spaceToTalkFreeSlots").contains(&slots[0]));
+    let a_up = upcoming(&fx, &t.senco_a.token, None).await;
+    assert!(a_up.ok()["upcomingSpaceToTalkSessions"].as_array().unwrap().is_empty());
+
+    // Withdrawing: refused while a parent is booked; the free run's EP time is released.
+    let withdraw = |token: String, id: Value| {
+        let fx = &fx;
+        async move {
+            gql(
+                fx,
+                &token,
+                &mutation(
+                    "withdrawSpaceToTalkRun",
+                    "WithdrawSpaceToTalkRunInput",
+                    &format!("run {{ {RUN} }}"),
+                ),
+                json!({ "i": { "id": id, "reason": "EP moved to another patch" } }),
+            )
+            .await
+        }
+    };
+    let busy = withdraw(t.admin.token.clone(), whole["id"].clone()).await;
+    assert_eq!(codes(&busy, "withdrawSpaceToTalkRun"), vec!["INVALID_STATE"]);
+    let senco = withdraw(t.senco_a.token.clone(), free_run["id"].clone()).await;
+    assert_eq!(senco.code(), Some("FORBIDDEN"), "{}", senco.body);
+    let open_before = fx
+        .app
+        .count("bookings WHERE kind = 'SPACE_TO_TALK' AND status = 'CONFIRMED'")
+        .await;
+    let answer = withdraw(t.ep.token.clone(), free_run["id"].clone()).await;
+    let gone = &answer.ok()["withdrawSpaceToTalkRun"]["run"];
+    assert_eq!(gone["status"], "CANCELLED", "{}", answer.body);
+    assert_eq!(gone["freeSlots"], 0);
+    assert_eq!(
+        fx.app
+            .count("bookings WHERE kind = 'SPACE_TO_TALK' AND status = 'CONFIRMED'")
+            .await,
+        open_before - 4,
+        "the EP's time is free again"
+    );
+    let free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert!(
+        ids_of(&free, "spaceToTalkFreeSlots")
+            .iter()
+            .all(|s| !slot_ids(&free_run).contains(s))
+    );
 }

@@ -27,6 +27,7 @@ use crate::model::{
     ContactMethod, SpaceToTalkActor, SpaceToTalkBookedVia, SpaceToTalkRunStatus, SpaceToTalkSlotStatus,
     SpaceToTalkStatus,
 };
+use crate::time::bookings;
 use crate::values::{self, Email};
 
 /// What a slot taken a moment ago says (a parent's page shows the remaining slots with it).
@@ -463,7 +464,8 @@ pub struct Attendance {
     pub onward_referral: Option<bool>,
 }
 
-/// The EP (or an administrator) records whether the parent came, and the two flags.
+/// The EP (or an administrator) records whether the parent came, and the two flags; the slot's
+/// booking of EP time is recorded as delivered.
 pub async fn record_attendance(
     db: &Db,
     caller: &Caller,
@@ -499,6 +501,23 @@ pub async fn record_attendance(
     active.attendance_recorded_at = Set(Some(Utc::now()));
     active.updated_at = Set(Utc::now());
     let saved = door.update(active).await?;
+    // The EP's time was spent either way: its booking is delivered (and, where the slot drew
+    // on the school's allocation, the ledger moves from booked to delivered).
+    if let Some(ep_time) = s.booking_id {
+        let held = bookings::get(&txn, caller, ep_time).await?;
+        if held.status.is_open() {
+            bookings::deliver_in(
+                &txn,
+                caller,
+                bookings::Delivery {
+                    id: ep_time,
+                    direct_minutes: None,
+                    preparation_minutes: None,
+                },
+            )
+            .await?;
+        }
+    }
     audit::log(
         &txn,
         caller,

@@ -425,9 +425,15 @@ pub async fn withdraw(db: &Db, caller: &Caller, id: SpaceToTalkRunId, reason: &s
         .filter(slot::Column::Status.eq(SpaceToTalkSlotStatus::Free))
         .all(&txn)
         .await?;
+    // Withdrawn by the service, or by the EP (under the service's cancellation policy).
+    let on_behalf = if is_admin(caller, row.service_id) {
+        CancelledFor::Service
+    } else {
+        CancelledFor::Ep
+    };
     for s in &free {
         if let Some(b) = s.booking_id {
-            bookings::cancel_by_id_in(&txn, caller, b, Some(CancelledFor::Service), reason.clone()).await?;
+            bookings::cancel_by_id_in(&txn, caller, b, Some(on_behalf), reason.clone()).await?;
         }
     }
     rules
