@@ -1190,7 +1190,7 @@ async fn seed_space_to_talk(
                 booking::Attendance {
                     attended: s.id != run.slots[2].id,
                     safeguarding_concern: Some(std::mem::take(&mut first)),
-                    onward_referral: None,
+                    ..booking::Attendance::default()
                 },
             )
             .await

@@ -161,6 +161,8 @@ impl MigrationTrait for Migration {
                 .col(text_null("manage_digest"))
                 .col(boolean("safeguarding_concern").default(false))
                 .col(boolean("onward_referral").default(false))
+                .col(text_null("notes"))
+                .col(boolean("notes_consented").default(false))
                 .col(reference_null("moved_from_id"))
                 .col(reference_null("moved_to_id"))
                 .col(instant_null("cancelled_at"))

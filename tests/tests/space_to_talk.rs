@@ -759,6 +759,55 @@ async fn the_ep_records_attendance_and_flags_and_the_schools_figures_show_it() {
         "recordSpaceToTalkAttendance",
     );
     assert_eq!(d["status"], "DID_NOT_ATTEND");
+    // No notes unless the service keeps them and the parent agreed.
+    let note = json!({ "attended": true, "notes": "Talked about routines at home", "parentConsentedToNotes": true });
+    let refused = record(t.ep.token.clone(), ids[0].clone(), note.clone()).await;
+    assert_eq!(codes(&refused, "recordSpaceToTalkAttendance"), vec!["NOT_ALLOWED"]);
+    let on = gql(
+        &fx,
+        &t.admin.token,
+        &mutation(
+            "setSpaceToTalkSettings",
+            "SetSpaceToTalkSettingsInput",
+            "settings { notesEnabled }",
+        ),
+        json!({ "i": { "serviceId": t.service_id, "notesEnabled": true } }),
+    )
+    .await;
+    assert_eq!(on.ok()["setSpaceToTalkSettings"]["settings"]["notesEnabled"], true);
+    let no_consent = record(
+        t.ep.token.clone(),
+        ids[0].clone(),
+        json!({ "attended": true, "notes": "Talked about routines at home" }),
+    )
+    .await;
+    assert_eq!(codes(&no_consent, "recordSpaceToTalkAttendance"), vec!["REQUIRED"]);
+    let kept = gql(
+        &fx,
+        &t.ep.token,
+        &mutation(
+            "recordSpaceToTalkAttendance",
+            "RecordSpaceToTalkAttendanceInput",
+            "booking { notes status }",
+        ),
+        json!({ "i": { "id": ids[0], "attended": true, "notes": "Talked about routines at home", "parentConsentedToNotes": true } }),
+    )
+    .await;
+    assert_eq!(
+        kept.ok()["recordSpaceToTalkAttendance"]["booking"]["notes"],
+        "Talked about routines at home"
+    );
+    let senco_view = gql(
+        &fx,
+        &t.senco_a.token,
+        "query($id: ID!) { spaceToTalkBooking(id: $id) { notes status } }",
+        json!({ "id": ids[0] }),
+    )
+    .await;
+    assert!(
+        senco_view.ok()["spaceToTalkBooking"]["notes"].is_null(),
+        "the school does not read the EP's note"
+    );
     let r = booked(
         &record(
             t.admin.token.clone(),

@@ -96,6 +96,9 @@ entity!(space_to_talk_booking, "space_to_talk_bookings", {
     pub manage_digest: Option<String>,
     pub safeguarding_concern: bool,
     pub onward_referral: bool,
+    /// The EP's note, only where the service keeps notes and the parent agreed to one.
+    pub notes: Option<String>,
+    pub notes_consented: bool,
     pub moved_from_id: Option<SpaceToTalkBookingId>,
     pub moved_to_id: Option<SpaceToTalkBookingId>,
     pub cancelled_at: Option<DateTimeUtc>,

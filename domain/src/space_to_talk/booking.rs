@@ -214,6 +214,8 @@ pub(crate) async fn take<C: ConnectionTrait>(
             manage_digest: Set(taker.manage_digest),
             safeguarding_concern: Set(false),
             onward_referral: Set(false),
+            notes: Set(None),
+            notes_consented: Set(false),
             moved_from_id: Set(taker.moved_from),
             moved_to_id: Set(None),
             cancelled_at: Set(None),
@@ -457,12 +459,18 @@ pub(crate) async fn moved<C: ConnectionTrait>(
     .await
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Attendance {
     pub attended: bool,
     pub safeguarding_concern: Option<bool>,
     pub onward_referral: Option<bool>,
+    /// A short note: refused unless the service keeps notes and the parent agreed to one.
+    pub notes: Option<String>,
+    pub parent_consented_to_notes: Option<bool>,
 }
+
+/// The longest note.
+pub const MAX_NOTES_LEN: usize = 1000;
 
 /// The EP (or an administrator) records whether the parent came, and the two flags; the slot's
 /// booking of EP time is recorded as delivered.
@@ -472,6 +480,7 @@ pub async fn record_attendance(
     id: SpaceToTalkBookingId,
     input: Attendance,
 ) -> DomainResult<BookingView> {
+    let notes = values::optional_text("notes", input.notes.as_deref(), MAX_NOTES_LEN)?;
     let txn = db::begin_write(db).await?;
     let step = if input.attended {
         Step::MarkAttended
@@ -489,9 +498,29 @@ pub async fn record_attendance(
             "the session has not started yet",
         ));
     }
+    if notes.is_some() {
+        if !super::settings::of_service(&txn, row.service_id).await?.notes_enabled {
+            return Err(DomainError::invalid(
+                "notes",
+                FieldErrorCode::NotAllowed,
+                "this service keeps no notes of Space to Talk sessions: the record is attended or not, and the two flags",
+            ));
+        }
+        if input.parent_consented_to_notes != Some(true) {
+            return Err(DomainError::invalid(
+                "parentConsentedToNotes",
+                FieldErrorCode::Required,
+                "keep a note only when the parent agreed to one",
+            ));
+        }
+    }
     let door = Door::open(&txn, caller, Action::RecordSpaceToTalkAttendance).await?;
     let mut active: booking::ActiveModel = row.clone().into();
     active.status = Set(next);
+    if notes.is_some() {
+        active.notes = Set(notes.clone());
+        active.notes_consented = Set(true);
+    }
     if let Some(f) = input.safeguarding_concern {
         active.safeguarding_concern = Set(f);
     }
@@ -527,6 +556,7 @@ pub async fn record_attendance(
                 "status": saved.status.as_str(),
                 "safeguardingConcern": saved.safeguarding_concern,
                 "onwardReferral": saved.onward_referral,
+                "notes": saved.notes.is_some(),
             })),
     )
     .await?;

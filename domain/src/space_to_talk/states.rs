@@ -10,7 +10,8 @@ pub enum Step {
     Cancel,
     /// The booking moves to another free slot: the new one is taken first, then this one ends.
     Move,
-    /// The EP records that the parent came (a correction of "did not attend" too).
+    /// The EP records that the parent came (again, to change the flags or the note; or as a
+    /// correction of "did not attend").
     MarkAttended,
     /// The EP records that the parent did not come (a correction of "attended" too).
     MarkDidNotAttend,
@@ -38,13 +39,13 @@ pub const STEPS: &[Transition] = &[
     },
     Transition {
         step: Step::MarkAttended,
-        from: &[Booked, DidNotAttend],
+        from: &[Booked, Attended, DidNotAttend],
         to: Attended,
         what: "record the parent as attended",
     },
     Transition {
         step: Step::MarkDidNotAttend,
-        from: &[Booked, Attended],
+        from: &[Booked, Attended, DidNotAttend],
         to: DidNotAttend,
         what: "record the parent as not attended",
     },

@@ -25,6 +25,8 @@ use crate::time::{self, DateRange, terms::TermCalendar};
 #[derive(Clone, Debug)]
 pub struct BookingView {
     pub row: booking::Model,
+    /// Whether the reader sees the EP's note (the booking's EP and administrators).
+    pub shows_notes: bool,
     pub mode: BookingMode,
     pub location: Option<String>,
 }
@@ -40,7 +42,7 @@ pub struct SlotView {
 /// Views of bookings: their runs, a statement per service.
 pub(crate) async fn views_of(
     conn: &impl ConnectionTrait,
-    _caller: Option<&Caller>,
+    caller: Option<&Caller>,
     rows: Vec<booking::Model>,
 ) -> DomainResult<Vec<BookingView>> {
     let services: BTreeSet<ServiceId> = rows.iter().map(|r| r.service_id).collect();
@@ -57,7 +59,11 @@ pub(crate) async fn views_of(
         .into_iter()
         .map(|row| {
             let r = runs.iter().find(|r| r.id == row.run_id);
+            let shows_notes = caller.is_some_and(|c| {
+                c.principal.person_id() == Some(row.ep_id) || super::runs::is_admin(c, row.service_id)
+            });
             BookingView {
+                shows_notes,
                 mode: r.map(|r| r.mode).unwrap_or(BookingMode::InPerson),
                 location: r.and_then(|r| r.location.clone()),
                 row,

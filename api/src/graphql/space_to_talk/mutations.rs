@@ -112,6 +112,10 @@ pub struct RecordSpaceToTalkAttendanceInput {
     pub attended: bool,
     pub safeguarding_concern: Option<bool>,
     pub onward_referral: Option<bool>,
+    /// A short note, where the service keeps notes and the parent agreed; nothing that
+    /// identifies the child.
+    pub notes: Option<String>,
+    pub parent_consented_to_notes: Option<bool>,
 }
 
 #[derive(InputObject)]
@@ -303,6 +307,8 @@ impl SpaceToTalkMutation {
                     attended: input.attended,
                     safeguarding_concern: input.safeguarding_concern,
                     onward_referral: input.onward_referral,
+                    notes: input.notes,
+                    parent_consented_to_notes: input.parent_consented_to_notes,
                 },
             )
             .await

@@ -210,6 +210,15 @@ impl SpaceToTalkBooking {
     async fn onward_referral(&self) -> bool {
         self.0.row.onward_referral
     }
+    /// The EP's note, kept only where the service allows and the parent agreed: for the EP and
+    /// administrators.
+    async fn notes(&self) -> Option<&str> {
+        if self.0.shows_notes {
+            self.0.row.notes.as_deref()
+        } else {
+            None
+        }
+    }
     async fn moved_from_id(&self) -> Option<ID> {
         self.0.row.moved_from_id.map(|b| ids::encode("SpaceToTalkBooking", b))
     }
