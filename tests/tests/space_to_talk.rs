@@ -1475,3 +1475,58 @@ async fn slots_draw_down_a_schools_allocation_only_where_the_service_says_and_a_
             .all(|s| !slot_ids(&free_run).contains(s))
     );
 }
+
+#[tokio::test]
+async fn the_parents_pages_cost_a_few_statements_whatever_the_number_of_slots_and_are_rate_limited() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    run_at_school_a(&fx).await;
+    let (path, _) = issue_link(&fx, &t.senco_a.token, &t.school_a.id).await;
+    let statements = || fx.app.services.metrics.statements_total();
+    let before = statements();
+    let page = get(&fx, &path).await;
+    let small = statements() - before;
+    assert_eq!(values(&page.html, "slot").len(), 4);
+    published(
+        &publish(
+            &fx,
+            &t.ep.token,
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 3, 9, 0), "slots": 16, "slotMinutes": 15, "mode": "PHONE" }),
+        )
+        .await,
+    );
+    let before = statements();
+    let page = get(&fx, &path).await;
+    let large = statements() - before;
+    assert_eq!(values(&page.html, "slot").len(), 20);
+    println!("booking page: {small} statements with 4 slots, {large} with 20");
+    assert_eq!(small, large, "the page's statements do not grow with its slots");
+    assert!(large <= 10, "{large} statements");
+    let slot = values(&page.html, "slot")[0].clone();
+    let csrf = values(&page.html, "csrf").pop().unwrap();
+    let before = statements();
+    let done = post(
+        &fx,
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("slot", &slot),
+            ("name", "Ari"),
+            ("phone", "07700 900555"),
+        ],
+    )
+    .await;
+    let booking = statements() - before;
+    assert_eq!(done.status, 303);
+    println!("booking a time: {booking} statements");
+    assert!(booking <= 20, "{booking} statements");
+
+    // Posts through one link are limited: a flood is slowed down, not served.
+    let mut statuses = Vec::new();
+    for _ in 0..70 {
+        statuses.push(post(&fx, &path, &[("csrf", &csrf), ("name", "Flood")]).await.status);
+    }
+    assert!(statuses.iter().take(58).all(|s| *s == 422), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert_eq!(fx.app.count("space_to_talk_bookings").await, 1);
+}

@@ -29,8 +29,10 @@ use super::middleware::RequestId;
 use crate::app::Services;
 use crate::kv::Key;
 
-/// Requests to these pages allowed per address, and posts per link, in a window.
-const PER_ADDRESS: i64 = 300;
+/// Links that do not work, allowed per address in a window (someone trying tokens), and
+/// requests per link (someone hammering one).
+const FAILURES_PER_ADDRESS: i64 = 200;
+const GETS_PER_LINK: i64 = 300;
 const POSTS_PER_LINK: i64 = 60;
 const WINDOW: Duration = Duration::from_secs(600);
 
@@ -155,22 +157,36 @@ fn csrf_for(token: &str) -> String {
     secrets::token_digest(&format!("space-to-talk-form:{token}"))[..32].to_owned()
 }
 
-/// Counts a request against its address (and a post against its link); false when over.
-async fn within_limits(req: &HttpRequest, services: &Services, token: &str, post: bool) -> bool {
+fn address_key(req: &HttpRequest, services: &Services) -> Key {
     let address = super::graphql::client_address(req, services.config.http.trust_forwarded_for).unwrap_or_default();
-    let address_key = Key::new("stt_address", &secrets::token_digest(&address)[..24]);
-    let (n, _) = services.kv.bump(&address_key, WINDOW).await;
-    if n > PER_ADDRESS {
+    Key::new("stt_address", &secrets::token_digest(&address)[..24])
+}
+
+/// Counts a request against its link; false when the link, or the address (after too many
+/// links that did not work), is over its limit.
+async fn within_limits(req: &HttpRequest, services: &Services, token: &str, post: bool) -> bool {
+    let (failures, _) = services.kv.peek(&address_key(req, services)).await;
+    if failures >= FAILURES_PER_ADDRESS {
         return false;
     }
-    if post {
-        let link_key = Key::new("stt_link", &secrets::token_digest(token)[..24]);
-        let (n, _) = services.kv.bump(&link_key, WINDOW).await;
-        if n > POSTS_PER_LINK {
-            return false;
-        }
+    let (area, limit) = if post {
+        ("stt_link_post", POSTS_PER_LINK)
+    } else {
+        ("stt_link_get", GETS_PER_LINK)
+    };
+    let (n, _) = services
+        .kv
+        .bump(&Key::new(area, &secrets::token_digest(token)[..24]), WINDOW)
+        .await;
+    n <= limit
+}
+
+/// An answer, counting a link that did not work against the address that tried it.
+async fn counted(req: &HttpRequest, services: &Services, res: HttpResponse) -> HttpResponse {
+    if res.status() == StatusCode::NOT_FOUND {
+        services.kv.bump(&address_key(req, services), WINDOW).await;
     }
-    true
+    res
 }
 
 /// "Tuesday 22 December 2026, 10:00 to 10:45".
@@ -473,14 +489,18 @@ async fn open_with_slots(services: &Services, token: &str) -> Result<(links::Ope
 
 /// `GET /space-to-talk/{token}`: the school's free times and the form.
 pub async fn booking(req: HttpRequest, path: web::Path<String>, services: web::Data<Services>) -> HttpResponse {
-    let token = path.into_inner();
-    if !within_limits(&req, &services, &token, false).await {
+    let res = booking_page_for(&req, path.into_inner(), &services).await;
+    counted(&req, &services, res).await
+}
+
+async fn booking_page_for(req: &HttpRequest, token: String, services: &Services) -> HttpResponse {
+    if !within_limits(req, services, &token, false).await {
         return busy();
     }
-    match open_with_slots(&services, &token).await {
+    match open_with_slots(services, &token).await {
         Ok((opened, slots)) => booking_page(StatusCode::OK, &token, &opened, &slots, &Form::default(), &[], false),
         Err(DomainError::NotFound) => not_found(),
-        Err(e) => failed(e, &request_id(&req)),
+        Err(e) => failed(e, &request_id(req)),
     }
 }
 
@@ -514,12 +534,16 @@ pub async fn book(
     body: web::Bytes,
     services: web::Data<Services>,
 ) -> HttpResponse {
-    let token = path.into_inner();
-    let rid = request_id(&req);
-    if !within_limits(&req, &services, &token, true).await {
+    let res = book_for(&req, path.into_inner(), &body, &services).await;
+    counted(&req, &services, res).await
+}
+
+async fn book_for(req: &HttpRequest, token: String, body: &[u8], services: &Services) -> HttpResponse {
+    let rid = request_id(req);
+    if !within_limits(req, services, &token, true).await {
         return busy();
     }
-    let Some(form) = read_form(&req, &body) else {
+    let Some(form) = read_form(req, body) else {
         return not_found();
     };
     if form.csrf != csrf_for(&token) {
@@ -546,7 +570,7 @@ pub async fn book(
     };
     match result {
         Ok(done) => see_other(format!("/space-to-talk/manage/{}?done=booked", done.manage_token)),
-        Err(DomainError::Invalid(errors)) => match open_with_slots(&services, &token).await {
+        Err(DomainError::Invalid(errors)) => match open_with_slots(services, &token).await {
             Ok((opened, slots)) => booking_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &token,
@@ -558,7 +582,7 @@ pub async fn book(
             ),
             Err(e) => failed(e, &rid),
         },
-        Err(DomainError::Conflict(_)) => match open_with_slots(&services, &token).await {
+        Err(DomainError::Conflict(_)) => match open_with_slots(services, &token).await {
             Ok((opened, slots)) => {
                 let kept = Form {
                     slot: String::new(),
@@ -675,16 +699,20 @@ pub async fn manage(
     query: web::Query<Done>,
     services: web::Data<Services>,
 ) -> HttpResponse {
-    let token = path.into_inner();
-    let rid = request_id(&req);
-    if !within_limits(&req, &services, &token, false).await {
+    let res = manage_for(&req, path.into_inner(), query.into_inner(), &services).await;
+    counted(&req, &services, res).await
+}
+
+async fn manage_for(req: &HttpRequest, token: String, query: Done, services: &Services) -> HttpResponse {
+    let rid = request_id(req);
+    if !within_limits(req, services, &token, false).await {
         return busy();
     }
     let done = query
         .done
         .as_deref()
         .filter(|d| matches!(*d, "booked" | "moved" | "cancelled"));
-    match managed_with_slots(&services, &token, &rid).await {
+    match managed_with_slots(services, &token, &rid).await {
         Ok((m, slots)) => manage_page(StatusCode::OK, &token, &m, &slots, done, &[], false),
         Err(e) => failed(e, &rid),
     }
@@ -697,18 +725,22 @@ pub async fn cancel(
     body: web::Bytes,
     services: web::Data<Services>,
 ) -> HttpResponse {
-    let token = path.into_inner();
-    let rid = request_id(&req);
-    if !within_limits(&req, &services, &token, true).await {
+    let res = cancel_for(&req, path.into_inner(), &body, &services).await;
+    counted(&req, &services, res).await
+}
+
+async fn cancel_for(req: &HttpRequest, token: String, body: &[u8], services: &Services) -> HttpResponse {
+    let rid = request_id(req);
+    if !within_limits(req, services, &token, true).await {
         return busy();
     }
-    let Some(form) = read_form(&req, &body).filter(|f| f.csrf == csrf_for(&token)) else {
+    let Some(form) = read_form(req, body).filter(|f| f.csrf == csrf_for(&token)) else {
         return not_found();
     };
     drop(form);
     match links::cancel(&services.db, &token, &rid).await {
         Ok(_) => see_other(format!("/space-to-talk/manage/{token}?done=cancelled")),
-        Err(DomainError::Invalid(errors)) => match managed_with_slots(&services, &token, &rid).await {
+        Err(DomainError::Invalid(errors)) => match managed_with_slots(services, &token, &rid).await {
             Ok((m, slots)) => manage_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &token,
@@ -731,12 +763,16 @@ pub async fn move_to(
     body: web::Bytes,
     services: web::Data<Services>,
 ) -> HttpResponse {
-    let token = path.into_inner();
-    let rid = request_id(&req);
-    if !within_limits(&req, &services, &token, true).await {
+    let res = move_for(&req, path.into_inner(), &body, &services).await;
+    counted(&req, &services, res).await
+}
+
+async fn move_for(req: &HttpRequest, token: String, body: &[u8], services: &Services) -> HttpResponse {
+    let rid = request_id(req);
+    if !within_limits(req, services, &token, true).await {
         return busy();
     }
-    let Some(form) = read_form(&req, &body).filter(|f| f.csrf == csrf_for(&token)) else {
+    let Some(form) = read_form(req, body).filter(|f| f.csrf == csrf_for(&token)) else {
         return not_found();
     };
     let result = match slot_of(&form) {
@@ -759,7 +795,7 @@ pub async fn move_to(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            match managed_with_slots(&services, &token, &rid).await {
+            match managed_with_slots(services, &token, &rid).await {
                 Ok((m, slots)) => manage_page(status, &token, &m, &slots, None, &problems, taken),
                 Err(e) => failed(e, &rid),
             }
