@@ -23,6 +23,9 @@ use domain::ids::*;
 use domain::model::*;
 use domain::time::local_to_utc;
 
+mod consultations;
+mod reflective;
+
 /// Everyone generated signs in with this password (one argon2 hash, computed once).
 pub const PASSWORD: &str = "bench-password-2026";
 /// The request id the generated audit entries carry.
@@ -86,6 +89,11 @@ pub fn ep_email(service: usize, ep: usize) -> String {
 pub fn senco_email(service: usize, school: usize) -> String {
     format!("senco{school:04}.s{service}@bench.invalid")
 }
+pub fn staff_email(service: usize, school: usize, k: usize) -> String {
+    format!("staff{school:04}-{k}.s{service}@bench.invalid")
+}
+/// Members of staff generated per school (they take places on reflective sessions).
+pub const STAFF_PER_SCHOOL: usize = 3;
 pub fn school_name(service: usize, school: usize) -> String {
     let kinds = [
         "Primary School",
@@ -276,6 +284,16 @@ struct Rows {
     series: Vec<booking_series::Model>,
     bookings: Vec<booking::Model>,
     ledger: Vec<ledger_entry::Model>,
+    pupils: Vec<pupil::Model>,
+    consultations: Vec<consultation::Model>,
+    consents: Vec<consent::Model>,
+    records: Vec<consultation_record::Model>,
+    actions: Vec<consultation_action::Model>,
+    session_types: Vec<reflective_session_type::Model>,
+    sessions: Vec<reflective_session::Model>,
+    session_schools: Vec<reflective_session_school::Model>,
+    registrations: Vec<reflective_registration::Model>,
+    feedback: Vec<reflective_feedback::Model>,
     audit: Vec<audit_event::Model>,
 }
 
@@ -969,6 +987,8 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
         );
         eps.push(p);
     }
+    // Who may take a place on a reflective session, per school: its staff and its SENCO.
+    let mut people_of: Vec<Vec<PersonId>> = Vec::new();
     for (i, school) in schools.clone().into_iter().enumerate() {
         let at = t0 + Duration::minutes(3);
         let p = g.invited(
@@ -978,6 +998,18 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
             Role::Senco,
             Some(school),
         );
+        let mut people = Vec::new();
+        for k in 0..STAFF_PER_SCHOOL {
+            people.push(g.invited(
+                at,
+                staff_email(s, i, k),
+                format!("Bench Teacher {i:04}-{k}"),
+                Role::SchoolStaff,
+                Some(school),
+            ));
+        }
+        people.push(p);
+        people_of.push(people);
         if i % 7 == 6 && i + 1 < schools.len() {
             // A SENCO of two schools (people::grant).
             let second = schools[i + 1];
@@ -1032,7 +1064,14 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
         g.audit(at, "partner_client.create", "PartnerClient", id.0, None, None, false);
     }
 
+    let session_types = g.session_types(t0 + Duration::minutes(5));
+    let facilitators: Vec<PersonId> = (0..schools.len().div_ceil(4))
+        .map(|c| eps[(c * 4) % eps.len()])
+        .collect();
+    let mut reflective_n = 0;
+
     // Each year: the EPs' leave, contracts and top-ups, then the year's bookings.
+    let mut meetings = Vec::new();
     for (y, year) in years {
         let made = local_to_utc(ZONE, date(y, 8, 20), hm(9, 0));
         for (e, ep) in eps.clone().into_iter().enumerate() {
@@ -1235,7 +1274,7 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
                     if i % 3 == 0 && plain && status == BookingStatus::Confirmed {
                         let start = starts_at + Duration::minutes(30);
                         let end = start + Duration::minutes(75);
-                        g.book(
+                        let booked = g.book(
                             Ask {
                                 school: Some(*school),
                                 ep,
@@ -1258,6 +1297,17 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
                                 Then::Nothing
                             },
                         );
+                        if let Some(booking) = booked {
+                            meetings.push(consultations::Meeting {
+                                school: *school,
+                                ep,
+                                booking,
+                                starts_at: start,
+                                ends_at: end,
+                                booked_at: made,
+                                delivered,
+                            });
+                        }
                     }
                 }
                 if let Some(id) = series {
@@ -1388,9 +1438,37 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
                     );
                 }
             }
+            // Reflective sessions for the clusters of four neighbouring schools.
+            let clusters: Vec<Vec<reflective::Member>> = schools
+                .chunks(4)
+                .enumerate()
+                .map(|(c, chunk)| {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(k, school)| reflective::Member {
+                            school: *school,
+                            contract: traded[c * 4 + k],
+                            people: people_of[c * 4 + k].clone(),
+                        })
+                        .collect()
+                })
+                .collect();
+            for (h, (_, a, b)) in term.halves.iter().enumerate() {
+                g.reflective_half(
+                    (*a, *b),
+                    h == 1,
+                    &clusters,
+                    &facilitators,
+                    &session_types,
+                    made,
+                    &mut reflective_n,
+                );
+            }
         }
         let _ = n;
     }
+    g.consultations(meetings, &schools, &eps);
     g.rows
 }
 
@@ -1460,6 +1538,19 @@ async fn write(db: &DatabaseConnection, r: Rows, written: &mut Written) -> anyho
     insert_all(&txn, "bookings", outer, written).await?;
     insert_all(&txn, "bookings", inner, written).await?;
     insert_all(&txn, "ledger_entries", r.ledger, written).await?;
+    insert_all(&txn, "pupils", r.pupils, written).await?;
+    // A review names the consultation it reviews: earlier cycles first.
+    let mut consultations = r.consultations;
+    consultations.sort_by_key(|c| c.cycle);
+    insert_all(&txn, "consultations", consultations, written).await?;
+    insert_all(&txn, "consents", r.consents, written).await?;
+    insert_all(&txn, "consultation_records", r.records, written).await?;
+    insert_all(&txn, "consultation_actions", r.actions, written).await?;
+    insert_all(&txn, "reflective_session_types", r.session_types, written).await?;
+    insert_all(&txn, "reflective_sessions", r.sessions, written).await?;
+    insert_all(&txn, "reflective_session_schools", r.session_schools, written).await?;
+    insert_all(&txn, "reflective_registrations", r.registrations, written).await?;
+    insert_all(&txn, "reflective_feedback", r.feedback, written).await?;
     insert_all(&txn, "audit_events", r.audit, written).await?;
     txn.commit().await?;
     Ok(())

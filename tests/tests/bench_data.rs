@@ -321,3 +321,254 @@ async fn the_api_serves_the_generated_data_and_finds_no_clashes() {
         .await;
     slots.ok();
 }
+
+#[tokio::test]
+async fn generated_consultations_are_what_the_domain_would_have_written() {
+    use domain::entities::{consent, consultation, consultation_action, consultation_record, pupil};
+    use domain::model::{ConsultationKind, ConsultationOutcome, ConsultationStatus};
+    let app = generated().await;
+    let db = &app.services.db;
+    let rows = consultation::Entity::find().all(db).await.unwrap();
+    let consents = consent::Entity::find().all(db).await.unwrap();
+    let pupils = pupil::Entity::find().all(db).await.unwrap();
+    let records = consultation_record::Entity::find().all(db).await.unwrap();
+    let actions = consultation_action::Entity::find().all(db).await.unwrap();
+    let bookings: HashMap<_, _> = booking::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    assert!(rows.len() > 100, "consultations at a small scale: {}", rows.len());
+    for status in [
+        ConsultationStatus::Requested,
+        ConsultationStatus::Accepted,
+        ConsultationStatus::Scheduled,
+        ConsultationStatus::RecordShared,
+        ConsultationStatus::Closed,
+    ] {
+        assert!(rows.iter().any(|c| c.status == status), "no {status:?} consultation");
+    }
+    assert!(rows.iter().any(|c| c.cycle > 1), "no review");
+    for c in &rows {
+        // A formal consultation is about a pupil of its own school, with consent valid on the
+        // day of its meeting; a professional one names no child.
+        match c.kind {
+            ConsultationKind::Formal => {
+                let p = pupils.iter().find(|p| Some(p.id) == c.pupil_id).expect("its pupil");
+                assert_eq!(p.school_id, c.school_id);
+                if let Some(b) = c.booking_id {
+                    let on = bookings[&b]
+                        .starts_at
+                        .with_timezone(&chrono_tz::Europe::London)
+                        .date_naive();
+                    let mine: Vec<_> = consents.iter().filter(|k| k.pupil_id == p.id).cloned().collect();
+                    assert!(
+                        domain::consultations::consent::valid_on(&mine, on),
+                        "consent for {:?} on {on}",
+                        c.id
+                    );
+                }
+            }
+            ConsultationKind::Professional => assert!(c.pupil_id.is_none()),
+        }
+        if let Some(b) = c.booking_id {
+            let b = &bookings[&b];
+            assert_eq!((b.school_id, Some(b.ep_id)), (Some(c.school_id), c.ep_id));
+            assert_eq!(b.kind.as_str(), "CONSULTATION");
+        }
+        let record = records.iter().find(|r| r.consultation_id == c.id);
+        let held = matches!(
+            c.status,
+            ConsultationStatus::Held | ConsultationStatus::RecordShared | ConsultationStatus::ReviewDue
+        ) || c.outcome.is_some();
+        assert_eq!(record.is_some(), held, "{:?} {:?}", c.id, c.status);
+        if let Some(r) = record {
+            let shared = r.shared_at.is_some();
+            assert!(
+                actions
+                    .iter()
+                    .filter(|a| a.consultation_id == c.id)
+                    .all(|a| a.shared == shared)
+            );
+            assert_eq!(c.review_on.is_some(), shared);
+        }
+        if let Some(prev) = c.previous_id {
+            let p = rows.iter().find(|r| r.id == prev).unwrap();
+            assert_eq!((p.pupil_id, p.cycle + 1), (c.pupil_id, c.cycle));
+            assert_eq!(p.outcome, Some(ConsultationOutcome::ContinuedInReview));
+        }
+    }
+
+    // Through the API: the administrator sees every one of the service's consultations; a
+    // SENCO their school's (and only shared actions); the other service none of them.
+    let admin = app.sign_in(&generate::admin_email(0), generate::PASSWORD).await;
+    let listed = all_pages(
+        &app,
+        &admin,
+        "query($a: String) { consultations(first: 100, after: $a) { pageInfo { hasNextPage endCursor } edges { node { id status school { name } } } } }",
+        "consultations",
+        json!({}),
+    )
+    .await;
+    let schools = domain::entities::school::Entity::find().all(db).await.unwrap();
+    let s0 = schools.iter().find(|s| s.name == generate::school_name(0, 0)).unwrap();
+    assert_eq!(
+        listed.len(),
+        rows.iter().filter(|c| c.service_id == s0.service_id).count()
+    );
+    for c in &listed {
+        assert!(c["school"]["name"].as_str().unwrap().ends_with("(S0)"));
+    }
+    let senco = app.sign_in(&generate::senco_email(0, 0), generate::PASSWORD).await;
+    let mine = app
+        .gql(
+            &senco,
+            "{ consultations(first: 100, filter: { openOnly: true }) { edges { node { school { name } status } } } consultationActions(first: 100) { edges { node { schoolId } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = mine.ok()["consultations"]["edges"].as_array().unwrap().clone();
+    assert!(!edges.is_empty(), "school 0 has open consultations");
+    for e in &edges {
+        assert_eq!(e["node"]["school"]["name"], generate::school_name(0, 0));
+        assert!(!["CLOSED", "DECLINED", "WITHDRAWN"].contains(&e["node"]["status"].as_str().unwrap()));
+    }
+    let school0 = s0.id;
+    let shared_open = actions
+        .iter()
+        .filter(|a| a.school_id == school0 && a.shared && a.status == domain::model::ActionStatus::Open)
+        .count();
+    assert_eq!(
+        mine.ok()["consultationActions"]["edges"].as_array().unwrap().len(),
+        shared_open.min(100)
+    );
+    let other = app.sign_in(&generate::admin_email(1), generate::PASSWORD).await;
+    let theirs = app
+        .gql(
+            &other,
+            "{ consultations(first: 100) { edges { node { school { name } } } } }",
+            json!({}),
+        )
+        .await;
+    for e in theirs.ok()["consultations"]["edges"].as_array().unwrap() {
+        assert!(!e["node"]["school"]["name"].as_str().unwrap().contains("(S0)"));
+    }
+}
+
+#[tokio::test]
+async fn generated_reflective_sessions_keep_capacity_order_and_charge_exactly() {
+    use domain::entities::{
+        reflective_feedback, reflective_registration, reflective_session, reflective_session_school,
+    };
+    use domain::model::{PlaceStatus, ReflectiveStatus};
+    let app = generated().await;
+    let db = &app.services.db;
+    let sessions = reflective_session::Entity::find().all(db).await.unwrap();
+    let places = reflective_registration::Entity::find().all(db).await.unwrap();
+    let open_to = reflective_session_school::Entity::find().all(db).await.unwrap();
+    let feedback = reflective_feedback::Entity::find().all(db).await.unwrap();
+    let ledger = ledger_entry::Entity::find().all(db).await.unwrap();
+    let bookings: HashMap<_, _> = booking::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    assert!(sessions.len() >= 20, "sessions at a small scale: {}", sessions.len());
+    for status in [
+        ReflectiveStatus::Scheduled,
+        ReflectiveStatus::Held,
+        ReflectiveStatus::Cancelled,
+    ] {
+        assert!(sessions.iter().any(|s| s.status == status), "no {status:?} session");
+    }
+    assert!(
+        places.iter().any(|p| p.status == PlaceStatus::Waiting),
+        "a waiting list"
+    );
+    for s in &sessions {
+        let mine: Vec<_> = places.iter().filter(|p| p.session_id == s.id).collect();
+        let registered = mine.iter().filter(|p| p.status == PlaceStatus::Registered).count();
+        assert!(registered <= s.capacity as usize, "over capacity: {:?}", s.id);
+        let mut waiting: Vec<i32> = mine.iter().filter_map(|p| p.waiting_position).collect();
+        waiting.sort_unstable();
+        assert_eq!(waiting, (1..=waiting.len() as i32).collect::<Vec<_>>());
+        // Every place is someone of one of the session's schools.
+        for p in &mine {
+            assert!(
+                open_to
+                    .iter()
+                    .any(|o| o.session_id == s.id && o.school_id == p.school_id)
+            );
+        }
+        let b = &bookings[&s.booking_id.unwrap()];
+        assert_eq!(
+            (b.ep_id, b.starts_at, b.ends_at),
+            (s.facilitator_id, s.starts_at, s.ends_at)
+        );
+        let shares: i64 = ledger
+            .iter()
+            .filter(|l| l.booking_id == Some(b.id) && l.kind == LedgerKind::Delivered)
+            .map(|l| i64::from(l.minutes))
+            .sum();
+        if s.status == ReflectiveStatus::Held {
+            assert_eq!(b.status, BookingStatus::Delivered);
+            assert_eq!(
+                shares,
+                i64::from(b.direct_minutes),
+                "the shares are the facilitator's minutes"
+            );
+            let came = mine.iter().filter(|p| p.attended == Some(true)).count();
+            let given = feedback.iter().filter(|f| f.session_id == s.id).count();
+            assert!(given <= came);
+            assert_eq!(given, mine.iter().filter(|p| p.feedback_given).count());
+        } else {
+            assert_eq!(shares, 0);
+        }
+    }
+    // Through the API: a SENCO sees the sessions open to their school, with their places.
+    let senco = app.sign_in(&generate::senco_email(0, 0), generate::PASSWORD).await;
+    let school = app
+        .gql(&senco, "{ schools(first: 1) { edges { node { id } } } }", json!({}))
+        .await
+        .ok()["schools"]["edges"][0]["node"]["id"]
+        .clone();
+    let up = app
+        .gql(
+            &senco,
+            "query($s: ID!) { upcomingReflectiveSessions(schoolId: $s, withFreePlaces: false, first: 100) { nodes { id schools { name } registrations { status } } } }",
+            json!({ "s": school }),
+        )
+        .await;
+    let nodes = up.ok()["upcomingReflectiveSessions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!nodes.is_empty(), "{}", up.body);
+    for n in &nodes {
+        assert!(
+            n["schools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["name"] == generate::school_name(0, 0))
+        );
+    }
+    let staff = app.sign_in(&generate::staff_email(0, 0, 0), generate::PASSWORD).await;
+    let mine = app
+        .gql(
+            &staff,
+            "{ myReflectiveRegistrations(first: 5) { nodes { status session { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        !mine.ok()["myReflectiveRegistrations"]["nodes"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -174,12 +174,15 @@ async fn twenty_race_for_the_last_three_places_and_a_cancellation_promotes_the_f
     let up = gql(
         &fx,
         &t.staff_a.token,
-        "query($s: ID) { upcomingReflectiveSessions(schoolId: $s) { id } }",
+        "query($s: ID) { upcomingReflectiveSessions(schoolId: $s) { nodes { id } } }",
         json!({ "s": t.school_a.id }),
     )
     .await;
     assert!(
-        up.ok()["upcomingReflectiveSessions"].as_array().unwrap().is_empty(),
+        up.ok()["upcomingReflectiveSessions"]["nodes"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
         "{}",
         up.body
     );
@@ -247,11 +250,14 @@ async fn twenty_race_for_the_last_three_places_and_a_cancellation_promotes_the_f
     let mine = gql(
         &fx,
         promoted_token,
-        "{ myReflectiveRegistrations { status session { id } } }",
+        "{ myReflectiveRegistrations { nodes { status session { id } } } }",
         json!({}),
     )
     .await;
-    let mine = mine.ok()["myReflectiveRegistrations"].as_array().unwrap().clone();
+    let mine = mine.ok()["myReflectiveRegistrations"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["status"], "REGISTERED");
     assert_eq!(mine[0]["session"]["id"], id.as_str());
@@ -563,19 +569,24 @@ async fn each_role_sees_what_the_table_says_and_others_are_not_found() {
     let up = gql(
         &fx,
         &t.staff_a.token,
-        "query($s: ID) { upcomingReflectiveSessions(schoolId: $s) { id freePlaces } }",
+        "query($s: ID) { upcomingReflectiveSessions(schoolId: $s) { nodes { id freePlaces } } }",
         json!({ "s": t.school_a.id }),
     )
     .await;
-    assert_eq!(up.ok()["upcomingReflectiveSessions"][0]["id"], id.as_str());
+    assert_eq!(up.ok()["upcomingReflectiveSessions"]["nodes"][0]["id"], id.as_str());
     let up_b = gql(
         &fx,
         &t.senco_b.token,
-        "{ upcomingReflectiveSessions { id } }",
+        "{ upcomingReflectiveSessions { nodes { id } } }",
         json!({}),
     )
     .await;
-    assert!(up_b.ok()["upcomingReflectiveSessions"].as_array().unwrap().is_empty());
+    assert!(
+        up_b.ok()["upcomingReflectiveSessions"]["nodes"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     // Another school's SENCO cannot take a place: not found.
     let r = register(&fx, &t.senco_b.token, &id, None).await;
     assert_eq!(r.code(), Some("NOT_FOUND"), "{}", r.body);
@@ -651,4 +662,472 @@ async fn bad_inputs_are_user_errors_and_nothing_is_written() {
         5,
         "the usual four and its own"
     );
+}
+
+/// The statuses of the reflective bookings (each test has a database of its own), sorted.
+async fn reflective_bookings(fx: &Fx) -> Vec<String> {
+    let mut v = fx
+        .app
+        .texts("SELECT status FROM bookings WHERE kind = 'REFLECTIVE_SESSION'")
+        .await;
+    v.sort();
+    v
+}
+
+fn not_found_or_user_error(a: &Answer, field: &str) -> bool {
+    a.code() == Some("NOT_FOUND") || codes(a, field).iter().any(|c| c == "NOT_FOUND")
+}
+
+const SERIES: &str = "mutation($i: ScheduleReflectiveSeriesInput!) { scheduleReflectiveSeries(input: $i) { result { sessions { id startsAt bookingId } skipped { date reason } warnings } userErrors { field message code } } }";
+
+#[tokio::test]
+async fn a_half_termly_series_is_made_in_one_go_skipping_closures_each_session_its_own_booking() {
+    let fx = fixture_starting(2).await;
+    let t = &fx.t;
+    let rt = type_id(&fx, "ELSA supervision").await;
+    // A closure on the day the second half-term's session would fall: it moves on a week.
+    let closed = fx.week(3) + Duration::days(1);
+    let c = gql(
+        &fx,
+        &t.admin.token,
+        "mutation($i: AddClosureInput!) { addClosure(input: $i) { userErrors { field message } } }",
+        json!({ "i": { "serviceId": t.service_id, "kind": "SCHOOL_CLOSURE", "schoolId": t.school_a.id,
+                        "startsOn": scps_tests::fixtures::d(closed), "endsOn": scps_tests::fixtures::d(closed), "reason": "INSET day" } }),
+    )
+    .await;
+    assert_eq!(c.ok()["addClosure"]["userErrors"], json!([]), "{}", c.body);
+    let bookings = fx.app.count("bookings").await;
+    let until = scps_tests::fixtures::d(fx.week(11) + Duration::days(4));
+    let first = json!({ "typeId": rt, "schoolIds": [t.school_a.id, t.school_b.id], "startsAt": at(&fx, 0, 10), "mode": "ONLINE" });
+    // Another service's administrator, and a SENCO, may not.
+    let other = fx.app.tenant().await;
+    for who in [&other.admin, &t.senco_b] {
+        let a = gql(
+            &fx,
+            &who.token,
+            SERIES,
+            json!({ "i": { "first": first, "cadence": "HALF_TERMLY", "until": until } }),
+        )
+        .await;
+        assert!(
+            not_found_or_user_error(&a, "scheduleReflectiveSeries") || a.code() == Some("FORBIDDEN"),
+            "{}: {}",
+            who.email,
+            a.body
+        );
+    }
+    assert_eq!(fx.app.count("bookings").await, bookings, "nothing written");
+    let a = gql(
+        &fx,
+        &t.ep.token,
+        SERIES,
+        json!({ "i": { "first": first, "cadence": "HALF_TERMLY", "until": until } }),
+    )
+    .await;
+    let made = &a.ok()["scheduleReflectiveSeries"]["result"];
+    let sessions = made["sessions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", a.body))
+        .clone();
+    // Half 1, Half 2 (a week late, after the closure) and Term 2 (a term without halves).
+    let instant = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    let starts: Vec<_> = sessions
+        .iter()
+        .map(|s| instant(s["startsAt"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            instant(&at(&fx, 0, 10)),
+            instant(&at(&fx, 4, 10)),
+            instant(&at(&fx, 7, 10))
+        ],
+        "{}",
+        a.body
+    );
+    let skipped = made["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{}", a.body);
+    assert_eq!(skipped[0]["date"], scps_tests::fixtures::d(closed));
+    assert!(skipped[0]["reason"].as_str().unwrap().contains("closed"));
+    let mut booking_ids: Vec<&str> = sessions.iter().map(|s| s["bookingId"].as_str().unwrap()).collect();
+    booking_ids.dedup();
+    assert_eq!(booking_ids.len(), 3, "each session its own booking");
+    assert_eq!(fx.app.count("bookings").await, bookings + 3);
+    // A first session in the half-term holiday is no start.
+    let bad = gql(
+        &fx,
+        &t.ep.token,
+        SERIES,
+        json!({ "i": { "first": { "typeId": rt, "schoolIds": [t.school_a.id], "startsAt": at(&fx, 2, 10) }, "cadence": "HALF_TERMLY", "until": until } }),
+    )
+    .await;
+    assert_eq!(
+        codes(&bad, "scheduleReflectiveSeries"),
+        vec!["INVALID_STATE"],
+        "{}",
+        bad.body
+    );
+    assert_eq!(fx.app.count("bookings").await, bookings + 3, "nothing more written");
+}
+
+const CHANGE: &str = "mutation($i: ChangeReflectiveSessionInput!) { changeReflectiveSession(input: $i) { result { session { id startsAt endsAt location bookingId } warnings } userErrors { field message code } } }";
+
+#[tokio::test]
+async fn a_second_facilitators_time_is_a_booking_and_both_move_when_the_session_changes() {
+    let fx = fixture_starting(2).await;
+    let t = &fx.t;
+    let rt = type_id(&fx, "Reflecting team").await;
+    let s = scheduled(
+        &schedule(
+            &fx,
+            &t.admin.token,
+            json!({ "typeId": rt, "schoolIds": [t.school_a.id], "startsAt": at(&fx, 4, 10), "mode": "IN_PERSON",
+                    "location": "Staff room", "facilitatorId": t.ep.person_id, "coFacilitatorId": t.other_ep.person_id }),
+        )
+        .await,
+    );
+    let id = s["id"].as_str().unwrap().to_owned();
+    assert_eq!(reflective_bookings(&fx).await, vec!["CONFIRMED", "CONFIRMED"]);
+    // The second facilitator sees the whole session, places included, but may not change it.
+    registration(&register(&fx, &t.staff_a.token, &id, None).await);
+    let co = session(&fx, &t.other_ep.token, &id).await;
+    assert_eq!(
+        co.ok()["reflectiveSession"]["registrations"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        co.body
+    );
+    let co_moves = gql(
+        &fx,
+        &t.other_ep.token,
+        CHANGE,
+        json!({ "i": { "id": id, "startsAt": at(&fx, 4, 14) } }),
+    )
+    .await;
+    assert!(
+        co_moves.code().is_some() || !codes(&co_moves, "changeReflectiveSession").is_empty(),
+        "{}",
+        co_moves.body
+    );
+    assert_eq!(reflective_bookings(&fx).await, vec!["CONFIRMED", "CONFIRMED"]);
+    // The second facilitator is now busy then: another session of theirs at that time is refused.
+    let clash = schedule(
+        &fx,
+        &t.admin.token,
+        json!({ "typeId": rt, "schoolIds": [t.school_b.id], "startsAt": at(&fx, 4, 11), "mode": "ONLINE", "facilitatorId": t.other_ep.person_id }),
+    )
+    .await;
+    assert!(
+        !codes(&clash, "scheduleReflectiveSession").is_empty() || clash.code() == Some("CONFLICT"),
+        "{}",
+        clash.body
+    );
+    let clash = schedule(
+        &fx,
+        &t.admin.token,
+        json!({ "typeId": rt, "schoolIds": [t.school_b.id], "startsAt": at(&fx, 4, 11), "mode": "ONLINE",
+                "facilitatorId": t.ep.person_id, "coFacilitatorId": t.other_ep.person_id }),
+    )
+    .await;
+    assert!(
+        !codes(&clash, "scheduleReflectiveSession").is_empty() || clash.code() == Some("CONFLICT"),
+        "{}",
+        clash.body
+    );
+    assert_eq!(reflective_bookings(&fx).await.len(), 2, "nothing written");
+
+    // Out of reach: not found.
+    let other = fx.app.tenant().await;
+    for who in [&other.admin, &t.senco_b] {
+        let a = gql(
+            &fx,
+            &who.token,
+            CHANGE,
+            json!({ "i": { "id": id, "startsAt": at(&fx, 4, 14) } }),
+        )
+        .await;
+        assert_eq!(a.code(), Some("NOT_FOUND"), "{}: {}", who.email, a.body);
+    }
+    let staff = gql(
+        &fx,
+        &t.staff_a.token,
+        CHANGE,
+        json!({ "i": { "id": id, "startsAt": at(&fx, 4, 14) } }),
+    )
+    .await;
+    assert!(
+        matches!(staff.code(), Some("FORBIDDEN" | "NOT_FOUND")),
+        "{}",
+        staff.body
+    );
+
+    // A move onto the facilitator's other booking is refused, and nothing changes.
+    let busy = gql(
+        &fx,
+        &t.admin.token,
+        "mutation($i: CreateBookingInput!) { createBooking(input: $i) { result { booking { id } } userErrors { message } } }",
+        json!({ "i": { "serviceId": t.service_id, "epId": t.ep.person_id, "kind": "TRAINING", "mode": "ONLINE",
+                        "startsAt": at(&fx, 4, 14), "endsAt": at(&fx, 4, 15) } }),
+    )
+    .await;
+    assert!(
+        busy.ok()["createBooking"]["result"]["booking"]["id"].is_string(),
+        "{}",
+        busy.body
+    );
+    let refused = gql(
+        &fx,
+        &t.admin.token,
+        CHANGE,
+        json!({ "i": { "id": id, "startsAt": at(&fx, 4, 14) } }),
+    )
+    .await;
+    assert!(
+        !codes(&refused, "changeReflectiveSession").is_empty() || refused.code() == Some("CONFLICT"),
+        "{}",
+        refused.body
+    );
+    let same = session(&fx, &t.admin.token, &id).await;
+    assert_eq!(reflective_bookings(&fx).await, vec!["CONFIRMED", "CONFIRMED"]);
+    assert!(same.ok()["reflectiveSession"].is_object());
+
+    // The administrator moves it: both bookings move, the old ones given up, in one go.
+    let moved = gql(
+        &fx,
+        &t.admin.token,
+        CHANGE,
+        json!({ "i": { "id": id, "startsAt": at(&fx, 5, 13), "location": "Library" } }),
+    )
+    .await;
+    let v = &moved.ok()["changeReflectiveSession"]["result"]["session"];
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(v["startsAt"].as_str().unwrap_or_else(|| panic!("{}", moved.body)))
+            .unwrap(),
+        chrono::DateTime::parse_from_rfc3339(&at(&fx, 5, 13)).unwrap()
+    );
+    assert_eq!(v["location"], "Library");
+    assert_ne!(v["bookingId"], s["bookingId"]);
+    let mut expected = vec!["CANCELLED", "CANCELLED", "CONFIRMED", "CONFIRMED"];
+    expected.sort();
+    assert_eq!(reflective_bookings(&fx).await, expected);
+    // Cancelling the session gives up both facilitators' time.
+    let c = gql(
+        &fx,
+        &t.admin.token,
+        &mutation(
+            "cancelReflectiveSession",
+            "CancelReflectiveSessionInput",
+            "session { status }",
+        ),
+        json!({ "i": { "id": id, "reason": "The schools asked to postpone" } }),
+    )
+    .await;
+    assert_eq!(
+        c.ok()["cancelReflectiveSession"]["session"]["status"],
+        "CANCELLED",
+        "{}",
+        c.body
+    );
+    assert_eq!(reflective_bookings(&fx).await, vec!["CANCELLED"; 4]);
+}
+
+#[tokio::test]
+async fn a_schools_presenter_history_and_participation_per_term_rotate_roles_fairly() {
+    let fx = fixture_starting(-4).await;
+    let t = &fx.t;
+    let rt = type_id(&fx, "Reflecting team").await;
+    let mut held = Vec::new();
+    for (week, presenter) in [(0, &t.staff_a), (3, &t.staff_a)] {
+        let s = scheduled(
+            &schedule(
+                &fx,
+                &t.admin.token,
+                json!({ "typeId": rt, "schoolIds": [t.school_a.id, t.school_b.id], "startsAt": at(&fx, week, 10), "facilitatorId": t.ep.person_id,
+                        "shortNoticeReason": "Recorded after the session", "mode": "ONLINE" }),
+            )
+            .await,
+        );
+        let id = s["id"].as_str().unwrap().to_owned();
+        let p = registration(&register(&fx, &presenter.token, &id, None).await);
+        let r = registration(&register(&fx, &t.senco_a.token, &id, None).await);
+        let b = registration(&register(&fx, &t.senco_b.token, &id, None).await);
+        for (place, role) in [(&p, "PRESENTER"), (&r, "REFLECTOR"), (&b, "TIMEKEEPER")] {
+            let a = gql(
+                &fx,
+                &t.admin.token,
+                &mutation(
+                    "assignReflectiveRole",
+                    "AssignReflectiveRoleInput",
+                    "registration { role }",
+                ),
+                json!({ "i": { "id": place["id"], "role": role } }),
+            )
+            .await;
+            assert_eq!(
+                a.ok()["assignReflectiveRole"]["registration"]["role"],
+                role,
+                "{}",
+                a.body
+            );
+        }
+        let h = gql(
+            &fx,
+            &t.admin.token,
+            &mutation(
+                "holdReflectiveSession",
+                "HoldReflectiveSessionInput",
+                "session { status }",
+            ),
+            json!({ "i": { "id": id, "attended": [p["id"], r["id"], b["id"]] } }),
+        )
+        .await;
+        assert_eq!(
+            h.ok()["holdReflectiveSession"]["session"]["status"],
+            "HELD",
+            "{}",
+            h.body
+        );
+        held.push(id);
+    }
+    // A session still to come, with a place, counts as offered but not held.
+    let later = scheduled(
+        &schedule(
+            &fx,
+            &t.ep.token,
+            json!({ "typeId": rt, "schoolIds": [t.school_a.id], "startsAt": at(&fx, 8, 10), "mode": "ONLINE" }),
+        )
+        .await,
+    );
+    registration(&register(&fx, &t.staff_a.token, later["id"].as_str().unwrap(), None).await);
+
+    const ROLES: &str = "query($s: ID!) { reflectiveRoles(schoolId: $s) { personId sessions attended presented lastPresentedAt roles { role count } } }";
+    let a = gql(&fx, &t.senco_a.token, ROLES, json!({ "s": t.school_a.id })).await;
+    let rows = a.ok()["reflectiveRoles"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", a.body))
+        .clone();
+    // Only school A's people; the one who has presented least comes first.
+    assert_eq!(rows.len(), 2, "{}", a.body);
+    assert_eq!(rows[0]["personId"], t.senco_a.person_id.as_str());
+    assert_eq!(rows[0]["presented"], 0);
+    assert_eq!(rows[0]["roles"], json!([{ "role": "REFLECTOR", "count": 2 }]));
+    assert_eq!(rows[1]["personId"], t.staff_a.person_id.as_str());
+    assert_eq!(
+        (rows[1]["presented"].as_i64(), rows[1]["attended"].as_i64()),
+        (Some(2), Some(2))
+    );
+    assert!(rows[1]["lastPresentedAt"].is_string());
+
+    const PART: &str = "query($s: ID!, $f: Date!, $t: Date!) { reflectiveParticipation(schoolId: $s, from: $f, to: $t) { term sessions held places waiting attended presenters } }";
+    let range = json!({ "s": t.school_a.id, "f": scps_tests::fixtures::d(fx.week(0)), "t": scps_tests::fixtures::d(fx.week(11)) });
+    let p = gql(&fx, &t.leader_a.token, PART, range.clone()).await;
+    let terms = p.ok()["reflectiveParticipation"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", p.body))
+        .clone();
+    assert_eq!(terms.len(), 2, "{}", p.body);
+    assert_eq!(
+        terms[0],
+        json!({ "term": "Term 1", "sessions": 2, "held": 2, "places": 4, "waiting": 0, "attended": 4, "presenters": 1 })
+    );
+    assert_eq!(
+        terms[1],
+        json!({ "term": "Term 2", "sessions": 1, "held": 0, "places": 1, "waiting": 0, "attended": 0, "presenters": 0 })
+    );
+    // Other school's SENCO and another service: not found; staff: forbidden.
+    let other = fx.app.tenant().await;
+    for who in [&t.senco_b, &other.admin] {
+        let a = gql(&fx, &who.token, ROLES, json!({ "s": t.school_a.id })).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"), "{}: {}", who.email, a.body);
+        let p = gql(&fx, &who.token, PART, range.clone()).await;
+        assert_eq!(p.code(), Some("NOT_FOUND"), "{}: {}", who.email, p.body);
+    }
+    let staff = gql(&fx, &t.staff_a.token, ROLES, json!({ "s": t.school_a.id })).await;
+    assert!(
+        matches!(staff.code(), Some("FORBIDDEN" | "NOT_FOUND")),
+        "{}",
+        staff.body
+    );
+    // A person's places: their school's SENCO sees them (not the presenter's next step); another
+    // school's SENCO and another service see none; staff may not look at others'.
+    const PLACES: &str = "query($p: ID!) { reflectiveRegistrations(personId: $p, first: 10) { nodes { status role nextStep session { id status } } } }";
+    let seen = gql(&fx, &t.senco_a.token, PLACES, json!({ "p": t.staff_a.person_id })).await;
+    let nodes = seen.ok()["reflectiveRegistrations"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", seen.body))
+        .clone();
+    assert_eq!(nodes.len(), 3, "{}", seen.body);
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["session"]["id"].is_string() && n["nextStep"].is_null())
+    );
+    assert_eq!(nodes.iter().filter(|n| n["role"] == "PRESENTER").count(), 2);
+    for who in [&t.senco_b, &other.admin] {
+        let none = gql(&fx, &who.token, PLACES, json!({ "p": t.staff_a.person_id })).await;
+        assert_eq!(
+            none.ok()["reflectiveRegistrations"]["nodes"],
+            json!([]),
+            "{}: {}",
+            who.email,
+            none.body
+        );
+    }
+    let staff_look = gql(&fx, &t.staff_a.token, PLACES, json!({ "p": t.senco_a.person_id })).await;
+    assert_eq!(staff_look.code(), Some("FORBIDDEN"), "{}", staff_look.body);
+    // School B's SENCO sees their own presenter history (their timekeeping).
+    let b = gql(&fx, &t.senco_b.token, ROLES, json!({ "s": t.school_b.id })).await;
+    assert_eq!(
+        b.ok()["reflectiveRoles"][0]["roles"],
+        json!([{ "role": "TIMEKEEPER", "count": 2 }])
+    );
+}
+
+#[tokio::test]
+async fn in_the_demo_a_cluster_session_fills_a_waiter_is_promoted_and_it_is_held_and_shared_out() {
+    let app = scps_tests::TestApp::spawn().await;
+    scps::demo::seed_into(&app.services).await.expect("the demo seeds");
+    let admin = app
+        .sign_in("dana.admin@eps.demo.invalid", scps::demo::DEMO_PASSWORD)
+        .await;
+    let held = app
+        .texts("SELECT status FROM reflective_sessions WHERE status = 'HELD'")
+        .await;
+    assert_eq!(held.len(), 1, "one session held");
+    let promoted = app
+        .texts("SELECT action FROM audit_events WHERE action = 'reflective_place.promote'")
+        .await;
+    assert_eq!(promoted.len(), 1, "a cancellation promoted the first waiter");
+    let waiting = app
+        .texts("SELECT status FROM reflective_registrations WHERE status = 'WAITING'")
+        .await;
+    assert_eq!(waiting.len(), 1, "one still waits");
+    let shares = app
+        .texts("SELECT reason FROM ledger_entries WHERE reason = 'Share of a reflective session'")
+        .await;
+    assert_eq!(shares.len(), 3, "each of the three schools has its share");
+    let service =
+        app.gql(&admin, "{ viewer { services { id } } }", json!({})).await.ok()["viewer"]["services"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let summary = app
+        .gql(
+            &admin,
+            "query($s: ID!) { reflectiveFeedbackSummary(serviceId: $s) { sessionType { name } responses } }",
+            json!({ "s": service }),
+        )
+        .await;
+    let team = summary.ok()["reflectiveFeedbackSummary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["sessionType"]["name"] == "Reflecting team")
+        .cloned()
+        .unwrap();
+    assert_eq!(team["responses"], 3, "{}", summary.body);
+    let scheduled = app
+        .texts("SELECT status FROM reflective_sessions WHERE status = 'SCHEDULED'")
+        .await;
+    assert!(scheduled.len() >= 2, "an ELSA series follows: {scheduled:?}");
 }

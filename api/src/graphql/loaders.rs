@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use async_graphql::Context;
 
@@ -114,12 +114,14 @@ impl Loader<ContractKey> for ContractBalanceLoader {
     }
 }
 
-/// The loaders of one request.
+/// The loaders of one request. What they read is kept for the rest of the
+/// request once read (the request is the cache's whole life), so that a list can read what its
+/// rows refer to ahead of them (see [`prime`]).
 pub struct Loaders {
-    pub schools: DataLoader<SchoolLoader>,
-    pub people: DataLoader<PersonLoader>,
-    pub services: DataLoader<ServiceLoader>,
-    pub balances: DataLoader<ContractBalanceLoader>,
+    pub schools: DataLoader<SchoolLoader, HashMapCache>,
+    pub people: DataLoader<PersonLoader, HashMapCache>,
+    pub services: DataLoader<ServiceLoader, HashMapCache>,
+    pub balances: DataLoader<ContractBalanceLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -131,28 +133,35 @@ impl Loaders {
             tokio::spawn(REQUEST_STATEMENTS.scope(counter, fut))
         };
         Self {
-            schools: DataLoader::new(
+            schools: DataLoader::with_cache(
                 SchoolLoader {
                     db: db.clone(),
                     caller: caller.clone(),
                 },
                 spawner.clone(),
+                HashMapCache::default(),
             ),
-            people: DataLoader::new(
+            people: DataLoader::with_cache(
                 PersonLoader {
                     db: db.clone(),
                     caller: caller.clone(),
                 },
                 spawner.clone(),
+                HashMapCache::default(),
             ),
-            services: DataLoader::new(
+            services: DataLoader::with_cache(
                 ServiceLoader {
                     db: db.clone(),
                     caller: caller.clone(),
                 },
                 spawner.clone(),
+                HashMapCache::default(),
             ),
-            balances: DataLoader::new(ContractBalanceLoader { db: db.clone() }, spawner),
+            balances: DataLoader::with_cache(
+                ContractBalanceLoader { db: db.clone() },
+                spawner,
+                HashMapCache::default(),
+            ),
         }
     }
 }
@@ -177,10 +186,51 @@ fn unshare(e: &Arc<DomainError>) -> DomainError {
 #[error("{0}")]
 struct LoaderFailure(String);
 
+/// Reads, one statement each, the schools and people that a page of rows refers to, when the
+/// selection asks for them (`fields` names the row's fields, e.g. `school` and `ep`, looked for
+/// under `edges.node` and `nodes`). The rows' own resolvers then find them in the request's
+/// cache. Batching by the loaders' timer alone split a page's batch in several under load.
+pub async fn prime(
+    ctx: &Context<'_>,
+    schools: (&str, Vec<SchoolId>),
+    people: (&str, Vec<PersonId>),
+) -> async_graphql::Result<()> {
+    let asked = |field: &str| {
+        let here = ctx.look_ahead();
+        here.field("edges").field("node").field(field).exists() || here.field("nodes").field(field).exists()
+    };
+    let (school_field, school_ids) = schools;
+    let (person_field, person_ids) = people;
+    let want_schools = !school_ids.is_empty() && asked(school_field);
+    let want_people = !person_ids.is_empty() && asked(person_field);
+    if !want_schools && !want_people {
+        return Ok(());
+    }
+    let c = super::context::of(ctx)?;
+    let loaders = ctx.data::<Loaders>().map_err(|_| super::errors::unauthenticated())?;
+    let schools = async {
+        if want_schools {
+            loaders.schools.load_many(school_ids).await.map(drop)
+        } else {
+            Ok(())
+        }
+    };
+    let people = async {
+        if want_people {
+            loaders.people.load_many(person_ids).await.map(drop)
+        } else {
+            Ok(())
+        }
+    };
+    let (a, b) = futures_util::future::join(schools, people).await;
+    a.and(b)
+        .map_err(|e| super::errors::to_graphql(unshare(&e), &c.request_id))
+}
+
 /// Loads one row through this request's loaders; `None` when it is absent or out of reach.
 async fn load<K, L>(
     ctx: &Context<'_>,
-    loader: impl FnOnce(&Loaders) -> &DataLoader<L>,
+    loader: impl FnOnce(&Loaders) -> &DataLoader<L, HashMapCache>,
     id: Option<K>,
 ) -> async_graphql::Result<Option<L::Value>>
 where

@@ -196,8 +196,8 @@ impl Tenanted for space_to_talk_slot::Entity {
 }
 
 /// A reflective session belongs to its service and its facilitator, and is seen by those who
-/// reach one of the schools it is open to; it is changed only within its service or by its
-/// facilitator.
+/// reach one of the schools it is open to and by its second facilitator; it is changed only
+/// within its service or by its facilitator.
 impl Tenanted for reflective_session::Entity {
     const OWNER: Option<Owner<reflective_session::Column>> = Some(SESSION_OWNER);
 
@@ -209,6 +209,11 @@ impl Tenanted for reflective_session::Entity {
             .to_owned();
         Condition::any()
             .add(SESSION_OWNER.condition(access, true))
+            .add(access.condition(
+                reflective_session::Column::ServiceId,
+                None,
+                Some(reflective_session::Column::CoFacilitatorId),
+            ))
             .add(reflective_session::Column::Id.in_subquery(open_to))
     }
 }

@@ -7,10 +7,13 @@
 //! free text is short, and feedback carries no person.
 
 pub mod feedback;
+pub mod history;
+pub mod moves;
 pub mod places;
+pub mod series;
 pub mod sessions;
 pub mod states;
 pub mod types;
 mod views;
 
-pub use views::{RegistrationView, SessionView, get, my_registrations, upcoming};
+pub use views::{RegistrationView, SessionView, get, my_registrations, registrations_of, sessions_of, upcoming};

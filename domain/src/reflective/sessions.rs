@@ -82,7 +82,34 @@ fn booking_error(e: DomainError) -> DomainError {
     }
 }
 
+/// Errors of the second facilitator's booking, pointed at them.
+fn co_booking_error(e: DomainError) -> DomainError {
+    match e {
+        DomainError::Invalid(mut errors) => {
+            for f in &mut errors {
+                f.field = vec!["coFacilitatorId".to_owned()];
+                f.message = format!("the second facilitator: {}", f.message);
+            }
+            DomainError::Invalid(errors)
+        }
+        other => other,
+    }
+}
+
 pub async fn schedule(db: &Db, caller: &Caller, input: NewSession) -> DomainResult<Scheduled> {
+    let txn = db::begin_write(db).await?;
+    let made = schedule_in(&txn, caller, input).await?;
+    txn.commit().await?;
+    Ok(made)
+}
+
+/// Schedules a session inside the caller's transaction: its checks, the facilitator's booking
+/// (and the second facilitator's), the session and the schools it is open to.
+pub(crate) async fn schedule_in(
+    txn: &impl ConnectionTrait,
+    caller: &Caller,
+    input: NewSession,
+) -> DomainResult<Scheduled> {
     let mut p = Problems::new();
     let location = p
         .check(values::optional_text("location", input.location.as_deref(), 200))
@@ -123,8 +150,7 @@ pub async fn schedule(db: &Db, caller: &Caller, input: NewSession) -> DomainResu
     }
     p.finish()?;
 
-    let txn = db::begin_write(db).await?;
-    let ty = Door::open(&txn, caller, Action::ScheduleReflectiveSessions)
+    let ty = Door::open(txn, caller, Action::ScheduleReflectiveSessions)
         .await?
         .get::<session_type::Entity>(input.type_id)
         .await
@@ -152,7 +178,7 @@ pub async fn schedule(db: &Db, caller: &Caller, input: NewSession) -> DomainResu
             .principal
             .refusal(Action::ScheduleReflectiveSessions, service, None));
     }
-    time::require_ep(&txn, service, facilitator, "facilitatorId").await?;
+    time::require_ep(txn, service, facilitator, "facilitatorId").await?;
     if let Some(co) = input.co_facilitator_id {
         if co == facilitator {
             return Err(DomainError::invalid(
@@ -161,10 +187,10 @@ pub async fn schedule(db: &Db, caller: &Caller, input: NewSession) -> DomainResu
                 "the second facilitator is another EP",
             ));
         }
-        time::require_ep(&txn, service, co, "coFacilitatorId").await?;
+        time::require_ep(txn, service, co, "coFacilitatorId").await?;
     }
     // Every school must be one of the service's open schools.
-    let found = Door::service(&txn, service)
+    let found = Door::service(txn, service)
         .get_many::<school::Entity, _>(input.school_ids.clone())
         .await?;
     let mut p = Problems::new();
@@ -186,7 +212,7 @@ pub async fn schedule(db: &Db, caller: &Caller, input: NewSession) -> DomainResu
     let cluster = input.school_ids.len() > 1;
     let mut charging = match input.charging {
         Some(c) => c,
-        None => super::types::default_charging(&txn, service).await?,
+        None => super::types::default_charging(txn, service).await?,
     };
     let charged_school = match (charging, input.charged_school_id) {
         (ReflectiveCharging::OneSchool, Some(s)) if !distinct.contains(&s) => {
@@ -228,7 +254,7 @@ pub async fn schedule(db: &Db, caller: &Caller, input: NewSession) -> DomainResu
     };
     let ends_at = input.starts_at + Duration::minutes(i64::from(minutes));
     let booked = bookings::create_in(
-        &txn,
+        txn,
         caller,
         bookings::NewBooking {
             service_id: Some(service),
@@ -246,15 +272,44 @@ pub async fn schedule(db: &Db, caller: &Caller, input: NewSession) -> DomainResu
             funding_stream: Some(FundingStream::Traded),
             status: BookingStatus::Confirmed,
             overbooking_reason: None,
-            short_notice_reason: input.short_notice_reason,
+            short_notice_reason: input.short_notice_reason.clone(),
         },
         None,
     )
     .await
     .map_err(booking_error)?;
+    let mut warnings = booked.warnings;
+    // The second facilitator's time is a booking too: at no school, never charged (the session's
+    // time is the lead facilitator's), held, moved and cancelled with the session.
+    if let Some(co) = input.co_facilitator_id {
+        let co_booked = bookings::create_in(
+            txn,
+            caller,
+            bookings::NewBooking {
+                service_id: Some(service),
+                school_id: None,
+                ep_id: co,
+                kind: BookingKind::ReflectiveSession,
+                visit_id: None,
+                mode: input.mode,
+                location: location.clone(),
+                starts_at: input.starts_at,
+                ends_at,
+                preparation_minutes: 0,
+                funding_stream: None,
+                status: BookingStatus::Confirmed,
+                overbooking_reason: None,
+                short_notice_reason: input.short_notice_reason.clone(),
+            },
+            None,
+        )
+        .await
+        .map_err(co_booking_error)?;
+        warnings.extend(co_booked.warnings);
+    }
     let now = Utc::now();
     let id = ReflectiveSessionId::new();
-    let door = Door::open(&txn, caller, Action::ScheduleReflectiveSessions).await?;
+    let door = Door::open(txn, caller, Action::ScheduleReflectiveSessions).await?;
     let row = door
         .insert(session::ActiveModel {
             id: Set(id),
@@ -292,7 +347,7 @@ pub async fn schedule(db: &Db, caller: &Caller, input: NewSession) -> DomainResu
     )
     .await?;
     audit::log(
-        &txn,
+        txn,
         caller,
         Entry::new("reflective_session.schedule", "ReflectiveSession", id)
             .in_school(service, single)
@@ -304,11 +359,10 @@ pub async fn schedule(db: &Db, caller: &Caller, input: NewSession) -> DomainResu
             })),
     )
     .await?;
-    let view = assemble(&txn, caller, vec![row]).await?;
-    txn.commit().await?;
+    let view = assemble(txn, caller, vec![row]).await?;
     Ok(Scheduled {
         session: view.into_iter().next().ok_or(DomainError::NotFound)?,
-        warnings: booked.warnings,
+        warnings,
     })
 }
 
@@ -324,6 +378,27 @@ pub(crate) async fn for_step(
     let row = door::for_change::<session::Entity, _>(txn, caller, id, Action::ViewReflectiveSessions, action).await?;
     let next = states::check(step, row.status)?;
     Ok((row, next))
+}
+
+/// The second facilitator's open booking for the session: theirs at exactly its time (an EP is
+/// never in two places at once, so there is at most one).
+pub(crate) async fn co_booking(
+    txn: &impl ConnectionTrait,
+    row: &session::Model,
+) -> DomainResult<Option<crate::entities::booking::Model>> {
+    use crate::entities::booking;
+    let Some(co) = row.co_facilitator_id else {
+        return Ok(None);
+    };
+    Ok(Door::service(txn, row.service_id)
+        .find::<booking::Entity>()
+        .filter(booking::Column::EpId.eq(co))
+        .filter(booking::Column::Kind.eq(BookingKind::ReflectiveSession))
+        .filter(booking::Column::StartsAt.eq(row.starts_at))
+        .filter(booking::Column::EndsAt.eq(row.ends_at))
+        .filter(booking::Column::Status.is_in([BookingStatus::Tentative, BookingStatus::Confirmed]))
+        .one(txn)
+        .await?)
 }
 
 async fn save(
@@ -346,7 +421,10 @@ pub async fn cancel(db: &Db, caller: &Caller, id: ReflectiveSessionId, reason: &
     let txn = db::begin_write(db).await?;
     let (row, next) = for_step(&txn, caller, id, Action::ScheduleReflectiveSessions, Step::Cancel).await?;
     if let Some(b) = row.booking_id {
-        bookings::cancel_by_id_in(&txn, caller, b, Some(CancelledFor::Service), reason).await?;
+        bookings::cancel_by_id_in(&txn, caller, b, Some(CancelledFor::Service), reason.clone()).await?;
+    }
+    if let Some(co) = co_booking(&txn, &row).await? {
+        bookings::cancel_by_id_in(&txn, caller, co.id, Some(CancelledFor::Service), reason).await?;
     }
     let saved = save(&txn, caller, row, next).await?;
     audit::log(
@@ -458,6 +536,18 @@ pub async fn hold(
         },
     )
     .await?;
+    if let Some(co) = co_booking(&txn, &row).await? {
+        bookings::deliver_in(
+            &txn,
+            caller,
+            bookings::Delivery {
+                id: co.id,
+                direct_minutes,
+                preparation_minutes: None,
+            },
+        )
+        .await?;
+    }
     let mut charged = Vec::new();
     // A single school's booking was charged as any booking is; a cluster's shares go here.
     if !bookings::is_chargeable(&delivered) {

@@ -15,6 +15,8 @@ pub enum Step {
     /// The session took place: attendance, and the facilitator's time charged.
     Hold,
     Cancel,
+    /// The time or the place changes (the facilitators' bookings move with it).
+    Change,
     /// The presenter's next step is recorded.
     RecordNextStep,
     /// An attendee gives anonymous feedback.
@@ -61,6 +63,12 @@ pub const STEPS: &[Transition] = &[
         what: "cancel the session",
     },
     Transition {
+        step: Step::Change,
+        from: &[Scheduled],
+        to: None,
+        what: "change the session's time or place",
+    },
+    Transition {
         step: Step::RecordNextStep,
         from: &[Held],
         to: None,
@@ -102,7 +110,7 @@ mod tests {
         for t in STEPS {
             assert_eq!(STEPS.iter().filter(|u| u.step == t.step).count(), 1, "{:?}", t.step);
         }
-        assert_eq!(STEPS.len(), 7);
+        assert_eq!(STEPS.len(), 8);
     }
 
     #[test]

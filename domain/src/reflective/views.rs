@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
+use sea_orm::sea_query::{Expr, Query, QueryStatementBuilder};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 
 use crate::access::{Action, Caller};
@@ -14,8 +15,9 @@ use crate::entities::{
     reflective_session_school as session_school, reflective_session_type as session_type,
 };
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{ReflectiveSessionId, SchoolId, ServiceId};
+use crate::ids::{PersonId, ReflectiveSessionId, SchoolId, ServiceId};
 use crate::model::{PlaceStatus, ReflectiveStatus};
+use crate::page::{self, Page, PageRequest, Position, SortKey};
 
 /// A place as its reader may see it.
 #[derive(Clone, Debug)]
@@ -101,6 +103,7 @@ pub(crate) async fn assemble(
                 mine.iter()
                     .filter(|p| {
                         me == Some(p.person_id)
+                            || (me.is_some() && me == row.co_facilitator_id)
                             || participation
                                 .access()
                                 .permits(p.service_id, Some(p.school_id), Some(p.facilitator_id))
@@ -141,13 +144,17 @@ pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: ReflectiveSes
 }
 
 /// Scheduled sessions still to come that the caller can see (open to `school`, if given), with
-/// free places when `with_free_places`, soonest first.
+/// free places when `with_free_places`, soonest first, a page at a time (the school and the free
+/// places are conditions of the one statement, so a page costs the same whatever its size).
 pub async fn upcoming(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     school: Option<SchoolId>,
     with_free_places: bool,
-) -> DomainResult<Vec<SessionView>> {
+    page: &PageRequest,
+) -> DomainResult<Page<SessionView>> {
+    use sea_orm::sea_query::ExprTrait;
+    let window = page.window()?;
     let door = Door::open(conn, caller, Action::ViewReflectiveSessions).await?;
     door.require_any()?;
     let mut q = door
@@ -155,46 +162,138 @@ pub async fn upcoming(
         .filter(session::Column::Status.eq(ReflectiveStatus::Scheduled))
         .filter(session::Column::StartsAt.gt(Utc::now()));
     if let Some(s) = school {
-        let ids: Vec<ReflectiveSessionId> = door
-            .find::<session_school::Entity>()
-            .filter(session_school::Column::SchoolId.eq(s))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|r| r.session_id)
-            .collect();
-        q = q.filter(session::Column::Id.is_in(ids));
+        q = q.filter(
+            session::Column::Id.in_subquery(
+                Query::select()
+                    .column(session_school::Column::SessionId)
+                    .from(session_school::Entity)
+                    .and_where(session_school::Column::SchoolId.eq(s))
+                    .to_owned(),
+            ),
+        );
     }
-    let rows = q
-        .order_by_asc(session::Column::StartsAt)
-        .order_by_asc(session::Column::Id)
-        .all(conn)
-        .await?;
-    let views = assemble(conn, caller, rows).await?;
-    Ok(views
-        .into_iter()
-        .filter(|v| !with_free_places || v.free_places() > 0)
-        .collect())
+    if with_free_places {
+        let taken = Query::select()
+            .expr(Expr::col((registration::Entity, registration::Column::Id)).count())
+            .from(registration::Entity)
+            .and_where(
+                Expr::col((registration::Entity, registration::Column::SessionId))
+                    .equals((session::Entity, session::Column::Id)),
+            )
+            .and_where(registration::Column::Status.eq(PlaceStatus::Registered))
+            .to_owned();
+        q = q.filter(
+            Expr::col((session::Entity, session::Column::Capacity))
+                .gt(Expr::SubQuery(None, Box::new(taken.into_sub_query_statement()))),
+        );
+    }
+    let found = page::fetch(
+        conn,
+        q,
+        session::Column::Id,
+        SortKey::Time(session::Column::StartsAt),
+        false,
+        &window,
+        |m: &session::Model| Position {
+            key: Some(m.starts_at.to_rfc3339()),
+            id: m.id.0,
+        },
+    )
+    .await?;
+    assembled_page(conn, caller, found).await
 }
 
-/// The caller's own places, newest first (cancelled ones included, as history).
-pub async fn my_registrations(conn: &impl ConnectionTrait, caller: &Caller) -> DomainResult<Vec<RegistrationView>> {
+/// A page of session rows as views, in one go.
+async fn assembled_page(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    found: Page<session::Model>,
+) -> DomainResult<Page<SessionView>> {
+    let (cursors, rows): (Vec<String>, Vec<session::Model>) = found.items.into_iter().unzip();
+    let views = assemble(conn, caller, rows).await?;
+    Ok(Page {
+        items: cursors.into_iter().zip(views).collect(),
+        has_next_page: found.has_next_page,
+        has_previous_page: found.has_previous_page,
+        total: found.total,
+    })
+}
+
+/// The sessions of these places, as the caller may see them (those out of sight left out), in
+/// a fixed number of statements.
+pub async fn sessions_of(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    ids: Vec<ReflectiveSessionId>,
+) -> DomainResult<Vec<SessionView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = Door::open(conn, caller, Action::ViewReflectiveSessions)
+        .await?
+        .get_many::<session::Entity, _>(ids)
+        .await?;
+    assemble(conn, caller, rows).await
+}
+
+/// The caller's own places, newest first (cancelled ones included, as history), a page at a time.
+pub async fn my_registrations(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    page: &PageRequest,
+) -> DomainResult<Page<RegistrationView>> {
     let Some(me) = caller.principal.person_id() else {
         return Err(DomainError::Forbidden);
     };
-    let rows = Door::open(conn, caller, Action::ViewReflectiveSessions)
-        .await?
+    let door = Door::open(conn, caller, Action::ViewReflectiveSessions).await?;
+    places_of(conn, caller, door, me, page).await
+}
+
+/// Someone's places as the caller may see them (a SENCO or leader: at their school; the
+/// facilitating EP: on their sessions; administrators: all), newest first, a page at a time.
+/// Places out of reach are not listed.
+pub async fn registrations_of(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    person: PersonId,
+    page: &PageRequest,
+) -> DomainResult<Page<RegistrationView>> {
+    if caller.principal.person_id() == Some(person) {
+        return my_registrations(conn, caller, page).await;
+    }
+    let door = Door::open(conn, caller, Action::ViewReflectiveParticipation).await?;
+    door.require_any()?;
+    places_of(conn, caller, door, person, page).await
+}
+
+async fn places_of<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    door: Door<'_, C>,
+    person: PersonId,
+    page: &PageRequest,
+) -> DomainResult<Page<RegistrationView>> {
+    let window = page.window()?;
+    let q = door
         .find::<registration::Entity>()
-        .filter(registration::Column::PersonId.eq(me))
-        .order_by_desc(registration::Column::CreatedAt)
-        .order_by_desc(registration::Column::Id)
-        .all(conn)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| RegistrationView {
-            shows_next_step: true,
-            row,
-        })
-        .collect())
+        .filter(registration::Column::PersonId.eq(person));
+    let found = page::fetch(
+        conn,
+        q,
+        registration::Column::Id,
+        SortKey::Time(registration::Column::CreatedAt),
+        true,
+        &window,
+        |m: &registration::Model| Position {
+            key: Some(m.created_at.to_rfc3339()),
+            id: m.id.0,
+        },
+    )
+    .await?;
+    let me = caller.principal.person_id();
+    Ok(found.map(|row| RegistrationView {
+        // The presenter's next step: for the presenter and the facilitator only.
+        shows_next_step: me.is_some() && (me == Some(row.person_id) || me == Some(row.facilitator_id)),
+        row,
+    }))
 }

@@ -108,6 +108,16 @@ impl TermCalendar {
         !self.taught.is_empty()
     }
 
+    /// The spans taught, in order: each term's halves, or the term where it has none.
+    pub fn taught(&self) -> &[Span] {
+        &self.taught
+    }
+
+    /// The terms, in order.
+    pub fn terms(&self) -> &[Span] {
+        &self.terms
+    }
+
     /// Whether a day is taught (always, without a calendar).
     pub fn is_term_time(&self, day: NaiveDate) -> bool {
         !self.is_kept() || self.taught.iter().any(|s| s.range.contains(day))

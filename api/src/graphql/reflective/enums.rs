@@ -57,3 +57,20 @@ mirror! {
         Observer = "OBSERVER",
     }
 }
+
+/// How often a series of sessions meets.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReflectiveCadence {
+    /// One in each half-term (a term without halves counts as one).
+    HalfTermly,
+    Termly,
+}
+
+impl From<ReflectiveCadence> for domain::reflective::series::Cadence {
+    fn from(c: ReflectiveCadence) -> Self {
+        match c {
+            ReflectiveCadence::HalfTermly => Self::HalfTermly,
+            ReflectiveCadence::Termly => Self::Termly,
+        }
+    }
+}

@@ -5,14 +5,16 @@ use chrono::{DateTime, Utc};
 
 use domain::DomainError;
 use domain::ids::{ReflectiveRegistrationId, ReflectiveSessionId};
-use domain::reflective::{feedback, places, sessions, types};
+use domain::reflective::{feedback, moves, places, series, sessions, types};
 
-use super::enums::{ReflectiveCharging, ReflectiveFormat, ReflectiveRole};
+use super::enums::{ReflectiveCadence, ReflectiveCharging, ReflectiveFormat, ReflectiveRole};
 use super::objects::{ReflectiveRegistration, ReflectiveSession, ReflectiveSessionType};
 use crate::graphql::context;
 use crate::graphql::enums::BookingMode;
 use crate::graphql::errors::payload_of;
 use crate::graphql::ids;
+use crate::graphql::scalars::Date;
+use crate::graphql::time::SkippedDate;
 
 fn session_id(field: &str, id: &ID) -> Result<ReflectiveSessionId, DomainError> {
     ids::expect(field, "ReflectiveSession", id).map_err(|_| DomainError::NotFound)
@@ -92,6 +94,39 @@ payload!(ScheduleReflectiveSessionPayload {
 });
 
 #[derive(InputObject)]
+pub struct ScheduleReflectiveSeriesInput {
+    /// The first session; the others follow it in the same week of each half-term (or term), on
+    /// the same weekday and at the same time.
+    pub first: ScheduleReflectiveSessionInput,
+    pub cadence: ReflectiveCadence,
+    /// The last day a session may fall on (at most 400 days after the first).
+    pub until: Date,
+}
+
+#[derive(SimpleObject)]
+pub struct ReflectiveSeriesScheduled {
+    pub sessions: Vec<ReflectiveSession>,
+    /// Closures, holidays and dates the facilitator was not free (the session moved on a week).
+    pub skipped: Vec<SkippedDate>,
+    pub warnings: Vec<String>,
+}
+
+payload!(ScheduleReflectiveSeriesPayload {
+    result: ReflectiveSeriesScheduled
+});
+
+#[derive(InputObject)]
+pub struct ChangeReflectiveSessionInput {
+    pub id: ID,
+    /// A new start: the facilitators' bookings move with it.
+    pub starts_at: Option<DateTime<Utc>>,
+    pub duration_minutes: Option<i32>,
+    /// A new room, or "online": never a child's details.
+    pub location: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
 pub struct CancelReflectiveSessionInput {
     pub id: ID,
     pub reason: String,
@@ -119,8 +154,8 @@ pub struct ReflectivePlaceChanged {
 impl ReflectivePlaceChanged {
     fn of(p: places::PlaceChanged) -> Self {
         Self {
-            registration: ReflectiveRegistration(p.registration),
-            promoted: p.promoted.map(ReflectiveRegistration),
+            registration: ReflectiveRegistration::of(p.registration),
+            promoted: p.promoted.map(ReflectiveRegistration::of),
             session: ReflectiveSession(Box::new(p.session)),
         }
     }
@@ -172,6 +207,23 @@ pub struct GiveReflectiveFeedbackInput {
 }
 
 payload!(GiveReflectiveFeedbackPayload { given: bool });
+
+fn new_session(input: ScheduleReflectiveSessionInput) -> Result<sessions::NewSession, DomainError> {
+    Ok(sessions::NewSession {
+        type_id: ids::expect("typeId", "ReflectiveSessionType", &input.type_id)?,
+        school_ids: ids::expect_all("schoolIds", "School", &input.school_ids)?,
+        starts_at: input.starts_at,
+        duration_minutes: input.duration_minutes,
+        mode: input.mode.into(),
+        location: input.location,
+        facilitator_id: ids::expect_opt("facilitatorId", "Person", input.facilitator_id.as_ref())?,
+        co_facilitator_id: ids::expect_opt("coFacilitatorId", "Person", input.co_facilitator_id.as_ref())?,
+        capacity: input.capacity,
+        charging: input.charging.map(Into::into),
+        charged_school_id: ids::expect_opt("chargedSchoolId", "School", input.charged_school_id.as_ref())?,
+        short_notice_reason: input.short_notice_reason,
+    })
+}
 
 #[derive(Default)]
 pub struct ReflectiveMutation;
@@ -238,22 +290,75 @@ impl ReflectiveMutation {
     ) -> Result<ScheduleReflectiveSessionPayload> {
         let c = context::of(ctx)?;
         let caller = c.caller()?;
+        let result = async { sessions::schedule(c.db(), caller, new_session(input)?).await }.await;
+        Ok(payload_of(c, result, |s| ReflectiveSessionScheduled {
+            session: ReflectiveSession(Box::new(s.session)),
+            warnings: s.warnings,
+        })?
+        .into())
+    }
+
+    /// Schedules a half-termly or termly series in one go: each session its own booking,
+    /// closures and holidays skipped.
+    async fn schedule_reflective_series(
+        &self,
+        ctx: &Context<'_>,
+        input: ScheduleReflectiveSeriesInput,
+    ) -> Result<ScheduleReflectiveSeriesPayload> {
+        let c = context::of(ctx)?;
+        let caller = c.caller()?;
         let result = async {
-            let new = sessions::NewSession {
-                type_id: ids::expect("typeId", "ReflectiveSessionType", &input.type_id)?,
-                school_ids: ids::expect_all("schoolIds", "School", &input.school_ids)?,
-                starts_at: input.starts_at,
-                duration_minutes: input.duration_minutes,
-                mode: input.mode.into(),
-                location: input.location,
-                facilitator_id: ids::expect_opt("facilitatorId", "Person", input.facilitator_id.as_ref())?,
-                co_facilitator_id: ids::expect_opt("coFacilitatorId", "Person", input.co_facilitator_id.as_ref())?,
-                capacity: input.capacity,
-                charging: input.charging.map(Into::into),
-                charged_school_id: ids::expect_opt("chargedSchoolId", "School", input.charged_school_id.as_ref())?,
-                short_notice_reason: input.short_notice_reason,
-            };
-            sessions::schedule(c.db(), caller, new).await
+            let first = new_session(input.first)?;
+            series::schedule_series(
+                c.db(),
+                caller,
+                series::NewSeries {
+                    first,
+                    cadence: input.cadence.into(),
+                    until: input.until.0,
+                },
+            )
+            .await
+        }
+        .await;
+        Ok(payload_of(c, result, |m| ReflectiveSeriesScheduled {
+            sessions: m.sessions.into_iter().map(|v| ReflectiveSession(Box::new(v))).collect(),
+            skipped: m
+                .skipped
+                .into_iter()
+                .map(|s| SkippedDate {
+                    date: Date(s.date),
+                    reason: s.reason,
+                })
+                .collect(),
+            warnings: m.warnings,
+        })?
+        .into())
+    }
+
+    /// Changes a scheduled session's time or place; the facilitators' bookings move with it in
+    /// the same transaction.
+    async fn change_reflective_session(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeReflectiveSessionInput,
+    ) -> Result<ScheduleReflectiveSessionPayload> {
+        let c = context::of(ctx)?;
+        let caller = c.caller()?;
+        let result = async {
+            let id = session_id("id", &input.id)?;
+            moves::change(
+                c.db(),
+                caller,
+                id,
+                moves::SessionChange {
+                    starts_at: input.starts_at,
+                    duration_minutes: input.duration_minutes,
+                    location: input.location.map(Some),
+                    reason: input.reason,
+                },
+            )
+            .await
         }
         .await;
         Ok(payload_of(c, result, |s| ReflectiveSessionScheduled {
@@ -320,7 +425,7 @@ impl ReflectiveMutation {
             places::assign_role(c.db(), caller, registration_id(&input.id)?, input.role.map(Into::into)).await
         }
         .await;
-        Ok(payload_of(c, result, ReflectiveRegistration)?.into())
+        Ok(payload_of(c, result, ReflectiveRegistration::of)?.into())
     }
 
     /// Records the session as held: attendance, the booking delivered, the time charged.
@@ -351,7 +456,7 @@ impl ReflectiveMutation {
         let result =
             async { places::record_next_step(c.db(), caller, registration_id(&input.id)?, &input.next_step).await }
                 .await;
-        Ok(payload_of(c, result, ReflectiveRegistration)?.into())
+        Ok(payload_of(c, result, ReflectiveRegistration::of)?.into())
     }
 
     /// Gives anonymous feedback on a session one attended, once.

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use domain::entities::reflective_session_type as session_type;
-use domain::reflective::{self, RegistrationView, SessionView, feedback, types};
+use domain::reflective::{self, RegistrationView, SessionView, feedback, history, types};
 
 use super::enums::{PlaceStatus, ReflectiveCharging, ReflectiveFormat, ReflectiveRole, ReflectiveStatus};
 use crate::graphql::context;
@@ -12,6 +12,7 @@ use crate::graphql::enums::BookingMode;
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::ids;
 use crate::graphql::loaders;
+use crate::graphql::scalars::Date;
 use crate::graphql::tenancy::{Person, School};
 
 /// One timed stage of a session.
@@ -110,17 +111,15 @@ impl ReflectiveSession {
         }
         self.0.schools.iter().map(|s| ids::encode("School", *s)).collect()
     }
+    /// The schools it is open to (asked for together: one batch for a whole page of sessions,
+    /// however many schools each has).
     async fn schools(&self, ctx: &Context<'_>) -> Result<Vec<School>> {
-        let mut out = Vec::new();
         if self.0.limited {
-            return Ok(out);
+            return Ok(Vec::new());
         }
-        for s in &self.0.schools {
-            if let Some(m) = loaders::school(ctx, Some(*s)).await? {
-                out.push(School(m));
-            }
-        }
-        Ok(out)
+        let found =
+            futures_util::future::try_join_all(self.0.schools.iter().map(|s| loaders::school(ctx, Some(*s)))).await?;
+        Ok(found.into_iter().flatten().map(School).collect())
     }
     async fn facilitator(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
         if self.0.limited {
@@ -154,13 +153,20 @@ impl ReflectiveSession {
             .registrations
             .iter()
             .cloned()
-            .map(ReflectiveRegistration)
+            .map(ReflectiveRegistration::of)
             .collect()
     }
 }
 
 /// A place on a session (or on its waiting list), with the participant's role.
-pub struct ReflectiveRegistration(pub RegistrationView);
+pub struct ReflectiveRegistration(pub RegistrationView, pub Option<Box<SessionView>>);
+
+impl ReflectiveRegistration {
+    /// A place whose session is read when asked for.
+    pub fn of(v: RegistrationView) -> Self {
+        Self(v, None)
+    }
+}
 
 #[Object]
 impl ReflectiveRegistration {
@@ -170,7 +176,11 @@ impl ReflectiveRegistration {
     async fn session_id(&self) -> ID {
         ids::encode("ReflectiveSession", self.0.row.session_id)
     }
+    /// The session (read with the whole page's, in a list of places).
     async fn session(&self, ctx: &Context<'_>) -> Result<Option<ReflectiveSession>> {
+        if let Some(s) = &self.1 {
+            return Ok(Some(ReflectiveSession(s.clone())));
+        }
         let c = context::of(ctx)?;
         match reflective::get(c.db(), c.caller()?, self.0.row.session_id).await {
             Ok(v) => Ok(Some(ReflectiveSession(Box::new(v)))),
@@ -237,5 +247,88 @@ impl ReflectiveFeedbackSummary {
     }
     async fn comments(&self) -> &[String] {
         &self.0.comments
+    }
+}
+
+/// How often someone took a role.
+#[derive(SimpleObject)]
+pub struct ReflectiveRoleCount {
+    pub role: ReflectiveRole,
+    pub count: i64,
+}
+
+/// One person's part in a school's held sessions (for rotating roles fairly).
+pub struct ReflectivePersonRoles(pub history::PersonRoles);
+
+#[Object]
+impl ReflectivePersonRoles {
+    async fn person_id(&self) -> ID {
+        ids::encode("Person", self.0.person_id)
+    }
+    async fn person(&self, ctx: &Context<'_>) -> Result<Option<Person>> {
+        Ok(loaders::person(ctx, Some(self.0.person_id)).await?.map(Person))
+    }
+    /// Held sessions they had a place on.
+    async fn sessions(&self) -> i64 {
+        self.0.sessions
+    }
+    async fn attended(&self) -> i64 {
+        self.0.attended
+    }
+    async fn presented(&self) -> i64 {
+        self.0.presented
+    }
+    async fn last_presented_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_presented_at
+    }
+    async fn roles(&self) -> Vec<ReflectiveRoleCount> {
+        self.0
+            .roles
+            .iter()
+            .map(|(r, n)| ReflectiveRoleCount {
+                role: (*r).into(),
+                count: *n,
+            })
+            .collect()
+    }
+}
+
+/// A school's participation in reflective sessions in one term.
+pub struct ReflectiveSchoolTerm(pub history::SchoolTerm);
+
+#[Object]
+impl ReflectiveSchoolTerm {
+    async fn school_id(&self) -> ID {
+        ids::encode("School", self.0.school_id)
+    }
+    async fn term(&self) -> &str {
+        &self.0.term.name
+    }
+    async fn starts_on(&self) -> Date {
+        Date(self.0.term.range.starts_on)
+    }
+    async fn ends_on(&self) -> Date {
+        Date(self.0.term.range.ends_on)
+    }
+    /// Sessions open to the school in the term (cancelled ones aside).
+    async fn sessions(&self) -> i64 {
+        self.0.sessions
+    }
+    async fn held(&self) -> i64 {
+        self.0.held
+    }
+    /// Places the school's people took.
+    async fn places(&self) -> i64 {
+        self.0.places
+    }
+    async fn waiting(&self) -> i64 {
+        self.0.waiting
+    }
+    async fn attended(&self) -> i64 {
+        self.0.attended
+    }
+    /// People of the school who presented.
+    async fn presenters(&self) -> i64 {
+        self.0.presenters
     }
 }

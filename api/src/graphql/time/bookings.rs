@@ -146,6 +146,12 @@ impl Booking {
         )
         .await
         .or_gql(c)?;
+        crate::graphql::loaders::prime(
+            ctx,
+            ("school", rows.items.iter().filter_map(|(_, b)| b.school_id).collect()),
+            ("ep", rows.items.iter().map(|(_, b)| b.ep_id).collect()),
+        )
+        .await?;
         Ok(page::connection(rows, Booking))
     }
 }
@@ -333,6 +339,12 @@ impl BookingsQuery {
         )
         .await
         .or_gql(c)?;
+        crate::graphql::loaders::prime(
+            ctx,
+            ("school", rows.items.iter().filter_map(|(_, b)| b.school_id).collect()),
+            ("ep", rows.items.iter().map(|(_, b)| b.ep_id).collect()),
+        )
+        .await?;
         Ok(page::connection(rows, Booking))
     }
 

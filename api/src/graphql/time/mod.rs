@@ -21,7 +21,7 @@ pub use calendar::{CalendarException, WorkingPattern};
 pub use contracts::{Contract, SchoolStreamBalance};
 pub use ledger::LedgerEntry;
 pub use node::load_node;
-pub use series::VisitSeries;
+pub use series::{SkippedDate, VisitSeries};
 pub use settings::{AcademicYear, Closure, TimeSettings, TimeUnit};
 
 use super::loaders;
