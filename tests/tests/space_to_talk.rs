@@ -274,6 +274,22 @@ async fn an_ep_publishes_a_run_the_senco_books_a_parent_and_each_role_sees_what_
             assert_eq!(one.code(), Some("NOT_FOUND"), "{name}: {}", one.body);
         }
     }
+    // Upcoming per EP: the run's EP has one, the other EP none.
+    for (ep, n) in [(&t.ep.person_id, 1), (&t.other_ep.person_id, 0)] {
+        let per_ep = gql(
+            &fx,
+            &t.admin.token,
+            "query($e: ID) { upcomingSpaceToTalkSessions(epId: $e) { id } }",
+            json!({ "e": ep }),
+        )
+        .await;
+        assert_eq!(
+            per_ep.ok()["upcomingSpaceToTalkSessions"].as_array().unwrap().len(),
+            n,
+            "{}",
+            per_ep.body
+        );
+    }
     // The other school's SENCO: the school, its slots and the booking are not found.
     assert!(!table_allows(
         Role::Senco,
