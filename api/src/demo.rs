@@ -19,6 +19,7 @@ use domain::time::{bookings, calendar, contracts, local_to_utc, settings};
 use domain::{DomainError, identity};
 
 mod reflective;
+mod space_to_talk;
 
 use crate::app::{self, Application};
 use crate::config::Config;
@@ -66,6 +67,8 @@ struct Seeded {
     partner: (String, String, String),
     /// A second, small service of the same deployment, which sees nothing of the first.
     other: (ServiceId, Vec<(String, String, String)>),
+    /// Ashgrove's Space to Talk booking page for parents (when the demo found term time).
+    parent_page: Option<String>,
 }
 
 fn date(y: i32, m: u32, d: u32) -> anyhow::Result<NaiveDate> {
@@ -190,6 +193,9 @@ pub async fn run(mut config: Config, explicit_database: bool) -> anyhow::Result<
         "The demo service's id is {}.",
         crate::graphql::ids::encode("Service", seeded.service).0
     );
+    if let Some(path) = &seeded.parent_page {
+        println!("A parent's Space to Talk booking page at Ashgrove Primary (no account): {base}{path}");
+    }
     let (other, other_tokens) = &seeded.other;
     println!();
     println!(
@@ -732,6 +738,7 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
 
     seed_consultations(db, &admin, &school_ids, &eps, tz).await?;
     reflective::seed(db, &admin, sid, &school_ids, &eps, tz).await?;
+    let parent_page = space_to_talk::seed(db, &admin, school_ids[0], tz).await?;
 
     // The partner client: a council portal limited to three schools.
     let issued = partners::create(
@@ -778,6 +785,7 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
         tokens,
         partner: (issued.client.row.client_id.clone(), issued.client_secret, partner_token),
         other: seed_second_service(db, auth).await?,
+        parent_page,
     })
 }
 

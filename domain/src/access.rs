@@ -109,6 +109,16 @@ pub enum Action {
     ViewReflectiveParticipation,
     GiveReflectiveFeedback,
     ViewReflectiveFeedback,
+    // Space to Talk
+    ManageSpaceToTalkSettings,
+    PublishSpaceToTalkRuns,
+    ViewSpaceToTalkSlots,
+    BookSpaceToTalk,
+    ViewSpaceToTalkBookings,
+    ChangeSpaceToTalkBookings,
+    RecordSpaceToTalkAttendance,
+    IssueSpaceToTalkLinks,
+    ViewSpaceToTalkFigures,
 }
 
 /// One role's permission to take an action.
@@ -448,6 +458,57 @@ pub const RULES: &[Rule] = &[
         action: Action::ViewReflectiveFeedback,
         what: "read the feedback on reflective sessions",
         grants: &[ADMIN, g(Psychologist, OwnCalendar)],
+    },
+    Rule {
+        action: Action::ManageSpaceToTalkSettings,
+        what: "set Space to Talk's slot length, whether it draws down allocation, and whether notes are kept",
+        grants: &[ADMIN],
+    },
+    Rule {
+        action: Action::PublishSpaceToTalkRuns,
+        what: "publish or withdraw a run of Space to Talk slots",
+        grants: &[ADMIN, g(Psychologist, OwnCalendar)],
+    },
+    Rule {
+        action: Action::ViewSpaceToTalkSlots,
+        what: "see Space to Talk runs and free slots (partner clients: counts of free slots only)",
+        grants: &[
+            ADMIN,
+            g(Psychologist, OwnCalendar),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+            partner(PartnerScope::AvailabilityRead),
+        ],
+    },
+    Rule {
+        action: Action::BookSpaceToTalk,
+        what: "book a parent or carer into a Space to Talk slot for a school",
+        grants: &[ADMIN, g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::ViewSpaceToTalkBookings,
+        what: "see Space to Talk bookings and the parents' contact details",
+        grants: &[ADMIN, g(Psychologist, OwnCalendar), g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::ChangeSpaceToTalkBookings,
+        what: "cancel or move a Space to Talk booking",
+        grants: &[ADMIN, g(Psychologist, OwnCalendar), g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::RecordSpaceToTalkAttendance,
+        what: "record whether a parent attended Space to Talk, and its safeguarding and referral flags",
+        grants: &[ADMIN, g(Psychologist, OwnCalendar)],
+    },
+    Rule {
+        action: Action::IssueSpaceToTalkLinks,
+        what: "issue or revoke a school's Space to Talk booking link for parents",
+        grants: &[ADMIN, g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::ViewSpaceToTalkFigures,
+        what: "see Space to Talk attendance figures per term and school",
+        grants: &[ADMIN, g(Senco, OwnSchool), g(SchoolLeader, OwnSchool)],
     },
 ];
 
@@ -881,6 +942,15 @@ mod tests {
         Action::ViewReflectiveParticipation,
         Action::GiveReflectiveFeedback,
         Action::ViewReflectiveFeedback,
+        Action::ManageSpaceToTalkSettings,
+        Action::PublishSpaceToTalkRuns,
+        Action::ViewSpaceToTalkSlots,
+        Action::BookSpaceToTalk,
+        Action::ViewSpaceToTalkBookings,
+        Action::ChangeSpaceToTalkBookings,
+        Action::RecordSpaceToTalkAttendance,
+        Action::IssueSpaceToTalkLinks,
+        Action::ViewSpaceToTalkFigures,
     ];
 
     #[test]

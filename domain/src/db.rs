@@ -142,6 +142,11 @@ pub const SLOT_TAKEN: &str = "That time is no longer available: the EP was booke
 
 const RULES: &[Rule] = &[
     Rule {
+        name: "ux_space_to_talk_bookings_live_slot",
+        sqlite_message: "space_to_talk_bookings.slot_id",
+        meaning: || DomainError::Conflict(crate::space_to_talk::booking::JUST_TAKEN.into()),
+    },
+    Rule {
         name: "bookings_ep_no_overlap",
         sqlite_message: "bookings_ep_no_overlap",
         meaning: || DomainError::Conflict(SLOT_TAKEN.into()),

@@ -83,4 +83,9 @@ ids! {
     ReflectiveSessionSchoolId,
     ReflectiveRegistrationId,
     ReflectiveFeedbackId,
+    SpaceToTalkRunId,
+    SpaceToTalkRunSchoolId,
+    SpaceToTalkSlotId,
+    SpaceToTalkBookingId,
+    SpaceToTalkLinkId,
 }

@@ -20,5 +20,6 @@ pub mod door;
 pub mod identity;
 pub mod page;
 pub mod reflective;
+pub mod space_to_talk;
 pub mod tenancy;
 pub mod time;

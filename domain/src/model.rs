@@ -396,3 +396,60 @@ text_enum! {
         Observer = "OBSERVER",
     }
 }
+
+text_enum! {
+    /// A run of Space to Talk slots.
+    pub enum SpaceToTalkRunStatus {
+        Open = "OPEN",
+        Cancelled = "CANCELLED",
+    }
+}
+
+text_enum! {
+    /// A Space to Talk slot: free to book, booked, or withdrawn with its run.
+    pub enum SpaceToTalkSlotStatus {
+        Free = "FREE",
+        Booked = "BOOKED",
+        Withdrawn = "WITHDRAWN",
+    }
+}
+
+text_enum! {
+    /// A parent's Space to Talk booking.
+    pub enum SpaceToTalkStatus {
+        Booked = "BOOKED",
+        /// Moved to another slot (the new booking names this one).
+        Moved = "MOVED",
+        Cancelled = "CANCELLED",
+        Attended = "ATTENDED",
+        DidNotAttend = "DID_NOT_ATTEND",
+    }
+}
+
+text_enum! {
+    /// How a parent or carer prefers to be reached.
+    pub enum ContactMethod {
+        Phone = "PHONE",
+        Email = "EMAIL",
+    }
+}
+
+text_enum! {
+    /// Who made a Space to Talk booking.
+    pub enum SpaceToTalkBookedVia {
+        /// The school (or the service) booked on the parent's behalf.
+        School = "SCHOOL",
+        /// The parent, through the school's booking link.
+        ParentLink = "PARENT_LINK",
+    }
+}
+
+text_enum! {
+    /// In which capacity someone cancelled or moved a Space to Talk booking.
+    pub enum SpaceToTalkActor {
+        Parent = "PARENT",
+        School = "SCHOOL",
+        Ep = "EP",
+        Service = "SERVICE",
+    }
+}

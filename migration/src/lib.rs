@@ -17,6 +17,7 @@ mod m20261201_000004_schools_in_their_service;
 mod m20261202_000005_ep_time_made_livable;
 mod m20261203_000006_consultations;
 mod m20261204_000007_reflective_sessions;
+mod m20261205_000008_space_to_talk;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_ep_time_made_livable::Migration),
             Box::new(m20261203_000006_consultations::Migration),
             Box::new(m20261204_000007_reflective_sessions::Migration),
+            Box::new(m20261205_000008_space_to_talk::Migration),
         ]
     }
 }

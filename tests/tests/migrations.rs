@@ -44,6 +44,22 @@ const TABLES: &[&str] = &[
     "reflective_session_schools",
     "reflective_registrations",
     "reflective_feedback",
+    "space_to_talk_settings",
+    "space_to_talk_runs",
+    "space_to_talk_run_schools",
+    "space_to_talk_slots",
+    "space_to_talk_links",
+    "space_to_talk_bookings",
+];
+
+/// The tables the Space to Talk migration adds.
+const SPACE_TO_TALK_TABLES: &[&str] = &[
+    "space_to_talk_settings",
+    "space_to_talk_runs",
+    "space_to_talk_run_schools",
+    "space_to_talk_slots",
+    "space_to_talk_links",
+    "space_to_talk_bookings",
 ];
 
 /// The tables the reflective-sessions migration adds.
@@ -174,7 +190,20 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         "the last migration pairs schools with services"
     );
     Migrator::down(&conn, Some(1)).await.expect("the last one down");
-    let without_reflective: Vec<String> = full
+    let without_space_to_talk: Vec<String> = full
+        .iter()
+        .filter(|t| !SPACE_TO_TALK_TABLES.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(
+        tables(&conn).await,
+        without_space_to_talk,
+        "the last migration adds Space to Talk"
+    );
+    Migrator::down(&conn, Some(1))
+        .await
+        .expect("the reflective sessions down");
+    let without_reflective: Vec<String> = without_space_to_talk
         .iter()
         .filter(|t| !REFLECTIVE_TABLES.contains(&t.as_str()))
         .cloned()
@@ -182,7 +211,7 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
     assert_eq!(
         tables(&conn).await,
         without_reflective,
-        "the last migration adds reflective sessions"
+        "the migration before adds reflective sessions"
     );
     Migrator::down(&conn, Some(1)).await.expect("the consultations down");
     let without_consultations: Vec<String> = without_reflective
@@ -218,7 +247,7 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         period_rules(&conn).await.is_empty(),
         "three steps down remove the period rules"
     );
-    Migrator::down(&conn, Some((all - 6) as u32))
+    Migrator::down(&conn, Some((all - 7) as u32))
         .await
         .expect("down to the first");
     assert_eq!(

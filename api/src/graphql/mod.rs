@@ -33,6 +33,7 @@ pub mod loaders;
 pub mod page;
 pub mod reflective;
 pub mod scalars;
+pub mod space_to_talk;
 pub mod tenancy;
 pub mod time;
 
@@ -49,6 +50,7 @@ pub struct Query(
     time::TimeQuery,
     consultations::ConsultationsQuery,
     reflective::ReflectiveQuery,
+    space_to_talk::SpaceToTalkQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -59,6 +61,7 @@ pub struct Mutation(
     time::TimeMutation,
     consultations::ConsultationsMutation,
     reflective::ReflectiveMutations,
+    space_to_talk::SpaceToTalkMutations,
 );
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -229,7 +229,7 @@ pub(super) fn bearer(req: &HttpRequest) -> Result<Option<&str>, ()> {
 
 /// The caller's address: the connection's peer, or, behind a trusted proxy, the address that
 /// proxy added last to `X-Forwarded-For` (earlier entries are the caller's own to choose).
-fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
+pub(crate) fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
     let forwarded = trust_forwarded_for
         .then(|| req.headers().get("x-forwarded-for"))
         .flatten()

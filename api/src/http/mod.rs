@@ -7,6 +7,7 @@ pub mod graphql;
 pub mod middleware;
 pub mod oauth;
 pub mod ops;
+pub mod space_to_talk;
 
 use actix_web::web;
 
@@ -21,6 +22,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/oauth/token").route(web::post().to(oauth::token)))
     .service(web::resource("/exports/time-summary.csv").route(web::get().to(exports::time_summary)))
     .service(web::resource("/exports/ledger.csv").route(web::get().to(exports::ledger)))
+    .service(web::resource("/space-to-talk/manage/{token}").route(web::get().to(space_to_talk::manage)))
+    .service(web::resource("/space-to-talk/manage/{token}/cancel").route(web::post().to(space_to_talk::cancel)))
+    .service(web::resource("/space-to-talk/manage/{token}/move").route(web::post().to(space_to_talk::move_to)))
+    .service(
+        web::resource("/space-to-talk/{token}")
+            .route(web::get().to(space_to_talk::booking))
+            .route(web::post().to(space_to_talk::book)),
+    )
     .service(web::resource("/healthz").route(web::get().to(ops::healthz)))
     .service(web::resource("/readyz").route(web::get().to(ops::readyz)))
     .service(web::resource("/metrics").route(web::get().to(ops::metrics)));
@@ -37,6 +46,8 @@ pub fn route_name(path: &str) -> &'static str {
         "/exports/time-summary.csv" => "export_time_summary",
         "/exports/ledger.csv" => "export_ledger",
         p if p.starts_with("/graphql/assets/") => "graphiql_assets",
+        p if p.starts_with("/space-to-talk/manage/") => "space_to_talk_manage",
+        p if p.starts_with("/space-to-talk/") => "space_to_talk_booking",
         _ => "other",
     }
 }

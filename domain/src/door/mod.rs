@@ -317,6 +317,17 @@ where
     })
 }
 
+/// A row found by the digest of a credential it stores (a parent's booking or manage link),
+/// before any reach exists: the credential is the reach, and what follows keeps to the row's own
+/// service and school. The column must hold a unique digest of a high-entropy token.
+pub async fn by_credential<E: Tenanted, C: ConnectionTrait>(
+    conn: &C,
+    column: E::Column,
+    digest: &str,
+) -> DomainResult<Option<E::Model>> {
+    Ok(E::find().filter(column.eq(digest)).one(conn).await?)
+}
+
 /// The id column of an entity with a one-column primary key.
 fn primary_key<E: EntityTrait>() -> DomainResult<E::Column> {
     E::PrimaryKey::iter()

@@ -143,6 +143,56 @@ owned! {
     reflective_session_school { service: ServiceId, school: SchoolId, ep: FacilitatorId, shared: No }
     reflective_registration { service: ServiceId, school: SchoolId, ep: FacilitatorId, shared: No }
     reflective_feedback { service: ServiceId, ep: FacilitatorId, shared: No }
+    space_to_talk_settings { service: ServiceId, shared: InService }
+    space_to_talk_run_school { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
+    space_to_talk_booking { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
+    space_to_talk_link { service: ServiceId, school: SchoolId, shared: No }
+}
+
+/// The runs open to the schools in reach.
+fn space_to_talk_runs_open_to(access: &Access) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(space_to_talk_run_school::Column::RunId)
+        .from(space_to_talk_run_school::Entity)
+        .cond_where(space_to_talk_run_school::Entity::within(access))
+        .to_owned()
+}
+
+/// A Space to Talk run belongs to its service and its EP, and is seen by those who reach one of
+/// the schools it is open to; it is changed only within its service or by its EP.
+impl Tenanted for space_to_talk_run::Entity {
+    const OWNER: Option<Owner<space_to_talk_run::Column>> = Some(Owner {
+        service: space_to_talk_run::Column::ServiceId,
+        school: None,
+        ep: Some(space_to_talk_run::Column::EpId),
+        shared: Shared::No,
+    });
+
+    fn within(access: &Access) -> Condition {
+        let mut any = Condition::any();
+        if let Some(owner) = Self::OWNER {
+            any = any.add(owner.condition(access, true));
+        }
+        any.add(space_to_talk_run::Column::Id.in_subquery(space_to_talk_runs_open_to(access)))
+    }
+}
+
+/// A slot belongs to its run's service and EP, and is seen where its run is.
+impl Tenanted for space_to_talk_slot::Entity {
+    const OWNER: Option<Owner<space_to_talk_slot::Column>> = Some(Owner {
+        service: space_to_talk_slot::Column::ServiceId,
+        school: None,
+        ep: Some(space_to_talk_slot::Column::EpId),
+        shared: Shared::No,
+    });
+
+    fn within(access: &Access) -> Condition {
+        let mut any = Condition::any();
+        if let Some(owner) = Self::OWNER {
+            any = any.add(owner.condition(access, true));
+        }
+        any.add(space_to_talk_slot::Column::RunId.in_subquery(space_to_talk_runs_open_to(access)))
+    }
 }
 
 /// A reflective session belongs to its service and its facilitator, and is seen by those who

@@ -4,9 +4,11 @@
 pub mod consultations;
 pub mod platform;
 pub mod reflective;
+pub mod space_to_talk;
 pub mod time;
 
 pub use consultations::*;
 pub use platform::*;
 pub use reflective::*;
+pub use space_to_talk::*;
 pub use time::*;

@@ -12,8 +12,8 @@ pub(crate) use cancel::cancel_by_id_in;
 pub use cancel::{Cancel, Cancelled, Quote, cancel, is_late, no_show, quote};
 pub use change::{Delivery, Reschedule, Rescheduled, confirm, deliver, reschedule};
 pub(crate) use change::{deliver_in, reschedule_in};
-pub(crate) use place::create_in;
 pub use place::{Booked, NewBooking, create, different_places};
+pub(crate) use place::{create_in, span_text};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};

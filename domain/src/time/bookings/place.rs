@@ -193,7 +193,7 @@ fn service_of(
 
 /// Human wording of a local time span, for messages (no personal data). A span of whole days
 /// reads as days.
-pub(super) fn span_text(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+pub(crate) fn span_text(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     let a = from.with_timezone(&tz);
     let b = to.with_timezone(&tz);
     let midnight = chrono::NaiveTime::MIN;
