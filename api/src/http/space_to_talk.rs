@@ -67,8 +67,10 @@ button.warning{background:#d4351c;border-bottom-color:#55150b}\
 a{color:#1d70b8}\
 dl{margin:0 0 1rem}dt{font-weight:700}dd{margin:0 0 .75rem}";
 
-fn css_hash() -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CSS.as_bytes()))
+/// The stylesheet's digest for the Content-Security-Policy, worked out once.
+fn css_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CSS.as_bytes())))
 }
 
 /// Escapes text for HTML content and attribute values.

@@ -114,13 +114,7 @@ impl School {
         )
         .await
         .or_gql(c)?;
-        crate::graphql::loaders::prime(
-            ctx,
-            ("school", rows.items.iter().filter_map(|(_, b)| b.school_id).collect()),
-            ("ep", rows.items.iter().map(|(_, b)| b.ep_id).collect()),
-        )
-        .await?;
-        Ok(page::connection(rows, Booking))
+        crate::graphql::time::bookings_connection(ctx, rows).await
     }
 }
 

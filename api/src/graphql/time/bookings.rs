@@ -146,13 +146,7 @@ impl Booking {
         )
         .await
         .or_gql(c)?;
-        crate::graphql::loaders::prime(
-            ctx,
-            ("school", rows.items.iter().filter_map(|(_, b)| b.school_id).collect()),
-            ("ep", rows.items.iter().map(|(_, b)| b.ep_id).collect()),
-        )
-        .await?;
-        Ok(page::connection(rows, Booking))
+        connection(ctx, rows).await
     }
 }
 
@@ -302,6 +296,18 @@ pub struct CancellationQuote {
     pub charged_minutes: i64,
 }
 
+/// A page of bookings as a connection, with the schools and EPs its rows refer to read ahead
+/// (one statement each, when the selection asks for them: see `loaders::prime`).
+pub async fn connection(ctx: &Context<'_>, rows: domain::page::Page<booking::Model>) -> Result<Conn<Booking>> {
+    crate::graphql::loaders::prime(
+        ctx,
+        ("school", rows.items.iter().filter_map(|(_, b)| b.school_id).collect()),
+        ("ep", rows.items.iter().map(|(_, b)| b.ep_id).collect()),
+    )
+    .await?;
+    Ok(page::connection(rows, Booking))
+}
+
 #[derive(Default)]
 pub struct BookingsQuery;
 
@@ -339,13 +345,7 @@ impl BookingsQuery {
         )
         .await
         .or_gql(c)?;
-        crate::graphql::loaders::prime(
-            ctx,
-            ("school", rows.items.iter().filter_map(|(_, b)| b.school_id).collect()),
-            ("ep", rows.items.iter().map(|(_, b)| b.ep_id).collect()),
-        )
-        .await?;
-        Ok(page::connection(rows, Booking))
+        connection(ctx, rows).await
     }
 
     /// What cancelling a booking now would charge, to whom, before you cancel. Administrators

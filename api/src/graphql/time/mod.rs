@@ -16,7 +16,7 @@ use async_graphql::{Context, MergedObject, Result};
 use domain::DomainError;
 use domain::ids::{PersonId, SchoolId};
 
-pub use bookings::{Booking, BookingFilter};
+pub use bookings::{Booking, BookingFilter, connection as bookings_connection};
 pub use calendar::{CalendarException, WorkingPattern};
 pub use contracts::{Contract, SchoolStreamBalance};
 pub use ledger::LedgerEntry;
