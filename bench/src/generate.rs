@@ -25,6 +25,9 @@ use domain::time::local_to_utc;
 
 mod consultations;
 mod reflective;
+mod space_to_talk;
+
+pub use space_to_talk::{STT_SLOTS, has_space_to_talk, space_to_talk_link_token};
 
 /// Everyone generated signs in with this password (one argon2 hash, computed once).
 pub const PASSWORD: &str = "bench-password-2026";
@@ -294,6 +297,11 @@ struct Rows {
     session_schools: Vec<reflective_session_school::Model>,
     registrations: Vec<reflective_registration::Model>,
     feedback: Vec<reflective_feedback::Model>,
+    stt_runs: Vec<space_to_talk_run::Model>,
+    stt_run_schools: Vec<space_to_talk_run_school::Model>,
+    stt_slots: Vec<space_to_talk_slot::Model>,
+    stt_links: Vec<space_to_talk_link::Model>,
+    stt_bookings: Vec<space_to_talk_booking::Model>,
     audit: Vec<audit_event::Model>,
 }
 
@@ -1469,6 +1477,8 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
         let _ = n;
     }
     g.consultations(meetings, &schools, &eps);
+    let sencos: Vec<PersonId> = people_of.iter().filter_map(|p| p.last().copied()).collect();
+    g.space_to_talk(s, &schools, &sencos, &eps);
     g.rows
 }
 
@@ -1551,6 +1561,11 @@ async fn write(db: &DatabaseConnection, r: Rows, written: &mut Written) -> anyho
     insert_all(&txn, "reflective_session_schools", r.session_schools, written).await?;
     insert_all(&txn, "reflective_registrations", r.registrations, written).await?;
     insert_all(&txn, "reflective_feedback", r.feedback, written).await?;
+    insert_all(&txn, "space_to_talk_runs", r.stt_runs, written).await?;
+    insert_all(&txn, "space_to_talk_run_schools", r.stt_run_schools, written).await?;
+    insert_all(&txn, "space_to_talk_slots", r.stt_slots, written).await?;
+    insert_all(&txn, "space_to_talk_links", r.stt_links, written).await?;
+    insert_all(&txn, "space_to_talk_bookings", r.stt_bookings, written).await?;
     insert_all(&txn, "audit_events", r.audit, written).await?;
     txn.commit().await?;
     Ok(())

@@ -90,6 +90,9 @@ pub const BUDGETS: &[(&str, u64)] = &[
     ("ep_consultations", 11),
     ("reflective_upcoming", 7),
     ("reflective_race", 10),
+    // A school's upcoming sessions: the bookings, their EPs, schools, slots and runs (mode and
+    // location), one batch each, whatever the list's length.
+    ("stt_upcoming", 7),
 ];
 
 /// The signing secret of the server under test (and of the floor's in-process twin).
@@ -119,6 +122,14 @@ const REFLECTIVE_UPCOMING: &str = "query ReflectiveUpcoming($school: ID!, $n: In
 const REFLECTIVE_REGISTER: &str = "mutation Register($session: ID!, $person: ID!) { \
   registerForReflectiveSession(input: { sessionId: $session, personId: $person }) { \
   result { registration { id status waitingPosition } session { freePlaces } } userErrors { field code message } } }";
+
+const STT_UPCOMING: &str = "query SttUpcoming($school: ID!) { \
+  upcomingSpaceToTalkSessions(schoolId: $school) { id startsAt endsAt status mode location bookedVia \
+    displayName phone email preferredContact topic ep { displayName } school { name } } }";
+
+const STT_UPCOMING_ALL: &str = "query SttUpcomingAll { \
+  upcomingSpaceToTalkSessions { id startsAt endsAt status mode location bookedVia \
+    displayName phone email preferredContact topic ep { displayName } school { name } } }";
 
 const EP_CONSULTATIONS: &str = "query EpConsultations($ep: ID!, $n: Int!) { \
   consultations(first: $n, filter: { epId: $ep, openOnly: true }) { edges { node { id kind status cycle reviewOn \
@@ -204,10 +215,11 @@ enum Op {
     SencoBookConsultation,
     EpConsultations,
     ReflectiveUpcoming,
+    SttUpcoming,
 }
 
 impl Op {
-    const ALL: [Op; 10] = [
+    const ALL: [Op; 11] = [
         Op::SencoHome,
         Op::TimeSummary,
         Op::BookingsList,
@@ -218,6 +230,7 @@ impl Op {
         Op::SencoBookConsultation,
         Op::EpConsultations,
         Op::ReflectiveUpcoming,
+        Op::SttUpcoming,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -231,6 +244,7 @@ impl Op {
             Op::SencoBookConsultation => "senco_book_consultation",
             Op::EpConsultations => "ep_consultations",
             Op::ReflectiveUpcoming => "reflective_upcoming",
+            Op::SttUpcoming => "stt_upcoming",
         }
     }
 
@@ -301,6 +315,17 @@ impl Op {
                 REFLECTIVE_UPCOMING,
                 json!({ "school": senco.1, "n": rows }),
             ),
+            // Past a hundred rows (the growth check's long list): the administrator's view of
+            // every school's upcoming sessions in the service, not one school's few.
+            Op::SttUpcoming if rows > 100 => (Some(w.admin.clone()), STT_UPCOMING_ALL, json!({})),
+            Op::SttUpcoming => {
+                // The SENCOs of schools with Space to Talk runs (every list holds sessions).
+                let with: Vec<usize> = (0..w.sencos.len())
+                    .filter(|i| generate::has_space_to_talk(*i))
+                    .collect();
+                let s = &w.sencos[with.get((n as usize) % with.len().max(1)).copied().unwrap_or(0)];
+                (Some(s.0.clone()), STT_UPCOMING, json!({ "school": s.1 }))
+            }
         }
     }
 }
@@ -1144,14 +1169,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 Op::TimeSummary,
                 Op::EpConsultations,
                 Op::ReflectiveUpcoming,
+                Op::SttUpcoming,
             ] {
                 if !wanted(op.name()) {
                     continue;
                 }
+                // Space to Talk's upcoming sessions take no page size: a school's few against
+                // the whole service's (see `Op::request`).
+                let long = if op == Op::SttUpcoming { 1000 } else { 100 };
                 let small = drive(&http, &w, op, 1, Budget::PerClient(3), server.pid, 10).await;
-                let large = drive(&http, &w, op, 1, Budget::PerClient(3), server.pid, 100).await;
+                let large = drive(&http, &w, op, 1, Budget::PerClient(3), server.pid, long).await;
                 println!(
-                    "{:<20} statements with 10 rows: {}, with 100 rows: {}",
+                    "{:<20} statements with 10 rows: {}, with {long} rows: {}",
                     op.name(),
                     small.statements_min,
                     large.statements_min

@@ -572,3 +572,151 @@ async fn generated_reflective_sessions_keep_capacity_order_and_charge_exactly() 
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn generated_space_to_talk_slots_are_ep_time_and_stay_within_their_school() {
+    use domain::entities::{
+        space_to_talk_booking as stt_booking, space_to_talk_link, space_to_talk_run, space_to_talk_run_school,
+        space_to_talk_slot,
+    };
+    use domain::model::{BookingKind, SpaceToTalkBookedVia, SpaceToTalkSlotStatus, SpaceToTalkStatus};
+    let app = generated().await;
+    let db = &app.services.db;
+    let runs = space_to_talk_run::Entity::find().all(db).await.unwrap();
+    let open_to = space_to_talk_run_school::Entity::find().all(db).await.unwrap();
+    let slots: HashMap<_, _> = space_to_talk_slot::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let parents = stt_booking::Entity::find().all(db).await.unwrap();
+    let links = space_to_talk_link::Entity::find().all(db).await.unwrap();
+    let bookings: HashMap<_, _> = booking::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    assert!(runs.len() >= 10, "runs at a small scale: {}", runs.len());
+    for status in [
+        SpaceToTalkStatus::Booked,
+        SpaceToTalkStatus::Attended,
+        SpaceToTalkStatus::DidNotAttend,
+    ] {
+        assert!(parents.iter().any(|p| p.status == status), "no {status:?} booking");
+    }
+    for via in [SpaceToTalkBookedVia::School, SpaceToTalkBookedVia::ParentLink] {
+        assert!(parents.iter().any(|p| p.booked_via == via), "none booked via {via:?}");
+    }
+    // Every slot holds a Space to Talk booking of its EP's time, at its times, at no school
+    // (the service's default: no draw-down), never cancelled while the slot is open.
+    for s in slots.values() {
+        let r = runs.iter().find(|r| r.id == s.run_id).expect("the slot's run");
+        assert_eq!((s.service_id, s.ep_id), (r.service_id, r.ep_id));
+        assert!(r.starts_at <= s.starts_at && s.ends_at <= r.ends_at);
+        let b = &bookings[&s.booking_id.expect("a slot holds EP time")];
+        assert_eq!(b.kind, BookingKind::SpaceToTalk);
+        assert_eq!((b.ep_id, b.starts_at, b.ends_at), (s.ep_id, s.starts_at, s.ends_at));
+        assert_eq!((b.service_id, b.school_id), (s.service_id, None));
+        assert!(
+            b.status.is_open() || b.status == BookingStatus::Delivered,
+            "{:?}",
+            b.status
+        );
+    }
+    // Every parent's booking is in a slot of a run open to its school; one live booking per
+    // slot, and a booked slot is marked so; a held session's EP time is delivered.
+    let mut live = std::collections::HashSet::new();
+    for p in &parents {
+        let s = &slots[&p.slot_id];
+        assert_eq!(
+            (p.run_id, p.ep_id, p.starts_at, p.ends_at),
+            (s.run_id, s.ep_id, s.starts_at, s.ends_at)
+        );
+        assert!(
+            open_to
+                .iter()
+                .any(|o| o.run_id == p.run_id && o.school_id == p.school_id && o.service_id == p.service_id)
+        );
+        assert!(live.insert(p.slot_id), "two bookings in one slot");
+        assert_eq!(s.status, SpaceToTalkSlotStatus::Booked);
+        let held = &bookings[&s.booking_id.unwrap()];
+        match p.status {
+            SpaceToTalkStatus::Attended | SpaceToTalkStatus::DidNotAttend => {
+                assert!(p.attendance_recorded_at.is_some());
+                assert_eq!(held.status, BookingStatus::Delivered);
+            }
+            _ => assert!(p.attendance_recorded_at.is_none() && held.status.is_open()),
+        }
+        assert_eq!(p.booked_via == SpaceToTalkBookedVia::ParentLink, p.link_id.is_some());
+        if let Some(l) = p.link_id {
+            let link = links.iter().find(|k| k.id == l).expect("the link");
+            assert_eq!(link.school_id, p.school_id);
+        }
+        assert!(p.display_name.contains("fictional"));
+    }
+    for s in slots.values().filter(|s| s.status == SpaceToTalkSlotStatus::Booked) {
+        assert!(live.contains(&s.id), "a booked slot without a booking");
+    }
+
+    // Through the API: a SENCO sees their school's upcoming sessions only; another school's
+    // SENCO cannot see them, even by id.
+    let school_of = |token: String| {
+        let app = &app;
+        async move {
+            let v = app
+                .gql(&token, "{ schools(first: 1) { edges { node { id } } } }", json!({}))
+                .await;
+            (token, v.ok()["schools"]["edges"][0]["node"]["id"].clone())
+        }
+    };
+    let (a, school_a) = school_of(app.sign_in(&generate::senco_email(0, 0), generate::PASSWORD).await).await;
+    let (b, school_b) = school_of(app.sign_in(&generate::senco_email(0, 3), generate::PASSWORD).await).await;
+    let upcoming = "query($s: ID) { upcomingSpaceToTalkSessions(schoolId: $s) { id schoolId status displayName } }";
+    let mine = app.gql(&a, upcoming, json!({ "s": school_a })).await;
+    let mine = mine.ok()["upcomingSpaceToTalkSessions"].as_array().unwrap().clone();
+    assert!(!mine.is_empty(), "school 0 has sessions to come");
+    assert!(
+        mine.iter()
+            .all(|n| n["schoolId"] == school_a && n["status"] == "BOOKED")
+    );
+    let theirs = app.gql(&b, upcoming, json!({ "s": null })).await;
+    let theirs = theirs.ok()["upcomingSpaceToTalkSessions"].as_array().unwrap().clone();
+    assert!(!theirs.is_empty());
+    assert!(theirs.iter().all(|n| n["schoolId"] == school_b));
+    let peek = app
+        .gql(
+            &b,
+            "query($id: ID!) { spaceToTalkBooking(id: $id) { id } }",
+            json!({ "id": mine[0]["id"] }),
+        )
+        .await;
+    assert_eq!(peek.code(), Some("NOT_FOUND"), "{}", peek.body);
+    let other = app.gql(&b, upcoming, json!({ "s": school_a })).await;
+    let seen = other.data()["upcomingSpaceToTalkSessions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(seen.is_empty(), "another school's sessions: {}", other.body);
+
+    // The generator knows each link's token: it opens the school's booking page.
+    let page = app
+        .client
+        .get(app.url(&format!("/space-to-talk/{}", generate::space_to_talk_link_token(0, 0))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&generate::school_name(0, 0)), "{html}");
+    let wrong = app
+        .client
+        .get(app.url(&format!("/space-to-talk/{}", generate::space_to_talk_link_token(0, 1))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404, "school 1 has no link");
+}
