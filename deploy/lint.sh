@@ -44,6 +44,19 @@ fi
 
 # `docker compose config` needs deploy/secrets/jwt_secret to exist (as `up` does); use a
 # throwaway copy of the example when it does not, and remove it afterwards.
+# Cargo must see every workspace member to build, and the image must build with the workspace's
+# .cargo/config.toml: each is copied by the Dockerfile and allowed into its build context.
+step "the image holds the whole workspace"
+members=$(sed -n 's/^members = \[\(.*\)\]/\1/p' ../Cargo.toml | tr -d '" ' | tr ',' ' ')
+for path in $members .cargo; do
+  if grep -qx "COPY $path/ $path/" Dockerfile && grep -qx "!$path/" Dockerfile.dockerignore; then
+    echo "pass: $path/"
+  else
+    echo "FAIL: $path/ is not copied by the Dockerfile and allowed by Dockerfile.dockerignore"
+    failed=1
+  fi
+done
+
 step "compose.yaml"
 if docker compose version >/dev/null 2>&1; then
   if [ ! -e secrets/jwt_secret ]; then
