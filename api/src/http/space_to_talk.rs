@@ -244,6 +244,18 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// Reads `a=b&c=d` from a form post; `None` when it is not one.
+/// A form posted through a link: within the link's limits, form-encoded, and carrying the CSRF
+/// token bound to that link. Otherwise the answer to give instead ("busy", or the same page as
+/// a link that does not work).
+async fn posted_form(req: &HttpRequest, services: &Services, token: &str, body: &[u8]) -> Result<Form, HttpResponse> {
+    if !within_limits(req, services, token, true).await {
+        return Err(busy());
+    }
+    read_form(req, body)
+        .filter(|f| f.csrf == csrf_for(token))
+        .ok_or_else(not_found)
+}
+
 fn read_form(req: &HttpRequest, body: &[u8]) -> Option<Form> {
     let form_type = req
         .headers()
@@ -542,15 +554,10 @@ pub async fn book(
 
 async fn book_for(req: &HttpRequest, token: String, body: &[u8], services: &Services) -> HttpResponse {
     let rid = request_id(req);
-    if !within_limits(req, services, &token, true).await {
-        return busy();
-    }
-    let Some(form) = read_form(req, body) else {
-        return not_found();
+    let form = match posted_form(req, services, &token, body).await {
+        Ok(f) => f,
+        Err(answer) => return answer,
     };
-    if form.csrf != csrf_for(&token) {
-        return not_found();
-    }
     let parent = Parent {
         display_name: form.name.clone(),
         phone: optional(&form.phone),
@@ -733,13 +740,9 @@ pub async fn cancel(
 
 async fn cancel_for(req: &HttpRequest, token: String, body: &[u8], services: &Services) -> HttpResponse {
     let rid = request_id(req);
-    if !within_limits(req, services, &token, true).await {
-        return busy();
+    if let Err(answer) = posted_form(req, services, &token, body).await {
+        return answer;
     }
-    let Some(form) = read_form(req, body).filter(|f| f.csrf == csrf_for(&token)) else {
-        return not_found();
-    };
-    drop(form);
     match links::cancel(&services.db, &token, &rid).await {
         Ok(_) => see_other(format!("/space-to-talk/manage/{token}?done=cancelled")),
         Err(DomainError::Invalid(errors)) => match managed_with_slots(services, &token, &rid).await {
@@ -771,11 +774,9 @@ pub async fn move_to(
 
 async fn move_for(req: &HttpRequest, token: String, body: &[u8], services: &Services) -> HttpResponse {
     let rid = request_id(req);
-    if !within_limits(req, services, &token, true).await {
-        return busy();
-    }
-    let Some(form) = read_form(req, body).filter(|f| f.csrf == csrf_for(&token)) else {
-        return not_found();
+    let form = match posted_form(req, services, &token, body).await {
+        Ok(f) => f,
+        Err(answer) => return answer,
     };
     let result = match slot_of(&form) {
         Some(slot) => links::move_to(&services.db, &token, slot, &rid).await,

@@ -19,7 +19,7 @@ use crate::db::{self, Db};
 use crate::door::{self, Door};
 use crate::entities::{
     reflective_registration as registration, reflective_session as session,
-    reflective_session_school as session_school, reflective_session_type as session_type, school,
+    reflective_session_school as session_school, reflective_session_type as session_type,
 };
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{
@@ -28,7 +28,7 @@ use crate::ids::{
 };
 use crate::model::{
     BookingKind, BookingMode, BookingStatus, CancelledFor, FundingStream, LedgerKind, PlaceStatus, ReflectiveCharging,
-    ReflectiveStatus, SchoolStatus, TimeCategory,
+    ReflectiveStatus, TimeCategory,
 };
 use crate::time::{self, bookings, contracts, ledger, terms};
 use crate::values;
@@ -190,25 +190,8 @@ pub(crate) async fn schedule_in(
         time::require_ep(txn, service, co, "coFacilitatorId").await?;
     }
     // Every school must be one of the service's open schools.
-    let found = Door::service(txn, service)
-        .get_many::<school::Entity, _>(input.school_ids.clone())
-        .await?;
     let mut p = Problems::new();
-    for (i, s) in input.school_ids.iter().enumerate() {
-        match found.iter().find(|f| f.id == *s) {
-            None => p.add(
-                &format!("schoolIds.{i}"),
-                FieldErrorCode::NotFound,
-                "no such school in this service",
-            ),
-            Some(f) if f.status != SchoolStatus::Open => p.add(
-                &format!("schoolIds.{i}"),
-                FieldErrorCode::InvalidState,
-                "the school is not open",
-            ),
-            Some(_) => {}
-        }
-    }
+    crate::tenancy::schools::check_open(txn, service, &input.school_ids, "schoolIds", &mut p).await?;
     let cluster = input.school_ids.len() > 1;
     let mut charging = match input.charging {
         Some(c) => c,

@@ -206,25 +206,8 @@ pub async fn publish(db: &Db, caller: &Caller, input: NewRun) -> DomainResult<Ru
             .map(|s| s.id)
             .collect()
     } else {
-        let found = Door::service(&txn, service)
-            .get_many::<school::Entity, _>(input.school_ids.clone())
-            .await?;
         let mut p = Problems::new();
-        for (i, s) in input.school_ids.iter().enumerate() {
-            match found.iter().find(|f| f.id == *s) {
-                None => p.add(
-                    &format!("schoolIds.{i}"),
-                    FieldErrorCode::NotFound,
-                    "no such school in this service",
-                ),
-                Some(f) if f.status != SchoolStatus::Open => p.add(
-                    &format!("schoolIds.{i}"),
-                    FieldErrorCode::InvalidState,
-                    "the school is not open",
-                ),
-                Some(_) => {}
-            }
-        }
+        crate::tenancy::schools::check_open(&txn, service, &input.school_ids, "schoolIds", &mut p).await?;
         p.finish()?;
         input.school_ids.clone()
     };

@@ -10,7 +10,7 @@ use crate::audit::{self, Entry};
 use crate::db::{self, Db};
 use crate::door::{self, Door};
 use crate::entities::school;
-use crate::error::{DomainError, DomainResult, FieldErrorCode};
+use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{SchoolId, ServiceId};
 use crate::model::{Phase, SchoolStatus};
 use crate::page::{self, Page, PageRequest, Position, SortKey};
@@ -269,4 +269,34 @@ pub async fn archive(db: &Db, caller: &Caller, id: SchoolId) -> DomainResult<sch
     .await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// Adds a problem (at `field.N`) for each of `ids` that is not an open school of `service`: one
+/// statement for all of them.
+pub async fn check_open(
+    conn: &impl ConnectionTrait,
+    service: ServiceId,
+    ids: &[SchoolId],
+    field: &str,
+    p: &mut Problems,
+) -> DomainResult<()> {
+    let found = Door::service(conn, service)
+        .get_many::<school::Entity, _>(ids.to_vec())
+        .await?;
+    for (i, s) in ids.iter().enumerate() {
+        match found.iter().find(|f| f.id == *s) {
+            None => p.add(
+                &format!("{field}.{i}"),
+                FieldErrorCode::NotFound,
+                "no such school in this service",
+            ),
+            Some(f) if f.status != SchoolStatus::Open => p.add(
+                &format!("{field}.{i}"),
+                FieldErrorCode::InvalidState,
+                "the school is not open",
+            ),
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
