@@ -43,6 +43,8 @@ text_enum! {
         BookingsRead = "bookings:read",
         BookingsWrite = "bookings:write",
         AvailabilityRead = "availability:read",
+        /// SEMH audit figures across the service's schools (aggregates only).
+        AuditsRead = "audits:read",
     }
 }
 
@@ -119,6 +121,15 @@ pub enum Action {
     RecordSpaceToTalkAttendance,
     IssueSpaceToTalkLinks,
     ViewSpaceToTalkFigures,
+    // SEMH audits
+    ViewSemhTemplates,
+    ManageSemhTemplates,
+    ManageSemhSettings,
+    RunSemhAudits,
+    ViewSemhRounds,
+    RespondToSemhAudits,
+    ManageSemhActions,
+    ViewSemhServicePicture,
 }
 
 /// One role's permission to take an action.
@@ -509,6 +520,61 @@ pub const RULES: &[Rule] = &[
         action: Action::ViewSpaceToTalkFigures,
         what: "see Space to Talk attendance figures per term and school",
         grants: &[ADMIN, g(Senco, OwnSchool), g(SchoolLeader, OwnSchool)],
+    },
+    Rule {
+        action: Action::ViewSemhTemplates,
+        what: "see the service's SEMH audit templates: sections, items and rating scales",
+        grants: &[
+            ADMIN,
+            g(Psychologist, Service),
+            g(Senco, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+            g(SchoolStaff, OwnSchool),
+        ],
+    },
+    Rule {
+        action: Action::ManageSemhTemplates,
+        what: "write, revise, publish and retire SEMH audit templates",
+        grants: &[ADMIN],
+    },
+    Rule {
+        action: Action::ManageSemhSettings,
+        what: "set whether the service's picture of SEMH audits names its schools",
+        grants: &[ADMIN],
+    },
+    Rule {
+        action: Action::RunSemhAudits,
+        what: "open and run a school's SEMH audit round: groups, tables' links, consensus, submission",
+        grants: &[g(SchoolLeader, OwnSchool), g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::ViewSemhRounds,
+        what: "see a school's SEMH audit rounds: every response, the results, comparisons and the action plan",
+        grants: &[
+            ADMIN,
+            g(Psychologist, LinkedSchools),
+            g(SchoolLeader, OwnSchool),
+            g(Senco, OwnSchool),
+        ],
+    },
+    Rule {
+        action: Action::RespondToSemhAudits,
+        what: "give one's own responses to an open SEMH audit round of one's school, and see them",
+        grants: &[
+            g(SchoolStaff, OwnSchool),
+            g(SchoolLeader, OwnSchool),
+            g(Senco, OwnSchool),
+        ],
+    },
+    Rule {
+        action: Action::ManageSemhActions,
+        what: "set and update a school's SEMH action plan",
+        grants: &[g(SchoolLeader, OwnSchool), g(Senco, OwnSchool)],
+    },
+    Rule {
+        action: Action::ViewSemhServicePicture,
+        what: "see SEMH audit figures across the service's schools (small groups suppressed)",
+        grants: &[ADMIN, g(Psychologist, Service), partner(PartnerScope::AuditsRead)],
     },
 ];
 
@@ -951,6 +1017,14 @@ mod tests {
         Action::RecordSpaceToTalkAttendance,
         Action::IssueSpaceToTalkLinks,
         Action::ViewSpaceToTalkFigures,
+        Action::ViewSemhTemplates,
+        Action::ManageSemhTemplates,
+        Action::ManageSemhSettings,
+        Action::RunSemhAudits,
+        Action::ViewSemhRounds,
+        Action::RespondToSemhAudits,
+        Action::ManageSemhActions,
+        Action::ViewSemhServicePicture,
     ];
 
     #[test]

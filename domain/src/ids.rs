@@ -88,4 +88,12 @@ ids! {
     SpaceToTalkSlotId,
     SpaceToTalkBookingId,
     SpaceToTalkLinkId,
+    SemhTemplateId,
+    SemhSectionId,
+    SemhItemId,
+    SemhRoundId,
+    SemhRespondentId,
+    SemhResponseId,
+    SemhConsensusId,
+    SemhActionId,
 }

@@ -20,6 +20,7 @@ pub mod door;
 pub mod identity;
 pub mod page;
 pub mod reflective;
+pub mod semh;
 pub mod space_to_talk;
 pub mod tenancy;
 pub mod time;

@@ -453,3 +453,56 @@ text_enum! {
         Service = "SERVICE",
     }
 }
+
+text_enum! {
+    /// A version of an SEMH audit template: a draft can change; a published version never does.
+    pub enum SemhTemplateStatus {
+        Draft = "DRAFT",
+        Published = "PUBLISHED",
+        /// No new rounds; rounds already on it keep it.
+        Retired = "RETIRED",
+    }
+}
+
+text_enum! {
+    /// An audit round: open for responses, or submitted (read-only).
+    pub enum SemhRoundStatus {
+        Open = "OPEN",
+        Submitted = "SUBMITTED",
+    }
+}
+
+text_enum! {
+    /// Who gave a set of responses in a round.
+    pub enum SemhRespondentKind {
+        /// One member of staff, answering for themselves.
+        Individual = "INDIVIDUAL",
+        /// A named group (a department, a phase team): the group, not its people.
+        Group = "GROUP",
+        /// A table of a whole-staff session, entered by its facilitator through the table's link.
+        Table = "TABLE",
+    }
+}
+
+text_enum! {
+    /// Where a rating sits for comparisons and the service's picture.
+    pub enum SemhBand {
+        Red = "RED",
+        Amber = "AMBER",
+        Green = "GREEN",
+        /// Don't know, or no view.
+        Unknown = "UNKNOWN",
+    }
+}
+
+text_enum! {
+    /// A priority of the action plan.
+    pub enum SemhActionStatus {
+        Open = "OPEN",
+        InProgress = "IN_PROGRESS",
+        Done = "DONE",
+        Dropped = "DROPPED",
+        /// Not finished at the next round of the same template, and carried into it.
+        CarriedForward = "CARRIED_FORWARD",
+    }
+}

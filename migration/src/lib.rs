@@ -18,6 +18,7 @@ mod m20261202_000005_ep_time_made_livable;
 mod m20261203_000006_consultations;
 mod m20261204_000007_reflective_sessions;
 mod m20261205_000008_space_to_talk;
+mod m20261206_000009_semh_audits;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_consultations::Migration),
             Box::new(m20261204_000007_reflective_sessions::Migration),
             Box::new(m20261205_000008_space_to_talk::Migration),
+            Box::new(m20261206_000009_semh_audits::Migration),
         ]
     }
 }

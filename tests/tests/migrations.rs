@@ -50,6 +50,28 @@ const TABLES: &[&str] = &[
     "space_to_talk_slots",
     "space_to_talk_links",
     "space_to_talk_bookings",
+    "semh_settings",
+    "semh_templates",
+    "semh_sections",
+    "semh_items",
+    "semh_rounds",
+    "semh_respondents",
+    "semh_responses",
+    "semh_consensus",
+    "semh_actions",
+];
+
+/// The tables the SEMH audits migration adds.
+const SEMH_TABLES: &[&str] = &[
+    "semh_settings",
+    "semh_templates",
+    "semh_sections",
+    "semh_items",
+    "semh_rounds",
+    "semh_respondents",
+    "semh_responses",
+    "semh_consensus",
+    "semh_actions",
 ];
 
 /// The tables the Space to Talk migration adds.
@@ -190,7 +212,14 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         "the last migration pairs schools with services"
     );
     Migrator::down(&conn, Some(1)).await.expect("the last one down");
-    let without_space_to_talk: Vec<String> = full
+    let without_semh: Vec<String> = full
+        .iter()
+        .filter(|t| !SEMH_TABLES.contains(&t.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(tables(&conn).await, without_semh, "the last migration adds SEMH audits");
+    Migrator::down(&conn, Some(1)).await.expect("Space to Talk down");
+    let without_space_to_talk: Vec<String> = without_semh
         .iter()
         .filter(|t| !SPACE_TO_TALK_TABLES.contains(&t.as_str()))
         .cloned()
@@ -198,7 +227,7 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
     assert_eq!(
         tables(&conn).await,
         without_space_to_talk,
-        "the last migration adds Space to Talk"
+        "the migration before adds Space to Talk"
     );
     Migrator::down(&conn, Some(1))
         .await
@@ -247,7 +276,7 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         period_rules(&conn).await.is_empty(),
         "three steps down remove the period rules"
     );
-    Migrator::down(&conn, Some((all - 7) as u32))
+    Migrator::down(&conn, Some((all - 8) as u32))
         .await
         .expect("down to the first");
     assert_eq!(

@@ -78,6 +78,8 @@ mirror! {
         BookingsWrite = "BOOKINGS_WRITE",
         /// See free slots (no booking details).
         AvailabilityRead = "AVAILABILITY_READ",
+        /// See SEMH audit figures across the service's schools (aggregates only).
+        AuditsRead = "AUDITS_READ",
     }
 }
 

@@ -33,6 +33,7 @@ pub mod loaders;
 pub mod page;
 pub mod reflective;
 pub mod scalars;
+pub mod semh;
 pub mod space_to_talk;
 pub mod tenancy;
 pub mod time;
@@ -51,6 +52,7 @@ pub struct Query(
     consultations::ConsultationsQuery,
     reflective::ReflectiveQuery,
     space_to_talk::SpaceToTalkQuery,
+    semh::SemhQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -62,6 +64,7 @@ pub struct Mutation(
     consultations::ConsultationsMutation,
     reflective::ReflectiveMutations,
     space_to_talk::SpaceToTalkMutations,
+    semh::SemhMutations,
 );
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -147,6 +147,15 @@ owned! {
     space_to_talk_run_school { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
     space_to_talk_booking { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
     space_to_talk_link { service: ServiceId, school: SchoolId, shared: No }
+    semh_settings { service: ServiceId, shared: InService }
+    semh_template { service: ServiceId, shared: InService }
+    semh_section { service: ServiceId, shared: InService }
+    semh_item { service: ServiceId, shared: InService }
+    semh_round { service: ServiceId, school: SchoolId, ep: EpId, shared: No }
+    semh_respondent { service: ServiceId, school: SchoolId, shared: No }
+    semh_response { service: ServiceId, school: SchoolId, shared: No }
+    semh_consensus { service: ServiceId, school: SchoolId, shared: No }
+    semh_action { service: ServiceId, school: SchoolId, shared: No }
 }
 
 /// The runs open to the schools in reach.

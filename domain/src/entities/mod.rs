@@ -4,11 +4,13 @@
 pub mod consultations;
 pub mod platform;
 pub mod reflective;
+pub mod semh;
 pub mod space_to_talk;
 pub mod time;
 
 pub use consultations::*;
 pub use platform::*;
 pub use reflective::*;
+pub use semh::*;
 pub use space_to_talk::*;
 pub use time::*;

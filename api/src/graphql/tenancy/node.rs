@@ -11,6 +11,7 @@ use crate::graphql::consultations::{Consultation, Pupil};
 use crate::graphql::context::{self, Context as RequestContext};
 use crate::graphql::ids;
 use crate::graphql::reflective::ReflectiveSession;
+use crate::graphql::semh::{SemhRound, SemhTemplate};
 use crate::graphql::space_to_talk::{SpaceToTalkBooking, SpaceToTalkRun};
 use crate::graphql::time::{
     AcademicYear, Booking, CalendarException, Closure, Contract, LedgerEntry, TimeUnit, VisitSeries, WorkingPattern,
@@ -40,6 +41,8 @@ pub enum Node {
     ReflectiveSession(ReflectiveSession),
     SpaceToTalkRun(SpaceToTalkRun),
     SpaceToTalkBooking(SpaceToTalkBooking),
+    SemhTemplate(SemhTemplate),
+    SemhRound(SemhRound),
 }
 
 /// Loads any object by global id; not found (or not visible) is `None`.
@@ -68,6 +71,7 @@ pub async fn load_node(c: &RequestContext, id: &ID) -> Result<Option<Node>> {
             .map(|m| Node::PartnerClient(PartnerClient(m))),
         "Consultation" | "Pupil" => crate::graphql::consultations::load_node(c, &kind, uuid).await,
         "ReflectiveSession" => crate::graphql::reflective::load_node(c, &kind, uuid).await,
+        "SemhTemplate" | "SemhRound" => crate::graphql::semh::load_node(c, &kind, uuid).await,
         "SpaceToTalkRun" | "SpaceToTalkBooking" => crate::graphql::space_to_talk::load_node(c, &kind, uuid).await,
         other => crate::graphql::time::load_node(c, other, uuid).await,
     };
