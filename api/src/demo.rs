@@ -19,6 +19,7 @@ use domain::time::{bookings, calendar, contracts, local_to_utc, settings};
 use domain::{DomainError, identity};
 
 mod reflective;
+mod semh;
 mod space_to_talk;
 
 use crate::app::{self, Application};
@@ -739,6 +740,7 @@ async fn seed(db: &Db, auth: &crate::auth::Auth) -> anyhow::Result<Seeded> {
     seed_consultations(db, &admin, &school_ids, &eps, tz).await?;
     reflective::seed(db, &admin, sid, &school_ids, &eps, tz).await?;
     let parent_page = space_to_talk::seed(db, &admin, school_ids[0], tz).await?;
+    semh::seed(db, &admin, sid, &school_ids).await?;
 
     // The partner client: a council portal limited to three schools.
     let issued = partners::create(

@@ -281,3 +281,67 @@ async fn the_demo_has_space_to_talk_booked_by_the_senco_and_by_a_parent_with_att
         figures.body
     );
 }
+
+#[tokio::test]
+async fn the_demo_has_two_semh_rounds_at_ashgrove_that_show_what_moved_and_a_service_picture() {
+    let (app, admin, senco) = seeded().await;
+    let ashgrove = app
+        .gql(&senco, "{ schools { edges { node { id } } } }", json!({}))
+        .await
+        .ok()["schools"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rounds = app
+        .gql(
+            &senco,
+            "query($s: ID!) { semhRounds(schoolId: $s) { id title status template { id starter } respondents { kind } actions { status carriedFromId } } }",
+            json!({ "s": ashgrove }),
+        )
+        .await;
+    let list = rounds.ok()["semhRounds"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 2, "{}", rounds.body);
+    let (spring, autumn) = (&list[0], &list[1]);
+    assert!(
+        list.iter()
+            .all(|r| r["status"] == "SUBMITTED" && r["template"]["starter"] == "EIGHT_PRINCIPLES")
+    );
+    let kinds: Vec<&str> = autumn["respondents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"INDIVIDUAL") && kinds.contains(&"GROUP"), "{kinds:?}");
+    let carried = spring["actions"].as_array().unwrap();
+    assert_eq!(carried.len(), 2, "the two unfinished priorities: {}", spring);
+    assert!(carried.iter().all(|a| a["carriedFromId"].is_string()));
+    let cmp = app
+        .gql(
+            &senco,
+            "query($a: ID!, $b: ID!) { semhComparison(fromRoundId: $a, toRoundId: $b) { items { change } } }",
+            json!({ "a": autumn["id"], "b": spring["id"] }),
+        )
+        .await;
+    let improved = cmp.ok()["semhComparison"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["change"] == "IMPROVED")
+        .count();
+    assert!(improved > 0, "{}", cmp.body);
+    let picture = app
+        .gql(
+            &admin,
+            "query($t: ID!) { semhServicePicture(templateId: $t) { groups { phase shown schools } } }",
+            json!({ "t": spring["template"]["id"] }),
+        )
+        .await;
+    let groups = picture.ok()["semhServicePicture"]["groups"].as_array().unwrap().clone();
+    assert_eq!(groups[0]["shown"], true, "{}", picture.body);
+    assert_eq!(groups[0]["schools"], 8);
+    assert!(
+        groups[1..].iter().all(|g| g["shown"] == false),
+        "every phase has fewer than five schools"
+    );
+}
