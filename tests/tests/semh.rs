@@ -941,3 +941,37 @@ async fn the_service_picture_shows_groups_of_five_or_more_and_names_schools_only
         Some("NOT_FOUND")
     );
 }
+
+#[tokio::test]
+async fn a_round_exports_as_csv_for_the_governors_under_the_same_reach() {
+    let fx = fixture().await;
+    let (app, t) = (&fx.app, &fx.t);
+    let eight = starter(app, &t.admin.token, &t.service_id, "EIGHT_PRINCIPLES").await;
+    let id = completed(app, &t.leader_a, &t.school_a.id, &eight, &["RED", "GREEN"]).await;
+    let get = |token: Option<&str>| {
+        let mut r = app
+            .client
+            .get(app.url(&format!("/exports/semh-round.csv?roundId={id}")));
+        if let Some(tok) = token {
+            r = r.bearer_auth(tok.to_owned());
+        }
+        async move { r.send().await.unwrap() }
+    };
+    let r = get(Some(&t.senco_a.token)).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let body = r.text().await.unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines[0], scps::http::exports::SEMH_ROUND_COLUMNS.join(","));
+    assert_eq!(lines.len(), 1 + items(&eight).len(), "{body}");
+    assert!(lines[1].starts_with("Leadership and management,1,"), "{}", lines[1]);
+    assert!(lines[1].contains(",RED,Not in place yet,RED,,1,1,0,0,"), "{}", lines[1]);
+    assert!(lines[2].contains(",GREEN,Well established,GREEN,"), "{}", lines[2]);
+    assert_eq!(get(None).await.status(), 401);
+    assert_eq!(get(Some(&t.senco_b.token)).await.status(), 404);
+    assert_eq!(
+        get(Some(&t.staff_a.token)).await.status(),
+        403,
+        "staff see their own answers only"
+    );
+}

@@ -1,13 +1,15 @@
 //! CSV exports for finance, fetched with the caller's token and under the same reach as the API:
 //! the time summary (`GET /exports/time-summary.csv`) and a school's ledger
-//! (`GET /exports/ledger.csv`). The columns are stable; the README lists them.
+//! (`GET /exports/ledger.csv`), and a school's SEMH audit round for its governors' report
+//! (`GET /exports/semh-round.csv`). The columns are stable; the README lists them.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use domain::access::Caller;
+use domain::access::{Action, Caller};
+use domain::semh::{results, rounds};
 use domain::time::{ledger, summary};
 use domain::{DomainError, FieldErrorCode};
 
@@ -48,6 +50,24 @@ pub const LEDGER_COLUMNS: &[&str] = &[
     "minutes",
     "reason",
     "created_at",
+];
+
+/// A round's results: one row per item, in the template's order. Ratings are counted by band so
+/// that the columns are the same whatever the template's scale.
+pub const SEMH_ROUND_COLUMNS: &[&str] = &[
+    "section",
+    "item_number",
+    "item",
+    "consensus_rating",
+    "consensus_label",
+    "consensus_band",
+    "consensus_note",
+    "responses",
+    "red",
+    "amber",
+    "green",
+    "dont_know",
+    "spread",
 ];
 
 /// One CSV field: quoted when it must be, and never read as a formula by a spreadsheet.
@@ -308,4 +328,78 @@ mod tests {
         assert_eq!(field("-30"), "-30", "a negative number stays a number");
         assert_eq!(csv(&["a", "b"], vec![vec!["1".into(), "x".into()]]), "a,b\r\n1,x\r\n");
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SemhRoundParams {
+    round_id: String,
+}
+
+pub async fn semh_round(
+    req: HttpRequest,
+    params: Result<web::Query<SemhRoundParams>, actix_web::Error>,
+    services: web::Data<Services>,
+) -> HttpResponse {
+    let caller = match caller_of(&req, &services).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(web::Query(p)) = params else {
+        return problem(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "Give roundId.");
+    };
+    let result = async {
+        let id = id_of("roundId", "SemhRound", &p.round_id).map_err(|_| DomainError::NotFound)?;
+        let view = rounds::get(&services.db, &caller, id).await?;
+        let outcome = results::of(&services.db, &caller, &view).await?;
+        let agreed = rounds::consensus(&services.db, &caller, &view).await?;
+        match outcome {
+            Some(r) => Ok((view, r, agreed)),
+            // Staff who may only answer see their own responses, not the round's results.
+            None => {
+                Err(caller
+                    .principal
+                    .refusal(Action::ViewSemhRounds, view.row.service_id, Some(view.row.school_id)))
+            }
+        }
+    }
+    .await;
+    let (view, outcome, agreed) = match result {
+        Ok(v) => v,
+        Err(e) => return refused(e, &caller.request_id),
+    };
+    let t = &view.template;
+    let mut rows = Vec::new();
+    for (n, item) in outcome.items.iter().enumerate() {
+        let section = t.sections.iter().find(|s| s.id == item.section_id);
+        let text = t.item(item.item_id).map(|i| i.text.clone()).unwrap_or_default();
+        let point = item.consensus.as_deref().and_then(|k| t.point(k));
+        let note = agreed
+            .iter()
+            .find(|c| c.item_id == item.item_id)
+            .and_then(|c| c.note.clone())
+            .unwrap_or_default();
+        let mut bands = results::Bands::default();
+        for (key, count) in &item.counts {
+            for _ in 0..*count {
+                bands.add(t.band_of(key));
+            }
+        }
+        rows.push(vec![
+            section.map(|s| s.title.clone()).unwrap_or_default(),
+            (n + 1).to_string(),
+            text,
+            item.consensus.clone().unwrap_or_default(),
+            point.map(|p| p.label.clone()).unwrap_or_default(),
+            point.map(|p| p.band.as_str().to_owned()).unwrap_or_default(),
+            note,
+            item.responses.to_string(),
+            bands.red.to_string(),
+            bands.amber.to_string(),
+            bands.green.to_string(),
+            bands.unknown.to_string(),
+            format!("{:.3}", item.spread),
+        ]);
+    }
+    attachment("semh-round.csv", csv(SEMH_ROUND_COLUMNS, rows))
 }

@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/oauth/token").route(web::post().to(oauth::token)))
     .service(web::resource("/exports/time-summary.csv").route(web::get().to(exports::time_summary)))
     .service(web::resource("/exports/ledger.csv").route(web::get().to(exports::ledger)))
+    .service(web::resource("/exports/semh-round.csv").route(web::get().to(exports::semh_round)))
     .service(web::resource("/space-to-talk/manage/{token}").route(web::get().to(space_to_talk::manage)))
     .service(web::resource("/space-to-talk/manage/{token}/cancel").route(web::post().to(space_to_talk::cancel)))
     .service(web::resource("/space-to-talk/manage/{token}/move").route(web::post().to(space_to_talk::move_to)))
