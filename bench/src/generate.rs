@@ -25,6 +25,7 @@ use domain::time::local_to_utc;
 
 mod consultations;
 mod reflective;
+mod semh;
 mod space_to_talk;
 
 pub use space_to_talk::{STT_SLOTS, has_space_to_talk, space_to_talk_link_token};
@@ -302,6 +303,14 @@ struct Rows {
     stt_slots: Vec<space_to_talk_slot::Model>,
     stt_links: Vec<space_to_talk_link::Model>,
     stt_bookings: Vec<space_to_talk_booking::Model>,
+    semh_templates: Vec<semh_template::Model>,
+    semh_sections: Vec<semh_section::Model>,
+    semh_items: Vec<semh_item::Model>,
+    semh_rounds: Vec<semh_round::Model>,
+    semh_respondents: Vec<semh_respondent::Model>,
+    semh_responses: Vec<semh_response::Model>,
+    semh_consensus: Vec<semh_consensus::Model>,
+    semh_actions: Vec<semh_action::Model>,
     audit: Vec<audit_event::Model>,
 }
 
@@ -1479,6 +1488,7 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
     g.consultations(meetings, &schools, &eps);
     let sencos: Vec<PersonId> = people_of.iter().filter_map(|p| p.last().copied()).collect();
     g.space_to_talk(s, &schools, &sencos, &eps);
+    g.semh(&schools, &people_of, t0 + Duration::minutes(4));
     g.rows
 }
 
@@ -1566,6 +1576,17 @@ async fn write(db: &DatabaseConnection, r: Rows, written: &mut Written) -> anyho
     insert_all(&txn, "space_to_talk_slots", r.stt_slots, written).await?;
     insert_all(&txn, "space_to_talk_links", r.stt_links, written).await?;
     insert_all(&txn, "space_to_talk_bookings", r.stt_bookings, written).await?;
+    insert_all(&txn, "semh_templates", r.semh_templates, written).await?;
+    insert_all(&txn, "semh_sections", r.semh_sections, written).await?;
+    insert_all(&txn, "semh_items", r.semh_items, written).await?;
+    insert_all(&txn, "semh_rounds", r.semh_rounds, written).await?;
+    insert_all(&txn, "semh_respondents", r.semh_respondents, written).await?;
+    insert_all(&txn, "semh_responses", r.semh_responses, written).await?;
+    insert_all(&txn, "semh_consensus", r.semh_consensus, written).await?;
+    // A carried-forward priority names the one it carries.
+    let (first, carried): (Vec<_>, Vec<_>) = r.semh_actions.into_iter().partition(|a| a.carried_from_id.is_none());
+    insert_all(&txn, "semh_actions", first, written).await?;
+    insert_all(&txn, "semh_actions", carried, written).await?;
     insert_all(&txn, "audit_events", r.audit, written).await?;
     txn.commit().await?;
     Ok(())

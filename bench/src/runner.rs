@@ -93,6 +93,14 @@ pub const BUDGETS: &[(&str, u64)] = &[
     // A school's upcoming sessions: the bookings, their EPs, schools, slots and runs (mode and
     // location), one batch each, whatever the list's length.
     ("stt_upcoming", 7),
+    // A round's results (after the three of signing in): the round, its version's row, sections
+    // and items, its responses and consensus (once for the results, once as listed) and its plan,
+    // whatever the number of staff who answered.
+    ("semh_round_results", 9),
+    // A version across the service (after signing in): the version's row, sections and items,
+    // each school's latest round, their consensus, respondents and schools one statement each,
+    // and the naming setting, whatever the number of schools.
+    ("semh_service_picture", 9),
 ];
 
 /// The signing secret of the server under test (and of the floor's in-process twin).
@@ -130,6 +138,16 @@ const STT_UPCOMING: &str = "query SttUpcoming($school: ID!) { \
 const STT_UPCOMING_ALL: &str = "query SttUpcomingAll { \
   upcomingSpaceToTalkSessions { id startsAt endsAt status mode location bookedVia \
     displayName phone email preferredContact topic ep { displayName } school { name } } }";
+
+const SEMH_ROUND_RESULTS: &str = "query SemhResults($round: ID!) { semhRound(id: $round) { id title status submittedAt \
+  template { name scale { key label colour band } sections { title items { id text } } } \
+  results { respondents overall { key count } overallConsensus { key count } \
+    sections { title counts { key count } consensus { key count } } \
+    items { itemId counts { key count } responses consensus spread } mostDivergentItemIds } \
+  consensus { itemId rating note } actions { id priority status ownerRole dueOn carriedFromId } } }";
+
+const SEMH_SERVICE_PICTURE: &str = "query SemhPicture($template: ID!) { semhServicePicture(templateId: $template) { \
+  namesSchools groups { phase shown schools respondents schoolNames items { itemId bands { red amber green unknown } } } } }";
 
 const EP_CONSULTATIONS: &str = "query EpConsultations($ep: ID!, $n: Int!) { \
   consultations(first: $n, filter: { epId: $ep, openOnly: true }) { edges { node { id kind status cycle reviewOn \
@@ -174,6 +192,10 @@ struct World {
     reflective_type: String,
     reflective_slots: Vec<(String, String)>,
     staff: Vec<(usize, String)>,
+    /// The eight-principles template, and a submitted round of each SENCO's school (index into
+    /// `sencos`, round id).
+    semh_template: String,
+    semh_rounds: Vec<(usize, String)>,
     /// Actions due by this date show on the SENCO home (a fortnight on).
     due_by: String,
     now: String,
@@ -216,10 +238,12 @@ enum Op {
     EpConsultations,
     ReflectiveUpcoming,
     SttUpcoming,
+    SemhRoundResults,
+    SemhServicePicture,
 }
 
 impl Op {
-    const ALL: [Op; 11] = [
+    const ALL: [Op; 13] = [
         Op::SencoHome,
         Op::TimeSummary,
         Op::BookingsList,
@@ -231,6 +255,8 @@ impl Op {
         Op::EpConsultations,
         Op::ReflectiveUpcoming,
         Op::SttUpcoming,
+        Op::SemhRoundResults,
+        Op::SemhServicePicture,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -245,6 +271,8 @@ impl Op {
             Op::EpConsultations => "ep_consultations",
             Op::ReflectiveUpcoming => "reflective_upcoming",
             Op::SttUpcoming => "stt_upcoming",
+            Op::SemhRoundResults => "semh_round_results",
+            Op::SemhServicePicture => "semh_service_picture",
         }
     }
 
@@ -326,6 +354,20 @@ impl Op {
                 let s = &w.sencos[with.get((n as usize) % with.len().max(1)).copied().unwrap_or(0)];
                 (Some(s.0.clone()), STT_UPCOMING, json!({ "school": s.1 }))
             }
+            Op::SemhRoundResults => {
+                let (who, round) = w
+                    .semh_rounds
+                    .get((n as usize) % w.semh_rounds.len().max(1))
+                    .cloned()
+                    .unwrap_or_default();
+                let s = &w.sencos[who % w.sencos.len().max(1)];
+                (Some(s.0.clone()), SEMH_ROUND_RESULTS, json!({ "round": round }))
+            }
+            Op::SemhServicePicture => (
+                Some(w.admin.clone()),
+                SEMH_SERVICE_PICTURE,
+                json!({ "template": w.semh_template }),
+            ),
         }
     }
 }
@@ -720,6 +762,8 @@ async fn world(http: &reqwest::Client, base: String, schools_total: usize) -> an
         reflective_type: String::new(),
         reflective_slots: Vec::new(),
         staff: Vec::new(),
+        semh_template: String::new(),
+        semh_rounds: Vec::new(),
         due_by: (today + Days::days(14)).to_string(),
         now: now.to_rfc3339(),
         week_end: domain::time::local_to_utc(
@@ -816,7 +860,51 @@ async fn world(http: &reqwest::Client, base: String, schools_total: usize) -> an
     }
     w.consult_slots = consultation_slots(http, &w, monday).await;
     reflective_world(http, &mut w, monday).await?;
+    semh_world(http, &mut w).await?;
     Ok(w)
+}
+
+/// The eight-principles template and a submitted round of each SENCO's school.
+async fn semh_world(http: &reqwest::Client, w: &mut World) -> anyhow::Result<()> {
+    let t = post(
+        http,
+        w,
+        Some(&w.admin),
+        "query($s: ID!) { semhTemplates(serviceId: $s) { id starter } }",
+        &json!({ "s": w.service }),
+    )
+    .await;
+    w.semh_template = t.body["data"]["semhTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["starter"] == domain::semh::starters::EIGHT_PRINCIPLES)
+        .and_then(|t| t["id"].as_str())
+        .ok_or_else(|| anyhow::anyhow!("no eight-principles template: {}", t.body))?
+        .to_owned();
+    for (k, (token, school, _)) in w.sencos.iter().enumerate() {
+        let r = post(
+            http,
+            w,
+            Some(token),
+            "query($s: ID!) { semhRounds(schoolId: $s) { id status } }",
+            &json!({ "s": school }),
+        )
+        .await;
+        if let Some(id) = r.body["data"]["semhRounds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["status"] == "SUBMITTED")
+            .and_then(|r| r["id"].as_str())
+        {
+            w.semh_rounds.push((k, id.to_owned()));
+        }
+    }
+    if w.semh_rounds.is_empty() {
+        anyhow::bail!("no submitted SEMH rounds at the SENCOs' schools");
+    }
+    Ok(())
 }
 
 /// What the reflective race needs: the session type, free hours of EPs in term (after the

@@ -720,3 +720,66 @@ async fn generated_space_to_talk_slots_are_ep_time_and_stay_within_their_school(
         .unwrap();
     assert_eq!(wrong.status(), 404, "school 1 has no link");
 }
+
+#[tokio::test]
+async fn generated_semh_rounds_are_what_the_domain_would_have_written() {
+    let app = generated().await;
+    let senco = app.sign_in(&generate::senco_email(0, 0), generate::PASSWORD).await;
+    let school = app
+        .gql(&senco, "{ schools(first: 1) { edges { node { id } } } }", json!({}))
+        .await
+        .ok()["schools"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rounds = app
+        .gql(
+            &senco,
+            "query($s: ID!) { semhRounds(schoolId: $s) { id status template { id starter sections { items { id } } } \
+               results { respondents items { responses consensus } } actions { id status carriedFromId } } }",
+            json!({ "s": school }),
+        )
+        .await;
+    let list = rounds.ok()["semhRounds"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 2, "two rounds at the first school: {}", rounds.body);
+    let (review, first) = (&list[0], &list[1]);
+    for r in [review, first] {
+        assert_eq!(r["status"], "SUBMITTED");
+        // The SENCO, the school's staff and two groups answered every item; each has a consensus.
+        let people = generate::STAFF_PER_SCHOOL as i64 + 1 + 2;
+        assert_eq!(r["results"]["respondents"], people, "{}", r["results"]);
+        for item in r["results"]["items"].as_array().unwrap() {
+            assert_eq!(item["responses"], people);
+            assert!(item["consensus"].is_string());
+        }
+    }
+    // The unfinished priorities were carried forward, and point at the ones they carry.
+    let old: Vec<(&str, &str)> = first["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap(), a["status"].as_str().unwrap()))
+        .collect();
+    let carried = review["actions"].as_array().unwrap();
+    assert_eq!(carried.len(), 2);
+    for a in carried {
+        let from = a["carriedFromId"].as_str().unwrap();
+        assert!(old.contains(&(from, "CARRIED_FORWARD")), "{a} from {old:?}");
+    }
+    assert_eq!(old.iter().filter(|(_, s)| *s == "DONE").count(), 1);
+    // The administrator's picture holds every school's latest round.
+    let admin = app.sign_in(&generate::admin_email(0), generate::PASSWORD).await;
+    let pic = app
+        .gql(
+            &admin,
+            "query($t: ID!) { semhServicePicture(templateId: $t) { groups { phase shown schools } } }",
+            json!({ "t": first["template"]["id"] }),
+        )
+        .await;
+    assert_eq!(
+        pic.ok()["semhServicePicture"]["groups"][0]["schools"],
+        SHAPE.schools as i64,
+        "{}",
+        pic.body
+    );
+}

@@ -55,7 +55,8 @@ struct StoredPoint {
     band: String,
 }
 
-fn scale_json(scale: &[ScalePoint]) -> String {
+/// A scale as stored in its version's `scale` column.
+pub fn scale_json(scale: &[ScalePoint]) -> String {
     let stored: Vec<StoredPoint> = scale
         .iter()
         .map(|p| StoredPoint {
