@@ -1546,3 +1546,269 @@ async fn the_parents_pages_cost_a_few_statements_whatever_the_number_of_slots_an
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     assert_eq!(fx.app.count("space_to_talk_bookings").await, 1);
 }
+
+/// The school's booking of EP time that a slot holds, and its ledger, by kind and category.
+async fn ledger_of(fx: &Fx, ep_time: &Value) -> std::collections::BTreeMap<(String, String), i64> {
+    let a = gql(
+        fx,
+        &fx.t.admin.token,
+        "query($b: ID!) { ledgerEntries(filter: { bookingId: $b }, first: 100) { edges { node { kind category minutes reason } } } }",
+        json!({ "b": ep_time }),
+    )
+    .await;
+    let mut out = std::collections::BTreeMap::new();
+    for e in a.ok()["ledgerEntries"]["edges"].as_array().unwrap() {
+        let n = &e["node"];
+        if n["kind"] == "LATE_CANCELLATION" {
+            let reason = n["reason"].as_str().unwrap();
+            assert!(
+                reason.starts_with("Space to Talk session cancelled late by the"),
+                "the ledger keeps no typed reason: {reason}"
+            );
+        }
+        *out.entry((
+            n["kind"].as_str().unwrap().to_owned(),
+            n["category"].as_str().unwrap().to_owned(),
+        ))
+        .or_insert(0) += n["minutes"].as_i64().unwrap();
+    }
+    out
+}
+
+fn kinds(entries: &[(&str, i64)]) -> std::collections::BTreeMap<(String, String), i64> {
+    entries
+        .iter()
+        .map(|(k, m)| ((k.to_string(), "DIRECT".to_owned()), *m))
+        .collect()
+}
+
+async fn contract_balance(fx: &Fx, contract: &str) -> Value {
+    let a = gql(
+        fx,
+        &fx.t.admin.token,
+        "query($id: ID!) { contract(id: $id) { balance { purchasedMinutes bookedMinutes deliveredMinutes lateCancellationMinutes usedMinutes remainingMinutes } } }",
+        json!({ "id": contract }),
+    )
+    .await;
+    a.ok()["contract"]["balance"].clone()
+}
+
+/// Every ledger entry of a contract, summed by kind, as the balance's figures.
+async fn ledger_sums(fx: &Fx, contract: &str) -> (i64, i64, i64) {
+    let a = gql(
+        fx,
+        &fx.t.admin.token,
+        "query($c: ID!) { ledgerEntries(filter: { contractId: $c }, first: 100) { edges { node { kind minutes } } } }",
+        json!({ "c": contract }),
+    )
+    .await;
+    let (mut booked, mut delivered, mut late) = (0, 0, 0);
+    for e in a.ok()["ledgerEntries"]["edges"].as_array().unwrap() {
+        let m = e["node"]["minutes"].as_i64().unwrap();
+        match e["node"]["kind"].as_str().unwrap() {
+            "BOOKED" | "RELEASED" => booked += m,
+            "DELIVERED" => delivered += m,
+            "LATE_CANCELLATION" => late += m,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    (booked, delivered, late)
+}
+
+async fn cancel_stt(fx: &Fx, token: &str, id: &Value, reason: &str) -> Value {
+    booked(
+        &gql(
+            fx,
+            token,
+            &mutation(
+                "cancelSpaceToTalkBooking",
+                "CancelSpaceToTalkBookingInput",
+                &format!("booking {{ {BOOKING} }}"),
+            ),
+            json!({ "i": { "id": id, "reason": reason } }),
+        )
+        .await,
+        "cancelSpaceToTalkBooking",
+    )
+}
+
+async fn set_draws_down(fx: &Fx, on: bool) {
+    let set = gql(
+        fx,
+        &fx.t.admin.token,
+        &mutation(
+            "setSpaceToTalkSettings",
+            "SetSpaceToTalkSettingsInput",
+            "settings { drawsDownAllocation }",
+        ),
+        json!({ "i": { "serviceId": fx.t.service_id, "drawsDownAllocation": on } }),
+    )
+    .await;
+    assert_eq!(
+        set.ok()["setSpaceToTalkSettings"]["settings"]["drawsDownAllocation"],
+        on
+    );
+}
+
+/// A parent books a slot (its API id) through the school's link and cancels with their manage
+/// link.
+async fn parent_books_and_cancels(fx: &Fx, path: &str, slot: &str) {
+    let row_id = scps::graphql::ids::decode(slot).unwrap().1.simple().to_string();
+    let done = book_on_page(fx, path, &row_id, "Robin", "07700 900789").await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    let manage = done.location.unwrap();
+    let base = manage.split('?').next().unwrap().to_owned();
+    let mine = get(fx, &base).await;
+    let csrf = values(&mine.html, "csrf").pop().unwrap();
+    let cancelled = post(fx, &format!("{base}/cancel"), &[("csrf", &csrf)]).await;
+    assert_eq!(cancelled.status, 303, "{}", cancelled.html);
+}
+
+#[tokio::test]
+async fn a_late_cancellation_is_charged_under_the_policy_only_where_sessions_draw_down_the_schools_time() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let (path, _) = issue_link(&fx, &t.senco_a.token, &t.school_a.id).await;
+    // Not school time: a late cancellation by the parent writes nothing to the ledger.
+    app_policy(&fx, 50, 24 * 28).await;
+    let free_run = run_at_school_a(&fx).await;
+    let entries_before = fx.app.count("ledger_entries").await;
+    parent_books_and_cancels(&fx, &path, &slot_ids(&free_run)[0]).await;
+    assert_eq!(
+        fx.app.count("ledger_entries").await,
+        entries_before,
+        "nothing is charged"
+    );
+    assert_eq!(contract_balance(&fx, &fx.contract_a).await["usedMinutes"], 0);
+
+    // School time: the run's slots are booked against school A's contract.
+    set_draws_down(&fx, true).await;
+    app_policy(&fx, 50, 48).await;
+    let run = published(
+        &publish(
+            &fx,
+            &t.ep.token,
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 14, 0), "slots": 3, "gapMinutes": 15, "mode": "ONLINE" }),
+        )
+        .await,
+    );
+    assert_eq!(run["drawsDownAllocation"], true);
+    let slots = slot_ids(&run);
+    let ep_time: Vec<Value> = run["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["bookingId"].clone())
+        .collect();
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["bookedMinutes"], 3 * 45);
+
+    // Early (more than 48 hours ahead): the parent's and the school's cancellations charge nothing.
+    parent_books_and_cancels(&fx, &path, &slots[0]).await;
+    let s = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[1], "displayName": "Alex", "email": "alex@example.org" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    let c = cancel_stt(&fx, &t.senco_a.token, &s["id"], "Alex cannot come").await;
+    assert_eq!(c["cancelledAs"], "SCHOOL");
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["lateCancellationMinutes"], 0);
+    assert_eq!(b["bookedMinutes"], 3 * 45, "the slots still hold the school's time");
+    assert_eq!(ledger_of(&fx, &ep_time[0]).await, kinds(&[("BOOKED", 45)]));
+
+    // Late (inside four weeks' notice, half charged): the parent's cancellation through the
+    // manage link is charged as cancelling the slot's EP time for the school would be.
+    app_policy(&fx, 50, 24 * 28).await;
+    parent_books_and_cancels(&fx, &path, &slots[0]).await;
+    assert_eq!(
+        ledger_of(&fx, &ep_time[0]).await,
+        kinds(&[("BOOKED", 45), ("RELEASED", -45), ("LATE_CANCELLATION", 23)]),
+        "45 minutes released, 50% of them charged (rounded once)"
+    );
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["lateCancellationMinutes"], 23);
+    assert_eq!(b["bookedMinutes"], 2 * 45);
+    // The slot is free again at once; the next parent to take it books the school's time again.
+    let free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert!(ids_of(&free, "spaceToTalkFreeSlots").contains(&slots[0]));
+    let again = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[0], "displayName": "Sam", "phone": "07700 900111" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    assert_eq!(contract_balance(&fx, &fx.contract_a).await["bookedMinutes"], 3 * 45);
+    // The EP's and the service's cancellations are never charged to the school, late or not.
+    let by_ep = cancel_stt(&fx, &t.ep.token, &again["id"], "EP unwell").await;
+    assert_eq!(by_ep["cancelledAs"], "EP");
+    let s = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[2], "displayName": "Kim", "phone": "07700 900222" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    let by_service = cancel_stt(&fx, &t.admin.token, &s["id"], "Room closed").await;
+    assert_eq!(by_service["cancelledAs"], "SERVICE");
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["lateCancellationMinutes"], 23);
+    // The school's own late cancellation is charged too, with the reason and who kept.
+    let s = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[1], "displayName": "Lee", "phone": "07700 900333" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    let c = cancel_stt(&fx, &t.senco_a.token, &s["id"], "Lee is moving house").await;
+    assert_eq!(c["cancelledAs"], "SCHOOL");
+    assert_eq!(c["cancellationReason"], "Lee is moving house");
+    assert_eq!(c["cancelledById"], t.senco_a.person_id.as_str());
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["lateCancellationMinutes"], 46);
+    assert_eq!(b["bookedMinutes"], 2 * 45);
+    // Ledger and balance agree, line by line.
+    let (booked_sum, delivered_sum, late_sum) = ledger_sums(&fx, &fx.contract_a).await;
+    assert_eq!(b["bookedMinutes"], booked_sum);
+    assert_eq!(b["deliveredMinutes"], delivered_sum);
+    assert_eq!(b["lateCancellationMinutes"], late_sum);
+    assert_eq!(
+        b["remainingMinutes"].as_i64().unwrap(),
+        b["purchasedMinutes"].as_i64().unwrap() - booked_sum - delivered_sum - late_sum
+    );
+    // Nothing personal reached the ledger.
+    assert_eq!(
+        fx.app
+            .count("ledger_entries WHERE reason LIKE '%Lee%' OR reason LIKE '%Robin%'")
+            .await,
+        0
+    );
+}
+
+async fn app_policy(fx: &Fx, percent: i32, notice_hours: i32) {
+    let a = gql(
+        fx,
+        &fx.t.admin.token,
+        "mutation($i: UpdateTimeSettingsInput!) { updateTimeSettings(input: $i) { timeSettings { lateCancellationChargePercent cancellationNoticeHours } } }",
+        json!({ "i": { "serviceId": fx.t.service_id, "lateCancellationChargePercent": percent, "cancellationNoticeHours": notice_hours } }),
+    )
+    .await;
+    assert_eq!(
+        a.ok()["updateTimeSettings"]["timeSettings"]["lateCancellationChargePercent"],
+        percent,
+        "{}",
+        a.body
+    );
+}

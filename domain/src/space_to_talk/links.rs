@@ -26,6 +26,7 @@ use crate::ids::{SchoolId, SpaceToTalkLinkId, SpaceToTalkSlotId};
 use crate::model::{SchoolStatus, SpaceToTalkActor, SpaceToTalkBookedVia, SpaceToTalkStatus};
 use crate::secrets;
 use crate::time;
+use crate::time::ledger::Author;
 
 /// The prefix of a school's booking link token.
 pub const LINK_PREFIX: &str = "stl_";
@@ -325,11 +326,11 @@ pub async fn cancel(db: &Db, token: &str, request_id: &str) -> DomainResult<Book
     }
     let next = states::check(Step::Cancel, row.status)?;
     let door = Door::service(&txn, row.service_id);
-    let saved = end(
+    let (saved, charged) = end(
         &door,
         row,
         next,
-        None,
+        Author::default(),
         SpaceToTalkActor::Parent,
         Some("Cancelled by the parent".to_owned()),
         None,
@@ -340,7 +341,7 @@ pub async fn cancel(db: &Db, token: &str, request_id: &str) -> DomainResult<Book
         Who::Anonymous { request_id },
         Entry::new("space_to_talk_booking.cancel", "SpaceToTalkBooking", saved.id)
             .in_school(saved.service_id, Some(saved.school_id))
-            .detail(serde_json::json!({ "as": "PARENT" })),
+            .detail(serde_json::json!({ "as": "PARENT", "chargedMinutes": charged })),
     )
     .await?;
     let view = views_of(&txn, None, vec![saved]).await?;
@@ -370,7 +371,16 @@ pub async fn move_to(db: &Db, token: &str, slot_id: SpaceToTalkSlotId, request_i
     }
     let door = Door::service(&txn, row.service_id);
     let new = moved(&door, Who::Anonymous { request_id }, None, &row, slot_id).await?;
-    end(&door, row, next, None, SpaceToTalkActor::Parent, None, Some(new.id)).await?;
+    end(
+        &door,
+        row,
+        next,
+        Author::default(),
+        SpaceToTalkActor::Parent,
+        None,
+        Some(new.id),
+    )
+    .await?;
     let view = views_of(&txn, None, vec![new]).await?;
     txn.commit().await?;
     view.into_iter().next().ok_or(DomainError::NotFound)
