@@ -892,6 +892,8 @@ struct Page {
     status: u16,
     location: Option<String>,
     html: String,
+    /// The SQL statements the server says the request cost (`x-sql-statements`).
+    statements: Option<u64>,
 }
 
 async fn get(fx: &Fx, path: &str) -> Page {
@@ -932,9 +934,15 @@ async fn page_of(r: reqwest::Response) -> Page {
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let statements = r
+        .headers()
+        .get("x-sql-statements")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
     Page {
         status,
         location,
+        statements,
         html: r.text().await.unwrap_or_default(),
     }
 }
@@ -1503,6 +1511,11 @@ async fn the_parents_pages_cost_a_few_statements_whatever_the_number_of_slots_an
     let page = get(&fx, &path).await;
     let small = statements() - before;
     assert_eq!(values(&page.html, "slot").len(), 4);
+    assert_eq!(
+        page.statements,
+        Some(small),
+        "the page says what it cost, as the GraphQL endpoint does"
+    );
     published(
         &publish(
             &fx,
@@ -1534,6 +1547,7 @@ async fn the_parents_pages_cost_a_few_statements_whatever_the_number_of_slots_an
     .await;
     let booking = statements() - before;
     assert_eq!(done.status, 303);
+    assert_eq!(done.statements, Some(booking));
     println!("booking a time: {booking} statements");
     assert!(booking <= 20, "{booking} statements");
 
