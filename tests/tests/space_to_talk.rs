@@ -1826,3 +1826,78 @@ async fn app_policy(fx: &Fx, percent: i32, notice_hours: i32) {
         a.body
     );
 }
+
+#[tokio::test]
+async fn slots_keep_their_local_times_across_the_clock_changes() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    // The days around the changes lie outside the fixture's terms: school work is allowed there.
+    let allow = gql(
+        &fx,
+        &t.admin.token,
+        "mutation($i: UpdateTimeSettingsInput!) { updateTimeSettings(input: $i) { timeSettings { termTimePolicy } } }",
+        json!({ "i": { "serviceId": t.service_id, "termTimePolicy": "ALLOW" } }),
+    )
+    .await;
+    assert_eq!(
+        allow.ok()["updateTimeSettings"]["timeSettings"]["termTimePolicy"],
+        "ALLOW",
+        "{}",
+        allow.body
+    );
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    // The Friday before and the Monday after the last Sundays of March and October 2027.
+    for (before, after) in [(d(2027, 3, 26), d(2027, 3, 29)), (d(2027, 10, 29), d(2027, 11, 1))] {
+        assert_ne!(
+            london(before, 10, 0).format("%H").to_string(),
+            london(after, 10, 0).format("%H").to_string(),
+            "the clocks changed in between"
+        );
+        for day in [before, after] {
+            let run = published(
+                &publish(
+                    &fx,
+                    &t.ep.token,
+                    json!({ "schoolIds": [t.school_a.id], "startsAt": rfc(london(day, 10, 0)), "slots": 3, "gapMinutes": 15, "mode": "ONLINE" }),
+                )
+                .await,
+            );
+            let times: Vec<(Value, Value)> = run["slots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| (s["startsAt"].clone(), s["endsAt"].clone()))
+                .collect();
+            let expected: Vec<(Value, Value)> = [10, 11, 12]
+                .iter()
+                .map(|h| (json!(rfc(london(day, *h, 0))), json!(rfc(london(day, *h, 45)))))
+                .collect();
+            assert_eq!(times, expected, "10:00, 11:00 and 12:00 London time on {day}");
+            // Working hours are the EP's local 09:00 to 17:00 on either side of the change: a slot
+            // from 16:30 London time is refused, and named in London time.
+            let late = publish(
+                &fx,
+                &t.ep.token,
+                json!({ "schoolIds": [t.school_a.id], "startsAt": rfc(london(day, 16, 30)), "slots": 1, "mode": "ONLINE" }),
+            )
+            .await;
+            let refused = errors(&late, "publishSpaceToTalkRun");
+            assert_eq!(refused.len(), 1, "{}", late.body);
+            assert!(
+                refused[0].1.contains("16:30 to 17:15") && refused[0].1.contains("working hours"),
+                "{refused:?}"
+            );
+            let early = publish(
+                &fx,
+                &t.ep.token,
+                json!({ "schoolIds": [t.school_a.id], "startsAt": rfc(london(day, 9, 0)), "slots": 1, "slotMinutes": 60, "mode": "ONLINE" }),
+            )
+            .await;
+            assert!(
+                errors(&early, "publishSpaceToTalkRun").is_empty(),
+                "09:00 London time is inside the working day: {}",
+                early.body
+            );
+        }
+    }
+}
