@@ -1901,3 +1901,64 @@ async fn slots_keep_their_local_times_across_the_clock_changes() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_school_and_the_service_list_its_booking_links_and_nobody_else_sees_them() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let (_, first) = issue_link(&fx, &t.senco_a.token, &t.school_a.id).await;
+    let (_, second) = issue_link(&fx, &t.admin.token, &t.school_a.id).await;
+    issue_link(&fx, &t.senco_b.token, &t.school_b.id).await;
+    let revoke = gql(
+        &fx,
+        &t.senco_a.token,
+        &mutation("revokeSpaceToTalkLink", "RevokeSpaceToTalkLinkInput", "link { id }"),
+        json!({ "i": { "id": first } }),
+    )
+    .await;
+    assert!(errors(&revoke, "revokeSpaceToTalkLink").is_empty(), "{}", revoke.body);
+    let list = |token: String, school: String| {
+        let fx = &fx;
+        async move {
+            gql(
+                fx,
+                &token,
+                "query($s: ID!) { spaceToTalkLinks(schoolId: $s) { id schoolId createdAt createdById expiresAt revokedAt } }",
+                json!({ "s": school }),
+            )
+            .await
+        }
+    };
+    // The school's SENCO and the service's administrators: the school's links, newest first,
+    // with who issued each and whether it was revoked; never a token.
+    for token in [&t.senco_a.token, &t.admin.token] {
+        let a = list(token.clone(), t.school_a.id.clone()).await;
+        let links = a.ok()["spaceToTalkLinks"].as_array().unwrap().clone();
+        let ids: Vec<&str> = links.iter().map(|l| l["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, vec![second.as_str(), first.as_str()], "{}", a.body);
+        let admin = gql(&fx, &t.admin.token, "{ viewer { person { id } } }", json!({})).await;
+        assert_eq!(links[0]["createdById"], admin.ok()["viewer"]["person"]["id"]);
+        assert_eq!(links[1]["createdById"], t.senco_a.person_id.as_str());
+        assert!(links[0]["revokedAt"].is_null() && links[1]["revokedAt"].is_string());
+        assert!(links.iter().all(|l| l["schoolId"] == t.school_a.id.as_str()));
+        assert!(!a.body.to_string().contains("stl_"), "no token: {}", a.body);
+    }
+    // The leader of the school may see it but not its links; anyone else does not find them.
+    let leader = list(t.leader_a.token.clone(), t.school_a.id.clone()).await;
+    assert_eq!(leader.code(), Some("FORBIDDEN"), "{}", leader.body);
+    for token in [&t.ep.token, &t.other_ep.token, &t.staff_a.token] {
+        let a = list(token.clone(), t.school_a.id.clone()).await;
+        assert!(matches!(a.code(), Some("FORBIDDEN" | "NOT_FOUND")), "{}", a.body);
+        assert!(a.data()["spaceToTalkLinks"].is_null(), "{}", a.body);
+    }
+    let other_senco = list(t.senco_b.token.clone(), t.school_a.id.clone()).await;
+    assert_eq!(other_senco.code(), Some("NOT_FOUND"), "{}", other_senco.body);
+    let other = fx.app.tenant().await;
+    for token in [&other.admin.token, &other.senco_a.token] {
+        let a = list(token.clone(), t.school_a.id.clone()).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"), "another service: {}", a.body);
+    }
+    // School B's SENCO lists their own school's one link.
+    let b = list(t.senco_b.token.clone(), t.school_b.id.clone()).await;
+    assert_eq!(b.ok()["spaceToTalkLinks"].as_array().unwrap().len(), 1);
+}

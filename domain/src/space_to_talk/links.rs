@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::booking::{Parent, Taker, check_parent, end, moved, take};
 use super::states::{self, Step};
@@ -93,6 +93,30 @@ pub async fn issue(db: &Db, caller: &Caller, school_id: SchoolId, valid_days: i3
     .await?;
     txn.commit().await?;
     Ok(Issued { link: row, token })
+}
+
+/// The most links one list shows (newest first).
+pub const MAX_LISTED: u64 = 100;
+
+/// A school's booking links, newest first: when each was issued, by whom, until when, and
+/// whether it was revoked (never the token: only its digest is stored, and that stays inside).
+/// For those who issue them: the school's SENCOs and the service's administrators.
+pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, school_id: SchoolId) -> DomainResult<Vec<link::Model>> {
+    let s = Door::seen(conn, caller).get::<school::Entity>(school_id).await?;
+    let door = Door::open(conn, caller, Action::IssueSpaceToTalkLinks).await?;
+    if !door.access().permits_school(s.service_id, s.id) {
+        return Err(caller
+            .principal
+            .refusal(Action::IssueSpaceToTalkLinks, s.service_id, Some(s.id)));
+    }
+    Ok(door
+        .find::<link::Entity>()
+        .filter(link::Column::SchoolId.eq(s.id))
+        .order_by_desc(link::Column::CreatedAt)
+        .order_by_desc(link::Column::Id)
+        .limit(MAX_LISTED)
+        .all(conn)
+        .await?)
 }
 
 /// Revokes a booking link at once (bookings already made through it stay).
