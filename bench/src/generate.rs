@@ -1365,10 +1365,11 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
                     },
                     fate,
                 );
-                // Space to talk, reflective sessions and audit support for some schools.
+                // Reflective sessions and audit support for some schools (Space to Talk is
+                // always a slot of a run: see `space_to_talk`).
                 if i % 4 == 2 {
                     let kind = [
-                        BookingKind::SpaceToTalk,
+                        BookingKind::AuditSupport,
                         BookingKind::ReflectiveSession,
                         BookingKind::AuditSupport,
                     ][(i / 4) % 3];

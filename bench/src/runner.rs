@@ -101,6 +101,12 @@ pub const BUDGETS: &[(&str, u64)] = &[
     // each school's latest round, their consensus, respondents and schools one statement each,
     // and the naming setting, whatever the number of schools.
     ("semh_service_picture", 9),
+    // The parent's booking page through the school's link: the link, its school and service, the
+    // zone, and the free slots with their runs, whatever the number of slots.
+    ("stt_booking_page", 7),
+    // A parent books a time through the link: the page's reads, the slot taken, the booking and
+    // its audit entry, answered with a redirect to the manage page.
+    ("stt_book_on_page", 11),
 ];
 
 /// The signing secret of the server under test (and of the floor's in-process twin).
@@ -170,8 +176,19 @@ const CREATE_BOOKING: &str = "mutation Book($service: ID!, $ep: ID!, $from: Date
   createBooking(input: { serviceId: $service, epId: $ep, kind: TRAINING, mode: ONLINE, startsAt: $from, endsAt: $to }) { \
   result { booking { id } } userErrors { code message } } }";
 
+const ISSUE_LINK: &str = "mutation IssueLink($school: ID!) { issueSpaceToTalkLink(input: { schoolId: $school, validDays: 7 }) { \
+  result { token } userErrors { field code message } } }";
+
 const SIGN_IN: &str = "mutation SignIn($email: String!, $password: String!) { signIn(input: { email: $email, password: $password }) { \
   session { accessToken } userErrors { code message } } }";
+
+/// A parents' booking link the runner uses: its token (the generator's, or issued at start-up),
+/// its forms' CSRF token and the number of free times its page showed.
+struct SttLink {
+    token: String,
+    csrf: String,
+    free: usize,
+}
 
 /// Ids and tokens the operations use.
 struct World {
@@ -205,6 +222,14 @@ struct World {
     /// The first free day for uncontended bookings (past the generated years).
     free_day: NaiveDate,
     slot: AtomicU64,
+    /// A client that does not follow redirects: a parent's booking answers 303 (to the manage page).
+    pages: reqwest::Client,
+    /// The parents' booking links of the schools with Space to Talk.
+    stt_links: Vec<SttLink>,
+    /// Free times parents book through the links: (index into `stt_links`, the slot's value on
+    /// the page), interleaved across the schools.
+    stt_slots: Vec<(usize, String)>,
+    stt_slot: AtomicU64,
     /// This academic year, for the time summary.
     pub year_from: String,
     pub year_to: String,
@@ -240,10 +265,18 @@ enum Op {
     SttUpcoming,
     SemhRoundResults,
     SemhServicePicture,
+    SttBookingPage,
+    SttBookOnPage,
+}
+
+/// What one call sends: a GraphQL request, or a parent's page (a GET, or a POST of its form).
+enum Request {
+    Graphql(Option<String>, &'static str, Value),
+    Page(String, Option<Vec<(&'static str, String)>>),
 }
 
 impl Op {
-    const ALL: [Op; 13] = [
+    const ALL: [Op; 15] = [
         Op::SencoHome,
         Op::TimeSummary,
         Op::BookingsList,
@@ -257,6 +290,8 @@ impl Op {
         Op::SttUpcoming,
         Op::SemhRoundResults,
         Op::SemhServicePicture,
+        Op::SttBookingPage,
+        Op::SttBookOnPage,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -273,11 +308,66 @@ impl Op {
             Op::SttUpcoming => "stt_upcoming",
             Op::SemhRoundResults => "semh_round_results",
             Op::SemhServicePicture => "semh_service_picture",
+            Op::SttBookingPage => "stt_booking_page",
+            Op::SttBookOnPage => "stt_book_on_page",
         }
     }
 
-    /// The request for the `n`th call: (token, query, variables).
-    fn request(self, w: &World, n: u64, rows: i64) -> (Option<String>, &'static str, Value) {
+    /// The request for the `n`th call.
+    fn request(self, w: &World, n: u64, rows: i64) -> Request {
+        match self {
+            // The growth check's short list is the link with the fewest free times, its long
+            // one the link with the most; otherwise the calls go round the links.
+            Op::SttBookingPage => {
+                let by_free = |most: bool| {
+                    (0..w.stt_links.len()).max_by_key(|i| {
+                        let f = w.stt_links[*i].free as i64;
+                        if most { f } else { -f }
+                    })
+                };
+                let k = match rows {
+                    10 => by_free(false),
+                    r if r > 100 => by_free(true),
+                    _ => Some((n as usize) % w.stt_links.len().max(1)),
+                };
+                let token = k.and_then(|k| w.stt_links.get(k)).map_or("", |l| l.token.as_str());
+                Request::Page(format!("/space-to-talk/{token}"), None)
+            }
+            Op::SttBookOnPage => {
+                let k = w.stt_slot.fetch_add(1, Ordering::Relaxed) as usize;
+                // Past the free times found, the booking is refused (and counted as an error).
+                let (link, slot) = w
+                    .stt_slots
+                    .get(k)
+                    .or(w.stt_slots.last())
+                    .cloned()
+                    .unwrap_or((0, String::new()));
+                let (token, csrf) = w
+                    .stt_links
+                    .get(link)
+                    .map_or((String::new(), String::new()), |l| (l.token.clone(), l.csrf.clone()));
+                Request::Page(
+                    format!("/space-to-talk/{token}"),
+                    Some(vec![
+                        ("csrf", csrf),
+                        ("slot", slot),
+                        ("name", format!("Runner Parent {k:05} (fictional)")),
+                        ("phone", String::new()),
+                        ("email", format!("runner{k:05}@bench.invalid")),
+                        ("contact", "EMAIL".to_owned()),
+                        ("topic", String::new()),
+                    ]),
+                )
+            }
+            graphql => {
+                let (token, query, variables) = graphql.graphql(w, n, rows);
+                Request::Graphql(token, query, variables)
+            }
+        }
+    }
+
+    /// The GraphQL request for the `n`th call: (token, query, variables).
+    fn graphql(self, w: &World, n: u64, rows: i64) -> (Option<String>, &'static str, Value) {
         let senco = &w.sencos[(n as usize) % w.sencos.len()];
         match self {
             Op::SencoHome => (
@@ -368,7 +458,79 @@ impl Op {
                 SEMH_SERVICE_PICTURE,
                 json!({ "template": w.semh_template }),
             ),
+            Op::SttBookingPage | Op::SttBookOnPage => (None, "{ __typename }", json!({})),
         }
+    }
+}
+
+/// Form encoding (`application/x-www-form-urlencoded`).
+fn form_encode(fields: &[(&str, String)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => (b as char).to_string(),
+                b' ' => "+".to_owned(),
+                b => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A parent's page: a GET must answer the page (200), a POST of its form the redirect to the
+/// manage page (303). The body is kept as text (the start of it, for a failure's note).
+async fn page(w: &World, path: &str, form: Option<&[(&str, String)]>) -> Answer {
+    let url = format!("{}{path}", w.base);
+    let req = match form {
+        None => w.pages.get(url),
+        Some(f) => w
+            .pages
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_encode(f)),
+    };
+    let Ok(resp) = req.send().await else {
+        return Answer {
+            ok: false,
+            statements: None,
+            body: Value::Null,
+        };
+    };
+    let statements = resp
+        .headers()
+        .get("x-sql-statements")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    let ok = if form.is_some() { status == 303 } else { status == 200 };
+    Answer {
+        ok,
+        statements,
+        body: Value::String(format!("{status}: {}", text.chars().take(300).collect::<String>())),
+    }
+}
+
+/// Every `value` of the inputs named `name` on a page, in order.
+fn input_values(html: &str, name: &str) -> Vec<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    html.match_indices(&needle)
+        .filter_map(|(i, _)| {
+            let rest = html.get(i + needle.len()..)?;
+            rest.find('"').map(|end| rest[..end].to_owned())
+        })
+        .collect()
+}
+
+/// Sends one call of an operation.
+async fn send(http: &reqwest::Client, w: &World, request: Request) -> Answer {
+    match request {
+        Request::Graphql(token, query, vars) => post(http, w, token.as_deref(), query, &vars).await,
+        Request::Page(path, form) => page(w, &path, form.as_deref()).await,
     }
 }
 
@@ -512,9 +674,9 @@ async fn drive(
                     break;
                 }
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let (token, query, vars) = op.request(&w, n, rows);
+                let request = op.request(&w, n, rows);
                 let t = Instant::now();
-                let a = post(&http, &w, token.as_deref(), query, &vars).await;
+                let a = send(&http, &w, request).await;
                 let _ = hist.record((t.elapsed().as_micros() as u64).max(1));
                 done += 1;
                 if !a.ok {
@@ -745,7 +907,12 @@ async fn sign_in(http: &reqwest::Client, w: &World, email: &str) -> anyhow::Resu
         .ok_or_else(|| anyhow::anyhow!("could not sign in as {email}: {}", a.body))
 }
 
-async fn world(http: &reqwest::Client, base: String, schools_total: usize) -> anyhow::Result<World> {
+async fn world(
+    http: &reqwest::Client,
+    base: String,
+    schools_total: usize,
+    extra_links: usize,
+) -> anyhow::Result<World> {
     let today = Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive();
     let monday = today - Days::days(i64::from(today.weekday().num_days_from_monday()));
     let now = Utc::now();
@@ -787,6 +954,13 @@ async fn world(http: &reqwest::Client, base: String, schools_total: usize) -> an
         free_day: NaiveDate::from_ymd_opt(generate::year_start(today) + 2, 10, 1).unwrap_or(today)
             + Days::days((now.timestamp() / 60 % 500) * 7),
         slot: AtomicU64::new(0),
+        pages: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(256)
+            .build()?,
+        stt_links: Vec::new(),
+        stt_slots: Vec::new(),
+        stt_slot: AtomicU64::new(0),
         year_from: format!("{}-09-01", generate::year_start(today)),
         year_to: format!("{}-08-31", generate::year_start(today) + 1),
     };
@@ -861,7 +1035,64 @@ async fn world(http: &reqwest::Client, base: String, schools_total: usize) -> an
     w.consult_slots = consultation_slots(http, &w, monday).await;
     reflective_world(http, &mut w, monday).await?;
     semh_world(http, &mut w).await?;
+    stt_world(http, &mut w, extra_links).await?;
     Ok(w)
+}
+
+/// The parents' booking links of the SENCOs' schools with Space to Talk, and the free times
+/// their pages show, for parents to book. The generator's link of each school is known by its
+/// token (derived from the school's place in the service; only its digest is stored); `extra`
+/// more per school are issued through the API by its SENCO, so that the full profile's reads
+/// stay inside each link's rate limit.
+async fn stt_world(http: &reqwest::Client, w: &mut World, extra: usize) -> anyhow::Result<()> {
+    let mut per_school: Vec<Vec<(usize, String)>> = Vec::new();
+    for i in (0..w.sencos.len()).filter(|i| generate::has_space_to_talk(*i)) {
+        let mut tokens = vec![generate::space_to_talk_link_token(0, i)];
+        for _ in 0..extra {
+            let (senco, school, _) = &w.sencos[i];
+            let a = post(http, w, Some(senco), ISSUE_LINK, &json!({ "school": school })).await;
+            let token = a.body["data"]["issueSpaceToTalkLink"]["result"]["token"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("could not issue a link for school {i}: {}", a.body))?;
+            tokens.push(token.to_owned());
+        }
+        let mut mine = Vec::new();
+        for (k, token) in tokens.into_iter().enumerate() {
+            let html = w
+                .pages
+                .get(format!("{}/space-to-talk/{token}", w.base))
+                .send()
+                .await?
+                .text()
+                .await?;
+            let free = input_values(&html, "slot");
+            // A page with no free time has no form: nothing to book there.
+            let Some(csrf) = input_values(&html, "csrf").pop() else {
+                continue;
+            };
+            if k == 0 {
+                mine = free.iter().map(|s| (w.stt_links.len(), s.clone())).collect();
+            }
+            w.stt_links.push(SttLink {
+                token,
+                csrf,
+                free: free.len(),
+            });
+        }
+        per_school.push(mine);
+    }
+    if w.stt_links.is_empty() {
+        anyhow::bail!("no Space to Talk booking page with free times");
+    }
+    let longest = per_school.iter().map(Vec::len).max().unwrap_or(0);
+    for i in 0..longest {
+        for list in &per_school {
+            if let Some(s) = list.get(i) {
+                w.stt_slots.push(s.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The eight-principles template and a submitted round of each SENCO's school.
@@ -1197,7 +1428,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
 
     let server = start_server(&binary, &url, args.redis_url.as_deref()).await?;
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-    let w = Arc::new(world(&http, server.base.clone(), shape.schools).await?);
+    // The full profile's thousands of page reads need more links than the generator's one per
+    // school (each link answers a few hundred reads in ten minutes).
+    let extra_links = if args.profile == Profile::Full { 30 } else { 0 };
+    let w = Arc::new(world(&http, server.base.clone(), shape.schools, extra_links).await?);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_kb = rss_kb(server.pid, "VmRSS:");
     let wanted = |op: &str| args.only.as_ref().is_none_or(|o| o.iter().any(|x| x == op));
@@ -1224,11 +1458,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
                         op,
                         c,
                         // Each booking takes a free slot of its own: a few suffice.
-                        Budget::PerClient(if matches!(op, Op::SignIn | Op::SencoBookConsultation) {
-                            2
-                        } else {
-                            5
-                        }),
+                        Budget::PerClient(
+                            if matches!(op, Op::SignIn | Op::SencoBookConsultation | Op::SttBookOnPage) {
+                                2
+                            } else {
+                                5
+                            },
+                        ),
                         server.pid,
                         rows,
                     )
@@ -1258,13 +1494,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 Op::EpConsultations,
                 Op::ReflectiveUpcoming,
                 Op::SttUpcoming,
+                Op::SttBookingPage,
             ] {
                 if !wanted(op.name()) {
                     continue;
                 }
                 // Space to Talk's upcoming sessions take no page size: a school's few against
-                // the whole service's (see `Op::request`).
-                let long = if op == Op::SttUpcoming { 1000 } else { 100 };
+                // the whole service's; the booking page, the link with the fewest free times
+                // against the one with the most (see `Op::request`).
+                let long = if matches!(op, Op::SttUpcoming | Op::SttBookingPage) {
+                    1000
+                } else {
+                    100
+                };
                 let small = drive(&http, &w, op, 1, Budget::PerClient(3), server.pid, 10).await;
                 let large = drive(&http, &w, op, 1, Budget::PerClient(3), server.pid, long).await;
                 println!(
@@ -1302,6 +1544,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
                     // Each booking takes a free slot of its own: as many as were found.
                     let budget = if op == Op::SencoBookConsultation {
                         let per = w.consult_slots.len() / levels.iter().sum::<usize>().max(1);
+                        Budget::PerClient(per.max(1) as u64)
+                    } else if op == Op::SttBookOnPage {
+                        let per = w.stt_slots.len() / levels.iter().sum::<usize>().max(1);
                         Budget::PerClient(per.max(1) as u64)
                     } else {
                         Budget::Seconds(args.seconds)

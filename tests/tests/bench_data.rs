@@ -605,8 +605,25 @@ async fn generated_space_to_talk_slots_are_ep_time_and_stay_within_their_school(
         SpaceToTalkStatus::Booked,
         SpaceToTalkStatus::Attended,
         SpaceToTalkStatus::DidNotAttend,
+        SpaceToTalkStatus::Cancelled,
+        SpaceToTalkStatus::Moved,
     ] {
         assert!(parents.iter().any(|p| p.status == status), "no {status:?} booking");
+    }
+    assert!(
+        runs.iter()
+            .any(|r| r.school_id.is_none() && open_to.iter().filter(|o| o.run_id == r.id).count() > 1),
+        "no run open to several schools"
+    );
+    for r in &runs {
+        let schools: Vec<_> = open_to
+            .iter()
+            .filter(|o| o.run_id == r.id)
+            .map(|o| o.school_id)
+            .collect();
+        assert!(!schools.is_empty());
+        // A run for one school names it; a run for several names none.
+        assert_eq!(r.school_id, (schools.len() == 1).then(|| schools[0]));
     }
     for via in [SpaceToTalkBookedVia::School, SpaceToTalkBookedVia::ParentLink] {
         assert!(parents.iter().any(|p| p.booked_via == via), "none booked via {via:?}");
@@ -641,9 +658,28 @@ async fn generated_space_to_talk_slots_are_ep_time_and_stay_within_their_school(
                 .iter()
                 .any(|o| o.run_id == p.run_id && o.school_id == p.school_id && o.service_id == p.service_id)
         );
+        let held = &bookings[&s.booking_id.unwrap()];
+        // A cancelled or moved booking keeps who and when, and holds its slot no more.
+        if matches!(p.status, SpaceToTalkStatus::Cancelled | SpaceToTalkStatus::Moved) {
+            assert!(p.cancelled_at.is_some() && p.cancelled_as.is_some());
+            assert!(p.attendance_recorded_at.is_none() && p.manage_digest.is_none());
+            if p.status == SpaceToTalkStatus::Moved {
+                let to = parents
+                    .iter()
+                    .find(|q| Some(q.id) == p.moved_to_id)
+                    .expect("the booking it moved to");
+                assert_eq!(to.moved_from_id, Some(p.id));
+                assert_eq!(
+                    (to.school_id, to.display_name.as_str()),
+                    (p.school_id, p.display_name.as_str())
+                );
+            }
+            assert_eq!(p.booked_via == SpaceToTalkBookedVia::ParentLink, p.link_id.is_some());
+            assert!(p.display_name.contains("fictional"));
+            continue;
+        }
         assert!(live.insert(p.slot_id), "two bookings in one slot");
         assert_eq!(s.status, SpaceToTalkSlotStatus::Booked);
-        let held = &bookings[&s.booking_id.unwrap()];
         match p.status {
             SpaceToTalkStatus::Attended | SpaceToTalkStatus::DidNotAttend => {
                 assert!(p.attendance_recorded_at.is_some());

@@ -892,6 +892,8 @@ struct Page {
     status: u16,
     location: Option<String>,
     html: String,
+    /// The SQL statements the server says the request cost (`x-sql-statements`).
+    statements: Option<u64>,
 }
 
 async fn get(fx: &Fx, path: &str) -> Page {
@@ -932,9 +934,15 @@ async fn page_of(r: reqwest::Response) -> Page {
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let statements = r
+        .headers()
+        .get("x-sql-statements")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
     Page {
         status,
         location,
+        statements,
         html: r.text().await.unwrap_or_default(),
     }
 }
@@ -1503,6 +1511,11 @@ async fn the_parents_pages_cost_a_few_statements_whatever_the_number_of_slots_an
     let page = get(&fx, &path).await;
     let small = statements() - before;
     assert_eq!(values(&page.html, "slot").len(), 4);
+    assert_eq!(
+        page.statements,
+        Some(small),
+        "the page says what it cost, as the GraphQL endpoint does"
+    );
     published(
         &publish(
             &fx,
@@ -1534,6 +1547,7 @@ async fn the_parents_pages_cost_a_few_statements_whatever_the_number_of_slots_an
     .await;
     let booking = statements() - before;
     assert_eq!(done.status, 303);
+    assert_eq!(done.statements, Some(booking));
     println!("booking a time: {booking} statements");
     assert!(booking <= 20, "{booking} statements");
 
@@ -1545,4 +1559,406 @@ async fn the_parents_pages_cost_a_few_statements_whatever_the_number_of_slots_an
     assert!(statuses.iter().take(58).all(|s| *s == 422), "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     assert_eq!(fx.app.count("space_to_talk_bookings").await, 1);
+}
+
+/// The school's booking of EP time that a slot holds, and its ledger, by kind and category.
+async fn ledger_of(fx: &Fx, ep_time: &Value) -> std::collections::BTreeMap<(String, String), i64> {
+    let a = gql(
+        fx,
+        &fx.t.admin.token,
+        "query($b: ID!) { ledgerEntries(filter: { bookingId: $b }, first: 100) { edges { node { kind category minutes reason } } } }",
+        json!({ "b": ep_time }),
+    )
+    .await;
+    let mut out = std::collections::BTreeMap::new();
+    for e in a.ok()["ledgerEntries"]["edges"].as_array().unwrap() {
+        let n = &e["node"];
+        if n["kind"] == "LATE_CANCELLATION" {
+            let reason = n["reason"].as_str().unwrap();
+            assert!(
+                reason.starts_with("Space to Talk session cancelled late by the"),
+                "the ledger keeps no typed reason: {reason}"
+            );
+        }
+        *out.entry((
+            n["kind"].as_str().unwrap().to_owned(),
+            n["category"].as_str().unwrap().to_owned(),
+        ))
+        .or_insert(0) += n["minutes"].as_i64().unwrap();
+    }
+    out
+}
+
+fn kinds(entries: &[(&str, i64)]) -> std::collections::BTreeMap<(String, String), i64> {
+    entries
+        .iter()
+        .map(|(k, m)| ((k.to_string(), "DIRECT".to_owned()), *m))
+        .collect()
+}
+
+async fn contract_balance(fx: &Fx, contract: &str) -> Value {
+    let a = gql(
+        fx,
+        &fx.t.admin.token,
+        "query($id: ID!) { contract(id: $id) { balance { purchasedMinutes bookedMinutes deliveredMinutes lateCancellationMinutes usedMinutes remainingMinutes } } }",
+        json!({ "id": contract }),
+    )
+    .await;
+    a.ok()["contract"]["balance"].clone()
+}
+
+/// Every ledger entry of a contract, summed by kind, as the balance's figures.
+async fn ledger_sums(fx: &Fx, contract: &str) -> (i64, i64, i64) {
+    let a = gql(
+        fx,
+        &fx.t.admin.token,
+        "query($c: ID!) { ledgerEntries(filter: { contractId: $c }, first: 100) { edges { node { kind minutes } } } }",
+        json!({ "c": contract }),
+    )
+    .await;
+    let (mut booked, mut delivered, mut late) = (0, 0, 0);
+    for e in a.ok()["ledgerEntries"]["edges"].as_array().unwrap() {
+        let m = e["node"]["minutes"].as_i64().unwrap();
+        match e["node"]["kind"].as_str().unwrap() {
+            "BOOKED" | "RELEASED" => booked += m,
+            "DELIVERED" => delivered += m,
+            "LATE_CANCELLATION" => late += m,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    (booked, delivered, late)
+}
+
+async fn cancel_stt(fx: &Fx, token: &str, id: &Value, reason: &str) -> Value {
+    booked(
+        &gql(
+            fx,
+            token,
+            &mutation(
+                "cancelSpaceToTalkBooking",
+                "CancelSpaceToTalkBookingInput",
+                &format!("booking {{ {BOOKING} }}"),
+            ),
+            json!({ "i": { "id": id, "reason": reason } }),
+        )
+        .await,
+        "cancelSpaceToTalkBooking",
+    )
+}
+
+async fn set_draws_down(fx: &Fx, on: bool) {
+    let set = gql(
+        fx,
+        &fx.t.admin.token,
+        &mutation(
+            "setSpaceToTalkSettings",
+            "SetSpaceToTalkSettingsInput",
+            "settings { drawsDownAllocation }",
+        ),
+        json!({ "i": { "serviceId": fx.t.service_id, "drawsDownAllocation": on } }),
+    )
+    .await;
+    assert_eq!(
+        set.ok()["setSpaceToTalkSettings"]["settings"]["drawsDownAllocation"],
+        on
+    );
+}
+
+/// A parent books a slot (its API id) through the school's link and cancels with their manage
+/// link.
+async fn parent_books_and_cancels(fx: &Fx, path: &str, slot: &str) {
+    let row_id = scps::graphql::ids::decode(slot).unwrap().1.simple().to_string();
+    let done = book_on_page(fx, path, &row_id, "Robin", "07700 900789").await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    let manage = done.location.unwrap();
+    let base = manage.split('?').next().unwrap().to_owned();
+    let mine = get(fx, &base).await;
+    let csrf = values(&mine.html, "csrf").pop().unwrap();
+    let cancelled = post(fx, &format!("{base}/cancel"), &[("csrf", &csrf)]).await;
+    assert_eq!(cancelled.status, 303, "{}", cancelled.html);
+}
+
+#[tokio::test]
+async fn a_late_cancellation_is_charged_under_the_policy_only_where_sessions_draw_down_the_schools_time() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let (path, _) = issue_link(&fx, &t.senco_a.token, &t.school_a.id).await;
+    // Not school time: a late cancellation by the parent writes nothing to the ledger.
+    app_policy(&fx, 50, 24 * 28).await;
+    let free_run = run_at_school_a(&fx).await;
+    let entries_before = fx.app.count("ledger_entries").await;
+    parent_books_and_cancels(&fx, &path, &slot_ids(&free_run)[0]).await;
+    assert_eq!(
+        fx.app.count("ledger_entries").await,
+        entries_before,
+        "nothing is charged"
+    );
+    assert_eq!(contract_balance(&fx, &fx.contract_a).await["usedMinutes"], 0);
+
+    // School time: the run's slots are booked against school A's contract.
+    set_draws_down(&fx, true).await;
+    app_policy(&fx, 50, 48).await;
+    let run = published(
+        &publish(
+            &fx,
+            &t.ep.token,
+            json!({ "schoolIds": [t.school_a.id], "startsAt": at(&fx, 1, 14, 0), "slots": 3, "gapMinutes": 15, "mode": "ONLINE" }),
+        )
+        .await,
+    );
+    assert_eq!(run["drawsDownAllocation"], true);
+    let slots = slot_ids(&run);
+    let ep_time: Vec<Value> = run["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["bookingId"].clone())
+        .collect();
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["bookedMinutes"], 3 * 45);
+
+    // Early (more than 48 hours ahead): the parent's and the school's cancellations charge nothing.
+    parent_books_and_cancels(&fx, &path, &slots[0]).await;
+    let s = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[1], "displayName": "Alex", "email": "alex@example.org" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    let c = cancel_stt(&fx, &t.senco_a.token, &s["id"], "Alex cannot come").await;
+    assert_eq!(c["cancelledAs"], "SCHOOL");
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["lateCancellationMinutes"], 0);
+    assert_eq!(b["bookedMinutes"], 3 * 45, "the slots still hold the school's time");
+    assert_eq!(ledger_of(&fx, &ep_time[0]).await, kinds(&[("BOOKED", 45)]));
+
+    // Late (inside four weeks' notice, half charged): the parent's cancellation through the
+    // manage link is charged as cancelling the slot's EP time for the school would be.
+    app_policy(&fx, 50, 24 * 28).await;
+    parent_books_and_cancels(&fx, &path, &slots[0]).await;
+    assert_eq!(
+        ledger_of(&fx, &ep_time[0]).await,
+        kinds(&[("BOOKED", 45), ("RELEASED", -45), ("LATE_CANCELLATION", 23)]),
+        "45 minutes released, 50% of them charged (rounded once)"
+    );
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["lateCancellationMinutes"], 23);
+    assert_eq!(b["bookedMinutes"], 2 * 45);
+    // The slot is free again at once; the next parent to take it books the school's time again.
+    let free = free_slots(&fx, &t.senco_a.token, &t.school_a.id).await;
+    assert!(ids_of(&free, "spaceToTalkFreeSlots").contains(&slots[0]));
+    let again = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[0], "displayName": "Sam", "phone": "07700 900111" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    assert_eq!(contract_balance(&fx, &fx.contract_a).await["bookedMinutes"], 3 * 45);
+    // The EP's and the service's cancellations are never charged to the school, late or not.
+    let by_ep = cancel_stt(&fx, &t.ep.token, &again["id"], "EP unwell").await;
+    assert_eq!(by_ep["cancelledAs"], "EP");
+    let s = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[2], "displayName": "Kim", "phone": "07700 900222" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    let by_service = cancel_stt(&fx, &t.admin.token, &s["id"], "Room closed").await;
+    assert_eq!(by_service["cancelledAs"], "SERVICE");
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["lateCancellationMinutes"], 23);
+    // The school's own late cancellation is charged too, with the reason and who kept.
+    let s = booked(
+        &book(
+            &fx,
+            &t.senco_a.token,
+            json!({ "slotId": slots[1], "displayName": "Lee", "phone": "07700 900333" }),
+        )
+        .await,
+        "bookSpaceToTalk",
+    );
+    let c = cancel_stt(&fx, &t.senco_a.token, &s["id"], "Lee is moving house").await;
+    assert_eq!(c["cancelledAs"], "SCHOOL");
+    assert_eq!(c["cancellationReason"], "Lee is moving house");
+    assert_eq!(c["cancelledById"], t.senco_a.person_id.as_str());
+    let b = contract_balance(&fx, &fx.contract_a).await;
+    assert_eq!(b["lateCancellationMinutes"], 46);
+    assert_eq!(b["bookedMinutes"], 2 * 45);
+    // Ledger and balance agree, line by line.
+    let (booked_sum, delivered_sum, late_sum) = ledger_sums(&fx, &fx.contract_a).await;
+    assert_eq!(b["bookedMinutes"], booked_sum);
+    assert_eq!(b["deliveredMinutes"], delivered_sum);
+    assert_eq!(b["lateCancellationMinutes"], late_sum);
+    assert_eq!(
+        b["remainingMinutes"].as_i64().unwrap(),
+        b["purchasedMinutes"].as_i64().unwrap() - booked_sum - delivered_sum - late_sum
+    );
+    // Nothing personal reached the ledger.
+    assert_eq!(
+        fx.app
+            .count("ledger_entries WHERE reason LIKE '%Lee%' OR reason LIKE '%Robin%'")
+            .await,
+        0
+    );
+}
+
+async fn app_policy(fx: &Fx, percent: i32, notice_hours: i32) {
+    let a = gql(
+        fx,
+        &fx.t.admin.token,
+        "mutation($i: UpdateTimeSettingsInput!) { updateTimeSettings(input: $i) { timeSettings { lateCancellationChargePercent cancellationNoticeHours } } }",
+        json!({ "i": { "serviceId": fx.t.service_id, "lateCancellationChargePercent": percent, "cancellationNoticeHours": notice_hours } }),
+    )
+    .await;
+    assert_eq!(
+        a.ok()["updateTimeSettings"]["timeSettings"]["lateCancellationChargePercent"],
+        percent,
+        "{}",
+        a.body
+    );
+}
+
+#[tokio::test]
+async fn slots_keep_their_local_times_across_the_clock_changes() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    // The days around the changes lie outside the fixture's terms: school work is allowed there.
+    let allow = gql(
+        &fx,
+        &t.admin.token,
+        "mutation($i: UpdateTimeSettingsInput!) { updateTimeSettings(input: $i) { timeSettings { termTimePolicy } } }",
+        json!({ "i": { "serviceId": t.service_id, "termTimePolicy": "ALLOW" } }),
+    )
+    .await;
+    assert_eq!(
+        allow.ok()["updateTimeSettings"]["timeSettings"]["termTimePolicy"],
+        "ALLOW",
+        "{}",
+        allow.body
+    );
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    // The Friday before and the Monday after the last Sundays of March and October 2027.
+    for (before, after) in [(d(2027, 3, 26), d(2027, 3, 29)), (d(2027, 10, 29), d(2027, 11, 1))] {
+        assert_ne!(
+            london(before, 10, 0).format("%H").to_string(),
+            london(after, 10, 0).format("%H").to_string(),
+            "the clocks changed in between"
+        );
+        for day in [before, after] {
+            let run = published(
+                &publish(
+                    &fx,
+                    &t.ep.token,
+                    json!({ "schoolIds": [t.school_a.id], "startsAt": rfc(london(day, 10, 0)), "slots": 3, "gapMinutes": 15, "mode": "ONLINE" }),
+                )
+                .await,
+            );
+            let times: Vec<(Value, Value)> = run["slots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| (s["startsAt"].clone(), s["endsAt"].clone()))
+                .collect();
+            let expected: Vec<(Value, Value)> = [10, 11, 12]
+                .iter()
+                .map(|h| (json!(rfc(london(day, *h, 0))), json!(rfc(london(day, *h, 45)))))
+                .collect();
+            assert_eq!(times, expected, "10:00, 11:00 and 12:00 London time on {day}");
+            // Working hours are the EP's local 09:00 to 17:00 on either side of the change: a slot
+            // from 16:30 London time is refused, and named in London time.
+            let late = publish(
+                &fx,
+                &t.ep.token,
+                json!({ "schoolIds": [t.school_a.id], "startsAt": rfc(london(day, 16, 30)), "slots": 1, "mode": "ONLINE" }),
+            )
+            .await;
+            let refused = errors(&late, "publishSpaceToTalkRun");
+            assert_eq!(refused.len(), 1, "{}", late.body);
+            assert!(
+                refused[0].1.contains("16:30 to 17:15") && refused[0].1.contains("working hours"),
+                "{refused:?}"
+            );
+            let early = publish(
+                &fx,
+                &t.ep.token,
+                json!({ "schoolIds": [t.school_a.id], "startsAt": rfc(london(day, 9, 0)), "slots": 1, "slotMinutes": 60, "mode": "ONLINE" }),
+            )
+            .await;
+            assert!(
+                errors(&early, "publishSpaceToTalkRun").is_empty(),
+                "09:00 London time is inside the working day: {}",
+                early.body
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_school_and_the_service_list_its_booking_links_and_nobody_else_sees_them() {
+    let fx = fixture().await;
+    let t = &fx.t;
+    let (_, first) = issue_link(&fx, &t.senco_a.token, &t.school_a.id).await;
+    let (_, second) = issue_link(&fx, &t.admin.token, &t.school_a.id).await;
+    issue_link(&fx, &t.senco_b.token, &t.school_b.id).await;
+    let revoke = gql(
+        &fx,
+        &t.senco_a.token,
+        &mutation("revokeSpaceToTalkLink", "RevokeSpaceToTalkLinkInput", "link { id }"),
+        json!({ "i": { "id": first } }),
+    )
+    .await;
+    assert!(errors(&revoke, "revokeSpaceToTalkLink").is_empty(), "{}", revoke.body);
+    let list = |token: String, school: String| {
+        let fx = &fx;
+        async move {
+            gql(
+                fx,
+                &token,
+                "query($s: ID!) { spaceToTalkLinks(schoolId: $s) { id schoolId createdAt createdById expiresAt revokedAt } }",
+                json!({ "s": school }),
+            )
+            .await
+        }
+    };
+    // The school's SENCO and the service's administrators: the school's links, newest first,
+    // with who issued each and whether it was revoked; never a token.
+    for token in [&t.senco_a.token, &t.admin.token] {
+        let a = list(token.clone(), t.school_a.id.clone()).await;
+        let links = a.ok()["spaceToTalkLinks"].as_array().unwrap().clone();
+        let ids: Vec<&str> = links.iter().map(|l| l["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, vec![second.as_str(), first.as_str()], "{}", a.body);
+        let admin = gql(&fx, &t.admin.token, "{ viewer { person { id } } }", json!({})).await;
+        assert_eq!(links[0]["createdById"], admin.ok()["viewer"]["person"]["id"]);
+        assert_eq!(links[1]["createdById"], t.senco_a.person_id.as_str());
+        assert!(links[0]["revokedAt"].is_null() && links[1]["revokedAt"].is_string());
+        assert!(links.iter().all(|l| l["schoolId"] == t.school_a.id.as_str()));
+        assert!(!a.body.to_string().contains("stl_"), "no token: {}", a.body);
+    }
+    // The leader of the school may see it but not its links; anyone else does not find them.
+    let leader = list(t.leader_a.token.clone(), t.school_a.id.clone()).await;
+    assert_eq!(leader.code(), Some("FORBIDDEN"), "{}", leader.body);
+    for token in [&t.ep.token, &t.other_ep.token, &t.staff_a.token] {
+        let a = list(token.clone(), t.school_a.id.clone()).await;
+        assert!(matches!(a.code(), Some("FORBIDDEN" | "NOT_FOUND")), "{}", a.body);
+        assert!(a.data()["spaceToTalkLinks"].is_null(), "{}", a.body);
+    }
+    let other_senco = list(t.senco_b.token.clone(), t.school_a.id.clone()).await;
+    assert_eq!(other_senco.code(), Some("NOT_FOUND"), "{}", other_senco.body);
+    let other = fx.app.tenant().await;
+    for token in [&other.admin.token, &other.senco_a.token] {
+        let a = list(token.clone(), t.school_a.id.clone()).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"), "another service: {}", a.body);
+    }
+    // School B's SENCO lists their own school's one link.
+    let b = list(t.senco_b.token.clone(), t.school_b.id.clone()).await;
+    assert_eq!(b.ok()["spaceToTalkLinks"].as_array().unwrap().len(), 1);
 }

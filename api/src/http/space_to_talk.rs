@@ -9,8 +9,11 @@
 //! framed, and send no referrer, so the token does not leak to other sites.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use base64::Engine;
@@ -28,6 +31,7 @@ use domain::space_to_talk::{SlotView, links};
 use super::middleware::RequestId;
 use crate::app::Services;
 use crate::kv::Key;
+use crate::metrics::REQUEST_STATEMENTS;
 
 /// Links that do not work, allowed per address in a window (someone trying tokens), and
 /// requests per link (someone hammering one).
@@ -187,6 +191,20 @@ async fn within_limits(req: &HttpRequest, services: &Services, token: &str, post
 async fn counted(req: &HttpRequest, services: &Services, res: HttpResponse) -> HttpResponse {
     if res.status() == StatusCode::NOT_FOUND {
         services.kv.bump(&address_key(req, services), WINDOW).await;
+    }
+    res
+}
+
+/// Runs a page's work counting the SQL statements it issues and, outside production, says how
+/// many in `x-sql-statements`, as the GraphQL endpoint does (the benchmark reads it).
+async fn with_statements(services: &Services, work: impl Future<Output = HttpResponse>) -> HttpResponse {
+    let statements = Arc::new(AtomicU64::new(0));
+    let mut res = REQUEST_STATEMENTS.scope(statements.clone(), work).await;
+    if !services.config.is_production() {
+        res.headers_mut().insert(
+            HeaderName::from_static("x-sql-statements"),
+            HeaderValue::from(statements.load(Ordering::Relaxed)),
+        );
     }
     res
 }
@@ -503,8 +521,11 @@ async fn open_with_slots(services: &Services, token: &str) -> Result<(links::Ope
 
 /// `GET /space-to-talk/{token}`: the school's free times and the form.
 pub async fn booking(req: HttpRequest, path: web::Path<String>, services: web::Data<Services>) -> HttpResponse {
-    let res = booking_page_for(&req, path.into_inner(), &services).await;
-    counted(&req, &services, res).await
+    with_statements(&services, async {
+        let res = booking_page_for(&req, path.into_inner(), &services).await;
+        counted(&req, &services, res).await
+    })
+    .await
 }
 
 async fn booking_page_for(req: &HttpRequest, token: String, services: &Services) -> HttpResponse {
@@ -548,8 +569,11 @@ pub async fn book(
     body: web::Bytes,
     services: web::Data<Services>,
 ) -> HttpResponse {
-    let res = book_for(&req, path.into_inner(), &body, &services).await;
-    counted(&req, &services, res).await
+    with_statements(&services, async {
+        let res = book_for(&req, path.into_inner(), &body, &services).await;
+        counted(&req, &services, res).await
+    })
+    .await
 }
 
 async fn book_for(req: &HttpRequest, token: String, body: &[u8], services: &Services) -> HttpResponse {
@@ -708,8 +732,11 @@ pub async fn manage(
     query: web::Query<Done>,
     services: web::Data<Services>,
 ) -> HttpResponse {
-    let res = manage_for(&req, path.into_inner(), query.into_inner(), &services).await;
-    counted(&req, &services, res).await
+    with_statements(&services, async {
+        let res = manage_for(&req, path.into_inner(), query.into_inner(), &services).await;
+        counted(&req, &services, res).await
+    })
+    .await
 }
 
 async fn manage_for(req: &HttpRequest, token: String, query: Done, services: &Services) -> HttpResponse {
@@ -734,8 +761,11 @@ pub async fn cancel(
     body: web::Bytes,
     services: web::Data<Services>,
 ) -> HttpResponse {
-    let res = cancel_for(&req, path.into_inner(), &body, &services).await;
-    counted(&req, &services, res).await
+    with_statements(&services, async {
+        let res = cancel_for(&req, path.into_inner(), &body, &services).await;
+        counted(&req, &services, res).await
+    })
+    .await
 }
 
 async fn cancel_for(req: &HttpRequest, token: String, body: &[u8], services: &Services) -> HttpResponse {
@@ -768,8 +798,11 @@ pub async fn move_to(
     body: web::Bytes,
     services: web::Data<Services>,
 ) -> HttpResponse {
-    let res = move_for(&req, path.into_inner(), &body, &services).await;
-    counted(&req, &services, res).await
+    with_statements(&services, async {
+        let res = move_for(&req, path.into_inner(), &body, &services).await;
+        counted(&req, &services, res).await
+    })
+    .await
 }
 
 async fn move_for(req: &HttpRequest, token: String, body: &[u8], services: &Services) -> HttpResponse {

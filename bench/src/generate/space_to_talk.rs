@@ -5,7 +5,11 @@
 //! around today, each run refused as a whole where a slot would collide with the EP's diary or
 //! fall on a day off; in each run the SENCO books a parent into the first slot and a parent books
 //! the second through the school's link; past sessions held with attendance recorded (the EP's
-//! time delivered). The parents are clearly fictional, with the least data that works.
+//! time delivered). Every sixth school's runs are open to its neighbour too (whose SENCO books
+//! the first slot); in every third run the school cancelled a parent's booking in the third slot
+//! (free again), and in every third run the parent who booked through the link first took the
+//! fourth slot and moved (that slot free again, the manage link with the new booking). The
+//! parents are clearly fictional, with the least data that works.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -97,6 +101,12 @@ impl Gen<'_> {
             }
             let senco = sencos[i];
             let ep = eps[i % eps.len()];
+            let mut open_to = vec![(*school, senco)];
+            if i % 6 == 0
+                && let (Some(next), Some(their_senco)) = (schools.get(i + 1), sencos.get(i + 1))
+            {
+                open_to.push((*next, *their_senco));
+            }
             // The school's booking link, issued by its SENCO a month ago for a term.
             let link_at = cut - Duration::days(30);
             let link_id = SpaceToTalkLinkId(self.ids.at(link_at));
@@ -134,21 +144,23 @@ impl Gen<'_> {
                 let Some(first) = start else {
                     continue;
                 };
-                self.run(*school, senco, ep, link_id, first, i * 7 + r);
+                self.run(&open_to, ep, link_id, first, i * 7 + r);
             }
         }
     }
 
+    /// A run open to `open_to` (schools and their SENCOs; the first holds the link).
     fn run(
         &mut self,
-        school: SchoolId,
-        senco: PersonId,
+        open_to: &[(SchoolId, PersonId)],
         ep: PersonId,
         link: SpaceToTalkLinkId,
         first: DateTime<Utc>,
         n: usize,
     ) {
         let cut = self.cut;
+        let (school, senco) = open_to[0];
+        let single = open_to.len() == 1;
         let published = (first - Duration::weeks(3)).min(cut - Duration::days(2));
         let run_id = SpaceToTalkRunId(self.ids.at(published));
         let mut slots = Vec::new();
@@ -205,7 +217,7 @@ impl Gen<'_> {
             id: run_id,
             service_id: self.service,
             ep_id: ep,
-            school_id: Some(school),
+            school_id: single.then_some(school),
             whole_service: false,
             mode: BookingMode::Online,
             location: None,
@@ -219,13 +231,15 @@ impl Gen<'_> {
             created_at: published,
             updated_at: published,
         });
-        self.rows.stt_run_schools.push(space_to_talk_run_school::Model {
-            id: SpaceToTalkRunSchoolId(self.ids.at(published)),
-            service_id: self.service,
-            run_id,
-            school_id: school,
-            ep_id: ep,
-        });
+        for (open, _) in open_to {
+            self.rows.stt_run_schools.push(space_to_talk_run_school::Model {
+                id: SpaceToTalkRunSchoolId(self.ids.at(published)),
+                service_id: self.service,
+                run_id,
+                school_id: *open,
+                ep_id: ep,
+            });
+        }
         let admin = self.admin;
         self.audit_by(
             published,
@@ -233,13 +247,29 @@ impl Gen<'_> {
             "space_to_talk_run.publish",
             "SpaceToTalkRun",
             run_id.0,
-            Some(school),
-            serde_json::json!({ "epId": ep, "slots": STT_SLOTS, "slotMinutes": SLOT_MINUTES, "schools": 1, "wholeService": false, "drawsDown": false }),
+            single.then_some(school),
+            serde_json::json!({ "epId": ep, "slots": STT_SLOTS, "slotMinutes": SLOT_MINUTES, "schools": open_to.len(), "wholeService": false, "drawsDown": false }),
         );
+        if n % 3 == 1
+            && let Some(slot) = slots.get(2)
+        {
+            self.cancelled_by_school(school, senco, ep, run_id, slot, published, n);
+        }
         for (k, slot) in slots.iter().enumerate().take(2) {
             let via_link = k == 1;
+            // The SENCO's booking is for the last school the run is open to (its neighbour's).
+            let (school, senco) = if via_link {
+                open_to[0]
+            } else {
+                open_to[open_to.len() - 1]
+            };
             let at = published + Duration::days(1 + k as i64);
             let id = SpaceToTalkBookingId(self.ids.at(at));
+            // The parent first took the fourth slot through the link, then moved to this one.
+            let moved_from = (via_link && n % 3 == 2)
+                .then(|| slots.get(3))
+                .flatten()
+                .map(|from| self.moved_by_parent(school, ep, run_id, from, link, at, id, n * 2 + k));
             let held = slot.ends_at + Duration::hours(2) <= cut;
             let status = match (held, (n + k) % 5) {
                 (false, _) => SpaceToTalkStatus::Booked,
@@ -279,7 +309,7 @@ impl Gen<'_> {
                 onward_referral: held && p % 7 == 3,
                 notes: None,
                 notes_consented: false,
-                moved_from_id: None,
+                moved_from_id: moved_from,
                 moved_to_id: None,
                 cancelled_at: None,
                 cancelled_by: None,
@@ -301,7 +331,7 @@ impl Gen<'_> {
                     "slotId": slot.id,
                     "via": if via_link { "PARENT_LINK" } else { "SCHOOL" },
                     "linkId": via_link.then_some(link),
-                    "movedFromId": null,
+                    "movedFromId": moved_from,
                 }),
             );
             if let Some(when) = recorded {
@@ -322,5 +352,140 @@ impl Gen<'_> {
             }
         }
         self.rows.stt_slots.extend(slots);
+    }
+
+    /// A parent's booking in `slot` that the school cancelled a few hours after making it (the
+    /// slot is free again).
+    #[allow(clippy::too_many_arguments, reason = "the booking's place, as `run` has it")]
+    fn cancelled_by_school(
+        &mut self,
+        school: SchoolId,
+        senco: PersonId,
+        ep: PersonId,
+        run_id: SpaceToTalkRunId,
+        slot: &space_to_talk_slot::Model,
+        published: DateTime<Utc>,
+        n: usize,
+    ) {
+        let at = published + Duration::days(1) + Duration::hours(1);
+        let cancelled = at + Duration::hours(2);
+        let id = SpaceToTalkBookingId(self.ids.at(at));
+        let p = 50_000 + n;
+        let mut row = parent_row(id, self.service, school, ep, run_id, slot, p, at);
+        row.phone = Some(format!("07700 900{:03}", p % 1000));
+        row.created_by = Some(senco);
+        row.status = SpaceToTalkStatus::Cancelled;
+        row.cancelled_at = Some(cancelled);
+        row.cancelled_by = Some(senco);
+        row.cancelled_as = Some(SpaceToTalkActor::School);
+        row.cancellation_reason = Some("The parent asked the school to cancel".to_owned());
+        row.updated_at = cancelled;
+        self.rows.stt_bookings.push(row);
+        let via = serde_json::json!({ "slotId": slot.id, "via": "SCHOOL", "linkId": null, "movedFromId": null });
+        self.audit_by(
+            at,
+            Some(senco),
+            "space_to_talk_booking.create",
+            "SpaceToTalkBooking",
+            id.0,
+            Some(school),
+            via,
+        );
+        self.audit_by(
+            cancelled,
+            Some(senco),
+            "space_to_talk_booking.cancel",
+            "SpaceToTalkBooking",
+            id.0,
+            Some(school),
+            serde_json::json!({ "as": "SCHOOL", "chargedMinutes": 0 }),
+        );
+    }
+
+    /// The booking a parent made through the link in `from` and moved to booking `to` at
+    /// `moved` (its slot is free again; the manage link went with the new booking). Answers its id.
+    #[allow(clippy::too_many_arguments, reason = "the booking's place, as `run` has it")]
+    fn moved_by_parent(
+        &mut self,
+        school: SchoolId,
+        ep: PersonId,
+        run_id: SpaceToTalkRunId,
+        from: &space_to_talk_slot::Model,
+        link: SpaceToTalkLinkId,
+        moved: DateTime<Utc>,
+        to: SpaceToTalkBookingId,
+        p: usize,
+    ) -> SpaceToTalkBookingId {
+        let at = moved - Duration::hours(12);
+        let id = SpaceToTalkBookingId(self.ids.at(at));
+        let mut row = parent_row(id, self.service, school, ep, run_id, from, p, at);
+        row.email = Some(format!("parent{p:05}@bench.invalid"));
+        row.preferred_contact = ContactMethod::Email;
+        row.booked_via = SpaceToTalkBookedVia::ParentLink;
+        row.link_id = Some(link);
+        row.status = SpaceToTalkStatus::Moved;
+        row.moved_to_id = Some(to);
+        row.cancelled_at = Some(moved);
+        row.cancelled_as = Some(SpaceToTalkActor::Parent);
+        row.updated_at = moved;
+        self.rows.stt_bookings.push(row);
+        let via = serde_json::json!({ "slotId": from.id, "via": "PARENT_LINK", "linkId": link, "movedFromId": null });
+        self.audit_by(
+            at,
+            None,
+            "space_to_talk_booking.create",
+            "SpaceToTalkBooking",
+            id.0,
+            Some(school),
+            via,
+        );
+        id
+    }
+}
+
+/// A parent's booking in `slot`, as booked, with no contact yet (the caller adds one).
+#[allow(clippy::too_many_arguments, reason = "the booking's place, as `run` has it")]
+fn parent_row(
+    id: SpaceToTalkBookingId,
+    service: ServiceId,
+    school: SchoolId,
+    ep: PersonId,
+    run_id: SpaceToTalkRunId,
+    slot: &space_to_talk_slot::Model,
+    p: usize,
+    at: DateTime<Utc>,
+) -> space_to_talk_booking::Model {
+    space_to_talk_booking::Model {
+        id,
+        service_id: service,
+        school_id: school,
+        ep_id: ep,
+        run_id,
+        slot_id: slot.id,
+        starts_at: slot.starts_at,
+        ends_at: slot.ends_at,
+        status: SpaceToTalkStatus::Booked,
+        display_name: format!("Bench Parent {p:05} (fictional)"),
+        phone: None,
+        email: None,
+        preferred_contact: ContactMethod::Phone,
+        topic: Some(TOPICS[p % TOPICS.len()].to_owned()),
+        booked_via: SpaceToTalkBookedVia::School,
+        link_id: None,
+        manage_digest: None,
+        safeguarding_concern: false,
+        onward_referral: false,
+        notes: None,
+        notes_consented: false,
+        moved_from_id: None,
+        moved_to_id: None,
+        cancelled_at: None,
+        cancelled_by: None,
+        cancelled_as: None,
+        cancellation_reason: None,
+        attendance_recorded_at: None,
+        created_by: None,
+        created_at: at,
+        updated_at: at,
     }
 }

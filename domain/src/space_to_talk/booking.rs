@@ -18,16 +18,17 @@ use crate::audit::{self, Entry, Who};
 use crate::db::{self, Db};
 use crate::door::{self, Door};
 use crate::entities::{
-    space_to_talk_booking as booking, space_to_talk_run as run, space_to_talk_run_school as run_school,
-    space_to_talk_slot as slot,
+    booking as ep_time, space_to_talk_booking as booking, space_to_talk_run as run,
+    space_to_talk_run_school as run_school, space_to_talk_slot as slot,
 };
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{PersonId, SchoolId, ServiceId, SpaceToTalkBookingId, SpaceToTalkLinkId, SpaceToTalkSlotId};
 use crate::model::{
-    ContactMethod, SpaceToTalkActor, SpaceToTalkBookedVia, SpaceToTalkRunStatus, SpaceToTalkSlotStatus,
+    CancelledFor, ContactMethod, SpaceToTalkActor, SpaceToTalkBookedVia, SpaceToTalkRunStatus, SpaceToTalkSlotStatus,
     SpaceToTalkStatus,
 };
 use crate::time::bookings;
+use crate::time::ledger::Author;
 use crate::values::{self, Email};
 
 /// What a slot taken a moment ago says (a parent's page shows the remaining slots with it).
@@ -193,6 +194,13 @@ pub(crate) async fn take<C: ConnectionTrait>(
     if taken.rows_affected != 1 {
         return Err(DomainError::Conflict(JUST_TAKEN.to_owned()));
     }
+    // A slot that draws on the school's time holds it again if a late cancellation released it.
+    if r.draws_down
+        && let Some(held) = s.booking_id
+    {
+        let b = rules.get::<ep_time::Entity>(held).await?;
+        bookings::hold_again(door, author_of(&taker.who), &b).await?;
+    }
     let row = door
         .insert(booking::ActiveModel {
             id: Set(SpaceToTalkBookingId::new()),
@@ -261,30 +269,89 @@ pub(crate) async fn free_slot(
     Ok(())
 }
 
+/// Who writes the ledger entries of a step: the signed-in caller, or nobody (a parent's link).
+pub(crate) fn author_of(who: &Who<'_>) -> Author {
+    match who {
+        Who::Caller(c) => Author::from(*c),
+        Who::Person { person, .. } => Author {
+            person: Some(*person),
+            partner: None,
+        },
+        Who::System { .. } | Who::Anonymous { .. } => Author::default(),
+    }
+}
+
+/// On whose behalf a cancellation in this role is made, under EP time's cancellation policy: a
+/// parent's is the school's (their school arranged the session).
+pub fn cancelled_for(as_: SpaceToTalkActor) -> CancelledFor {
+    match as_ {
+        SpaceToTalkActor::Parent | SpaceToTalkActor::School => CancelledFor::School,
+        SpaceToTalkActor::Ep => CancelledFor::Ep,
+        SpaceToTalkActor::Service => CancelledFor::Service,
+    }
+}
+
+/// What the ledger says of a charged cancellation: never the reason typed, which may name the
+/// parent or the child.
+fn ledger_reason(as_: SpaceToTalkActor) -> &'static str {
+    match as_ {
+        SpaceToTalkActor::Parent => "Space to Talk session cancelled late by the parent",
+        _ => "Space to Talk session cancelled late by the school",
+    }
+}
+
+/// Where the slot draws on the school's time, a cancellation is charged under EP time's
+/// cancellation policy as cancelling the slot's booking of EP time would be (late and for the
+/// school: what it holds released, the share charged); the slot stays on offer. Answers the
+/// minutes charged.
+async fn charge_cancellation<C: ConnectionTrait>(
+    door: &Door<'_, C>,
+    author: Author,
+    row: &booking::Model,
+    as_: SpaceToTalkActor,
+) -> DomainResult<i64> {
+    let rules = Door::service(door.conn(), row.service_id);
+    if !rules.get::<run::Entity>(row.run_id).await?.draws_down {
+        return Ok(0);
+    }
+    let Some(held) = rules.get::<slot::Entity>(row.slot_id).await?.booking_id else {
+        return Ok(0);
+    };
+    let b = rules.get::<ep_time::Entity>(held).await?;
+    bookings::charge_held_use(door, author, &b, cancelled_for(as_), ledger_reason(as_)).await
+}
+
 /// Ends a booking (cancelled or moved), keeping who, in which role, when and why; frees its slot.
+/// A cancellation is charged where the policy says (see [`charge_cancellation`]); a move is not
+/// (the parent still comes). Answers the booking and the minutes charged.
 pub(crate) async fn end<C: ConnectionTrait>(
     door: &Door<'_, C>,
     row: booking::Model,
     status: SpaceToTalkStatus,
-    by: Option<PersonId>,
+    author: Author,
     as_: SpaceToTalkActor,
     reason: Option<String>,
     moved_to: Option<SpaceToTalkBookingId>,
-) -> DomainResult<booking::Model> {
+) -> DomainResult<(booking::Model, i64)> {
+    let charged = if status == SpaceToTalkStatus::Cancelled {
+        charge_cancellation(door, author, &row, as_).await?
+    } else {
+        0
+    };
     let service = row.service_id;
     let slot_id = row.slot_id;
     let now = Utc::now();
     let mut active: booking::ActiveModel = row.into();
     active.status = Set(status);
     active.cancelled_at = Set(Some(now));
-    active.cancelled_by = Set(by);
+    active.cancelled_by = Set(author.person);
     active.cancelled_as = Set(Some(as_));
     active.cancellation_reason = Set(reason);
     active.moved_to_id = Set(moved_to);
     active.updated_at = Set(now);
     let saved = door.update(active).await?;
     free_slot(door.conn(), service, slot_id).await?;
-    Ok(saved)
+    Ok((saved, charged))
 }
 
 /// In which role a signed-in caller changes a booking.
@@ -373,13 +440,13 @@ pub async fn cancel(db: &Db, caller: &Caller, id: SpaceToTalkBookingId, reason: 
     let (row, next) = for_step(&txn, caller, id, Action::ChangeSpaceToTalkBookings, Step::Cancel).await?;
     let door = Door::open(&txn, caller, Action::ChangeSpaceToTalkBookings).await?;
     let as_ = actor_of(caller, &row);
-    let saved = end(&door, row, next, caller.principal.person_id(), as_, Some(reason), None).await?;
+    let (saved, charged) = end(&door, row, next, Author::from(caller), as_, Some(reason), None).await?;
     audit::log(
         &txn,
         caller,
         Entry::new("space_to_talk_booking.cancel", "SpaceToTalkBooking", saved.id)
             .in_school(saved.service_id, Some(saved.school_id))
-            .detail(serde_json::json!({ "as": as_.as_str() })),
+            .detail(serde_json::json!({ "as": as_.as_str(), "chargedMinutes": charged })),
     )
     .await?;
     let view = views_of(&txn, Some(caller), vec![saved]).await?;
@@ -409,16 +476,7 @@ pub async fn move_to(
     let door = Door::open(&txn, caller, Action::ChangeSpaceToTalkBookings).await?;
     let new = moved(&door, Who::Caller(caller), caller.principal.person_id(), &row, slot_id).await?;
     let as_ = actor_of(caller, &row);
-    end(
-        &door,
-        row,
-        next,
-        caller.principal.person_id(),
-        as_,
-        reason,
-        Some(new.id),
-    )
-    .await?;
+    end(&door, row, next, Author::from(caller), as_, reason, Some(new.id)).await?;
     let view = views_of(&txn, Some(caller), vec![new]).await?;
     txn.commit().await?;
     view.into_iter().next().ok_or(DomainError::NotFound)

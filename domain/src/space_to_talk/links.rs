@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::booking::{Parent, Taker, check_parent, end, moved, take};
 use super::states::{self, Step};
@@ -26,6 +26,7 @@ use crate::ids::{SchoolId, SpaceToTalkLinkId, SpaceToTalkSlotId};
 use crate::model::{SchoolStatus, SpaceToTalkActor, SpaceToTalkBookedVia, SpaceToTalkStatus};
 use crate::secrets;
 use crate::time;
+use crate::time::ledger::Author;
 
 /// The prefix of a school's booking link token.
 pub const LINK_PREFIX: &str = "stl_";
@@ -92,6 +93,30 @@ pub async fn issue(db: &Db, caller: &Caller, school_id: SchoolId, valid_days: i3
     .await?;
     txn.commit().await?;
     Ok(Issued { link: row, token })
+}
+
+/// The most links one list shows (newest first).
+pub const MAX_LISTED: u64 = 100;
+
+/// A school's booking links, newest first: when each was issued, by whom, until when, and
+/// whether it was revoked (never the token: only its digest is stored, and that stays inside).
+/// For those who issue them: the school's SENCOs and the service's administrators.
+pub async fn list(conn: &impl ConnectionTrait, caller: &Caller, school_id: SchoolId) -> DomainResult<Vec<link::Model>> {
+    let s = Door::seen(conn, caller).get::<school::Entity>(school_id).await?;
+    let door = Door::open(conn, caller, Action::IssueSpaceToTalkLinks).await?;
+    if !door.access().permits_school(s.service_id, s.id) {
+        return Err(caller
+            .principal
+            .refusal(Action::IssueSpaceToTalkLinks, s.service_id, Some(s.id)));
+    }
+    Ok(door
+        .find::<link::Entity>()
+        .filter(link::Column::SchoolId.eq(s.id))
+        .order_by_desc(link::Column::CreatedAt)
+        .order_by_desc(link::Column::Id)
+        .limit(MAX_LISTED)
+        .all(conn)
+        .await?)
 }
 
 /// Revokes a booking link at once (bookings already made through it stay).
@@ -325,11 +350,11 @@ pub async fn cancel(db: &Db, token: &str, request_id: &str) -> DomainResult<Book
     }
     let next = states::check(Step::Cancel, row.status)?;
     let door = Door::service(&txn, row.service_id);
-    let saved = end(
+    let (saved, charged) = end(
         &door,
         row,
         next,
-        None,
+        Author::default(),
         SpaceToTalkActor::Parent,
         Some("Cancelled by the parent".to_owned()),
         None,
@@ -340,7 +365,7 @@ pub async fn cancel(db: &Db, token: &str, request_id: &str) -> DomainResult<Book
         Who::Anonymous { request_id },
         Entry::new("space_to_talk_booking.cancel", "SpaceToTalkBooking", saved.id)
             .in_school(saved.service_id, Some(saved.school_id))
-            .detail(serde_json::json!({ "as": "PARENT" })),
+            .detail(serde_json::json!({ "as": "PARENT", "chargedMinutes": charged })),
     )
     .await?;
     let view = views_of(&txn, None, vec![saved]).await?;
@@ -370,7 +395,16 @@ pub async fn move_to(db: &Db, token: &str, slot_id: SpaceToTalkSlotId, request_i
     }
     let door = Door::service(&txn, row.service_id);
     let new = moved(&door, Who::Anonymous { request_id }, None, &row, slot_id).await?;
-    end(&door, row, next, None, SpaceToTalkActor::Parent, None, Some(new.id)).await?;
+    end(
+        &door,
+        row,
+        next,
+        Author::default(),
+        SpaceToTalkActor::Parent,
+        None,
+        Some(new.id),
+    )
+    .await?;
     let view = views_of(&txn, None, vec![new]).await?;
     txn.commit().await?;
     view.into_iter().next().ok_or(DomainError::NotFound)

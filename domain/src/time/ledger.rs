@@ -12,7 +12,7 @@ use crate::db::{self, Db};
 use crate::door::{self, Door};
 use crate::entities::{booking, contract, ledger_entry, school};
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
-use crate::ids::{BookingId, ContractId, LedgerEntryId, PersonId, SchoolId, ServiceId};
+use crate::ids::{BookingId, ContractId, LedgerEntryId, PartnerClientId, PersonId, SchoolId, ServiceId};
 use crate::model::{ContractStatus, FundingStream, LedgerKind, TimeCategory};
 use crate::page::{self, Page, PageRequest, Position, SortKey};
 use crate::values;
@@ -29,11 +29,41 @@ pub struct Account {
     pub applies_on: NaiveDate,
 }
 
+/// Who writes an entry: a signed-in person or partner client, or nobody the service knows (a
+/// parent cancelling through their manage link).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Author {
+    pub person: Option<PersonId>,
+    pub partner: Option<PartnerClientId>,
+}
+
+impl From<&Caller> for Author {
+    fn from(caller: &Caller) -> Self {
+        Self {
+            person: caller.principal.person_id(),
+            partner: caller.principal.partner_client_id(),
+        }
+    }
+}
+
 /// Appends one entry (nothing when `minutes` is zero), through the door of the operation that
 /// makes it: the entry must lie in the operation's reach.
 pub async fn post(
     door: &Door<'_, impl ConnectionTrait>,
     caller: &Caller,
+    account: Account,
+    kind: LedgerKind,
+    category: TimeCategory,
+    minutes: i64,
+    reason: Option<String>,
+) -> DomainResult<Option<LedgerEntryId>> {
+    post_by(door, Author::from(caller), account, kind, category, minutes, reason).await
+}
+
+/// [`post`], by whoever `author` is.
+pub async fn post_by(
+    door: &Door<'_, impl ConnectionTrait>,
+    author: Author,
     account: Account,
     kind: LedgerKind,
     category: TimeCategory,
@@ -59,8 +89,8 @@ pub async fn post(
         applies_on: Set(account.applies_on),
         reason: Set(reason),
         created_at: Set(Utc::now()),
-        created_by: Set(caller.principal.person_id()),
-        created_by_partner: Set(caller.principal.partner_client_id()),
+        created_by: Set(author.person),
+        created_by_partner: Set(author.partner),
         corrects_entry_id: Set(None),
     })
     .await?;
@@ -110,15 +140,25 @@ pub async fn release(
     account: Account,
     reason: Option<String>,
 ) -> DomainResult<Held> {
+    release_by(door, Author::from(caller), account, reason).await
+}
+
+/// [`release`], by whoever `author` is.
+pub async fn release_by(
+    door: &Door<'_, impl ConnectionTrait>,
+    author: Author,
+    account: Account,
+    reason: Option<String>,
+) -> DomainResult<Held> {
     let held = held_by(
         door.conn(),
         account.service_id,
         account.booking_id.ok_or(DomainError::NotFound)?,
     )
     .await?;
-    post(
+    post_by(
         door,
-        caller,
+        author,
         account,
         LedgerKind::Released,
         TimeCategory::Direct,
@@ -126,9 +166,9 @@ pub async fn release(
         reason.clone(),
     )
     .await?;
-    post(
+    post_by(
         door,
-        caller,
+        author,
         account,
         LedgerKind::Released,
         TimeCategory::Preparation,

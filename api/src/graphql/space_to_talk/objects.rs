@@ -263,6 +263,10 @@ impl SpaceToTalkLink {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// Who issued it (a SENCO of the school, or an administrator).
+    async fn created_by_id(&self) -> Option<ID> {
+        self.0.created_by.map(|p| ids::encode("Person", p))
+    }
 }
 
 /// The service's Space to Talk settings.

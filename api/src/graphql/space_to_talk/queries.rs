@@ -6,7 +6,9 @@ use async_graphql::{Context, ID, Object, Result};
 use domain::ids::{PersonId, SchoolId, ServiceId};
 use domain::space_to_talk::{self, settings};
 
-use super::objects::{SpaceToTalkBooking, SpaceToTalkFigures, SpaceToTalkRun, SpaceToTalkSettings, SpaceToTalkSlot};
+use super::objects::{
+    SpaceToTalkBooking, SpaceToTalkFigures, SpaceToTalkLink, SpaceToTalkRun, SpaceToTalkSettings, SpaceToTalkSlot,
+};
 use crate::graphql::context;
 use crate::graphql::errors::OrGraphql;
 use crate::graphql::ids;
@@ -68,6 +70,22 @@ impl SpaceToTalkQueries {
         space_to_talk::free_slot_count(c.db(), c.caller()?, school, weeks)
             .await
             .or_gql(c)
+    }
+
+    /// A school's booking links for parents, newest first (at most 100): issued, by whom, until
+    /// when, revoked or not. Never the token, which was shown once. For the school's SENCOs and
+    /// the service's administrators.
+    async fn space_to_talk_links(&self, ctx: &Context<'_>, school_id: ID) -> Result<Vec<SpaceToTalkLink>> {
+        let c = context::of(ctx)?;
+        let school: SchoolId = ids::expect("schoolId", "School", &school_id)
+            .map_err(|_| domain::DomainError::NotFound)
+            .or_gql(c)?;
+        Ok(space_to_talk::links::list(c.db(), c.caller()?, school)
+            .await
+            .or_gql(c)?
+            .into_iter()
+            .map(SpaceToTalkLink)
+            .collect())
     }
 
     async fn space_to_talk_booking(&self, ctx: &Context<'_>, id: ID) -> Result<SpaceToTalkBooking> {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
 
-use super::super::ledger::{self, account_of};
+use super::super::ledger::{self, Author, account_of};
 use super::super::{local_date, service_zone, settings};
 use super::{for_change, is_chargeable, require_open};
 use crate::access::{Action, Caller, Role};
@@ -154,7 +154,6 @@ pub(super) async fn cancel_row(
     b: booking::Model,
     how: Cancelling,
 ) -> DomainResult<(booking::Model, i64)> {
-    let conn = door.conn();
     let Cancelling {
         for_whom,
         reason,
@@ -162,26 +161,11 @@ pub(super) async fn cancel_row(
         alternative,
     } = how;
     let now = Utc::now();
-    let tz = service_zone(conn, b.service_id).await?;
-    let mut charged = 0;
-    if is_chargeable(&b) {
-        let account = account_of(&b, local_date(tz, b.starts_at));
-        let held = ledger::release(door, caller, account, Some(reason.clone())).await?;
-        let (direct, prep) = charge(&b, held, charge_percent);
-        for (category, minutes) in [(TimeCategory::Direct, direct), (TimeCategory::Preparation, prep)] {
-            ledger::post(
-                door,
-                caller,
-                account,
-                LedgerKind::LateCancellation,
-                category,
-                minutes,
-                Some(reason.clone()),
-            )
-            .await?;
-        }
-        charged = direct + prep;
-    }
+    let charged = if is_chargeable(&b) {
+        settle(door, Author::from(caller), &b, charge_percent, &reason).await?
+    } else {
+        0
+    };
     let mut row: booking::ActiveModel = b.into();
     row.status = Set(BookingStatus::Cancelled);
     row.cancelled_at = Set(Some(now));
@@ -193,6 +177,90 @@ pub(super) async fn cancel_row(
     row.alternative_id = Set(alternative);
     row.updated_at = Set(now);
     Ok((door.update(row).await?, charged))
+}
+
+/// Releases what a chargeable booking holds and charges the school `percent` of it as a late
+/// cancellation, with the reason on each entry; answers the minutes charged.
+async fn settle(
+    door: &Door<'_, impl ConnectionTrait>,
+    author: Author,
+    b: &booking::Model,
+    percent: i64,
+    reason: &str,
+) -> DomainResult<i64> {
+    let tz = service_zone(door.conn(), b.service_id).await?;
+    let account = account_of(b, local_date(tz, b.starts_at));
+    let held = ledger::release_by(door, author, account, Some(reason.to_owned())).await?;
+    let (direct, prep) = charge(b, held, percent);
+    for (category, minutes) in [(TimeCategory::Direct, direct), (TimeCategory::Preparation, prep)] {
+        ledger::post_by(
+            door,
+            author,
+            account,
+            LedgerKind::LateCancellation,
+            category,
+            minutes,
+            Some(reason.to_owned()),
+        )
+        .await?;
+    }
+    Ok(direct + prep)
+}
+
+/// Something held inside an open booking was cancelled, while the booking itself stays open: a
+/// parent's Space to Talk session in a slot that draws on the school's time (the slot stays on
+/// offer). The cancellation policy applies exactly as if the booking were cancelled for
+/// `for_whom` now: when it charges, what the booking holds is released and the charge posted;
+/// otherwise nothing is written. Answers the minutes charged.
+pub(crate) async fn charge_held_use(
+    door: &Door<'_, impl ConnectionTrait>,
+    author: Author,
+    b: &booking::Model,
+    for_whom: CancelledFor,
+    reason: &str,
+) -> DomainResult<i64> {
+    if !is_chargeable(b) || !b.status.is_open() {
+        return Ok(0);
+    }
+    let policies = settings::policies(door.conn(), b.service_id).await?;
+    let percent = percent_for(&policies, b, for_whom, Utc::now());
+    if percent <= 0 {
+        return Ok(0);
+    }
+    settle(door, author, b, percent, reason).await
+}
+
+/// Books an open booking's time again once it is used again after [`charge_held_use`] released
+/// it (the next parent takes the slot); nothing when it still holds its time.
+pub(crate) async fn hold_again(
+    door: &Door<'_, impl ConnectionTrait>,
+    author: Author,
+    b: &booking::Model,
+) -> DomainResult<()> {
+    if !is_chargeable(b) || !b.status.is_open() {
+        return Ok(());
+    }
+    if ledger::held_by(door.conn(), b.service_id, b.id).await? != ledger::Held::default() {
+        return Ok(());
+    }
+    let tz = service_zone(door.conn(), b.service_id).await?;
+    let account = account_of(b, local_date(tz, b.starts_at));
+    for (category, minutes) in [
+        (TimeCategory::Direct, b.direct_minutes),
+        (TimeCategory::Preparation, b.preparation_minutes),
+    ] {
+        ledger::post_by(
+            door,
+            author,
+            account,
+            LedgerKind::Booked,
+            category,
+            i64::from(minutes),
+            None,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Closes what sits inside a visit that is cancelled or missed: the open bookings go with it,

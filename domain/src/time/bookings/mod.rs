@@ -8,8 +8,8 @@ mod change;
 mod place;
 pub mod series;
 
-pub(crate) use cancel::cancel_by_id_in;
 pub use cancel::{Cancel, Cancelled, Quote, cancel, is_late, no_show, quote};
+pub(crate) use cancel::{cancel_by_id_in, charge_held_use, hold_again};
 pub use change::{Delivery, Reschedule, Rescheduled, confirm, deliver, reschedule};
 pub(crate) use change::{deliver_in, reschedule_in};
 pub use place::{Booked, NewBooking, create, different_places};
