@@ -975,3 +975,181 @@ async fn a_round_exports_as_csv_for_the_governors_under_the_same_reach() {
         "staff see their own answers only"
     );
 }
+
+#[tokio::test]
+async fn a_tables_facilitator_answers_on_a_plain_page_through_the_tables_link() {
+    let fx = fixture().await;
+    let (app, t) = (&fx.app, &fx.t);
+    let resilience = starter(app, &t.admin.token, &t.service_id, "RESILIENCE").await;
+    let its = items(&resilience);
+    let session = json!({ "session": { "startsAt": "2030-01-06T13:00:00Z", "endsAt": "2030-01-06T16:00:00Z" } });
+    let r = opened(
+        &open_round(
+            app,
+            &t.leader_a.token,
+            &t.school_a.id,
+            resilience["id"].as_str().unwrap(),
+            session,
+        )
+        .await,
+    );
+    let round_id = r["id"].as_str().unwrap().to_owned();
+    let tb = gql(
+        app,
+        &t.leader_a.token,
+        &mutation("addSemhGroup", "AddSemhGroupInput", "result { tableToken }"),
+        json!({ "i": { "roundId": round_id, "name": "Table 2", "asTable": true } }),
+    )
+    .await;
+    let token = tb.ok()["addSemhGroup"]["result"]["tableToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/semh/tables/{token}");
+    let page = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.headers()["x-sql-statements"]
+            .to_str()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+            > 0
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Table 2") && html.contains(&t.school_a.name), "{html}");
+    assert!(html.contains("Pupils arrive to a safe, warm, fed start to the day."));
+    assert!(html.contains("We already do this well") && html.contains("Ideas (optional)"));
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let post = |body: String| {
+        let r = app
+            .client
+            .post(app.url(&path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        async move { r.send().await.unwrap() }
+    };
+    // Nothing chosen: the page says so, and nothing is written.
+    let none = post(format!("csrf={csrf}")).await;
+    assert_eq!(none.status(), 422);
+    assert!(none.text().await.unwrap().contains("at least one statement"));
+    // Without the form's token: the same page as a link that does not work.
+    assert_eq!(post("r-0=DOING_WELL".to_owned()).await.status(), 404);
+    let bad = post(format!("csrf={csrf}&r-0=PURPLE")).await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.unwrap().contains("Statement 1"));
+    assert_eq!(app.count("semh_responses").await, 0);
+    let saved = post(format!(
+        "csrf={csrf}&r-0=DOING_WELL&e-0=Breakfast+club+every+day&x-0=Open+it+to+siblings&r-2=NEEDS_IMPROVING"
+    ))
+    .await;
+    // Saved, and sent on to the page again (the client follows the redirect).
+    assert_eq!(saved.status(), 200);
+    assert_eq!(saved.url().query(), Some("saved=1"));
+    let table_q = "query($t: String!) { semhTable(token: $t) { responses { itemId rating evidence ideas } } }";
+    let seen = app.post(None, table_q, json!({ "t": token })).await;
+    let answers = seen.ok()["semhTable"]["responses"].as_array().unwrap().clone();
+    assert_eq!(answers.len(), 2, "{}", seen.body);
+    let first = answers.iter().find(|a| a["itemId"] == its[0]).unwrap();
+    assert_eq!(first["rating"], "DOING_WELL");
+    assert_eq!(first["evidence"], "Breakfast club every day");
+    assert_eq!(first["ideas"], "Open it to siblings");
+    // The page shows what was saved.
+    let again = app
+        .client
+        .get(app.url(&format!("{path}?saved=1")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains("Saved") && again.contains("Breakfast club every day"));
+    // A wrong link, and the link after the round is submitted: "this link does not work".
+    assert_eq!(
+        app.client
+            .get(app.url(&format!("{path}x")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let agreed: Vec<Value> = its
+        .iter()
+        .map(|i| json!({ "itemId": i, "rating": "COULD_IMPROVE" }))
+        .collect();
+    consensus(app, &t.leader_a.token, &round_id, Value::Array(agreed)).await;
+    assert_eq!(
+        submit(app, &t.leader_a.token, &round_id).await.ok()["submitSemhRound"]["round"]["status"],
+        "SUBMITTED"
+    );
+    assert_eq!(app.client.get(app.url(&path)).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn a_facilitator_uses_the_table_page_in_a_real_browser_with_no_accessibility_violations() {
+    if std::env::var_os("SCPS_BROWSER_TESTS").is_none() {
+        eprintln!(
+            "skipped: the browser test runs with SCPS_BROWSER_TESTS=1, chromium installed and `npm ci` in tests/browser (.ci/run does all three)"
+        );
+        return;
+    }
+    let fx = fixture().await;
+    let (app, t) = (&fx.app, &fx.t);
+    let resilience = starter(app, &t.admin.token, &t.service_id, "RESILIENCE").await;
+    let session = json!({ "session": { "startsAt": "2030-01-06T13:00:00Z", "endsAt": "2030-01-06T16:00:00Z" } });
+    let r = opened(
+        &open_round(
+            app,
+            &t.leader_a.token,
+            &t.school_a.id,
+            resilience["id"].as_str().unwrap(),
+            session,
+        )
+        .await,
+    );
+    let tb = gql(
+        app,
+        &t.leader_a.token,
+        &mutation("addSemhGroup", "AddSemhGroupInput", "result { tableToken }"),
+        json!({ "i": { "roundId": r["id"], "name": "Table 5", "asTable": true } }),
+    )
+    .await;
+    let path = format!(
+        "/semh/tables/{}",
+        tb.ok()["addSemhGroup"]["result"]["tableToken"].as_str().unwrap()
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    let base = app.address.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg("semh_table.mjs")
+            .arg(&base)
+            .arg(&path)
+            .current_dir(dir)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the browser checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all browser checks passed"));
+}

@@ -7,6 +7,7 @@ pub mod graphql;
 pub mod middleware;
 pub mod oauth;
 pub mod ops;
+pub mod semh_tables;
 pub mod space_to_talk;
 
 use actix_web::web;
@@ -23,6 +24,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/exports/time-summary.csv").route(web::get().to(exports::time_summary)))
     .service(web::resource("/exports/ledger.csv").route(web::get().to(exports::ledger)))
     .service(web::resource("/exports/semh-round.csv").route(web::get().to(exports::semh_round)))
+    .service(
+        web::resource("/semh/tables/{token}")
+            .route(web::get().to(semh_tables::table))
+            .route(web::post().to(semh_tables::save)),
+    )
     .service(web::resource("/space-to-talk/manage/{token}").route(web::get().to(space_to_talk::manage)))
     .service(web::resource("/space-to-talk/manage/{token}/cancel").route(web::post().to(space_to_talk::cancel)))
     .service(web::resource("/space-to-talk/manage/{token}/move").route(web::post().to(space_to_talk::move_to)))
@@ -46,7 +52,9 @@ pub fn route_name(path: &str) -> &'static str {
         "/metrics" => "metrics",
         "/exports/time-summary.csv" => "export_time_summary",
         "/exports/ledger.csv" => "export_ledger",
+        "/exports/semh-round.csv" => "export_semh_round",
         p if p.starts_with("/graphql/assets/") => "graphiql_assets",
+        p if p.starts_with("/semh/tables/") => "semh_table",
         p if p.starts_with("/space-to-talk/manage/") => "space_to_talk_manage",
         p if p.starts_with("/space-to-talk/") => "space_to_talk_booking",
         _ => "other",

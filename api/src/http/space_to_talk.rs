@@ -78,7 +78,7 @@ fn css_hash() -> &'static str {
 }
 
 /// Escapes text for HTML content and attribute values.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -94,13 +94,19 @@ fn esc(s: &str) -> String {
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    page_of("Space to Talk", status, title, body)
+}
+
+/// A page of one of the pages reached through a link (`site` ends its title).
+pub(super) fn page_of(site: &str, status: StatusCode, title: &str, body: &str) -> HttpResponse {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <meta name=\"robots\" content=\"noindex, nofollow\">\
-<title>{} - Space to Talk</title><style>{CSS}</style></head>\
+<title>{} - {}</title><style>{CSS}</style></head>\
 <body><main id=\"main\">{body}</main></body></html>",
-        esc(title)
+        esc(title),
+        esc(site)
     );
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -119,7 +125,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
         .body(html)
 }
 
-fn not_found() -> HttpResponse {
+pub(super) fn not_found() -> HttpResponse {
     page(
         StatusCode::NOT_FOUND,
         "This link does not work",
@@ -129,7 +135,7 @@ fn not_found() -> HttpResponse {
     )
 }
 
-fn busy() -> HttpResponse {
+pub(super) fn busy() -> HttpResponse {
     let mut res = page(
         StatusCode::TOO_MANY_REQUESTS,
         "Please wait a moment",
@@ -140,7 +146,7 @@ fn busy() -> HttpResponse {
     res
 }
 
-fn broken(request_id: &str) -> HttpResponse {
+pub(super) fn broken(request_id: &str) -> HttpResponse {
     page(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",
@@ -151,7 +157,7 @@ fn broken(request_id: &str) -> HttpResponse {
     )
 }
 
-fn request_id(req: &HttpRequest) -> String {
+pub(super) fn request_id(req: &HttpRequest) -> String {
     req.extensions()
         .get::<RequestId>()
         .map(|r| r.0.clone())
@@ -170,7 +176,7 @@ fn address_key(req: &HttpRequest, services: &Services) -> Key {
 
 /// Counts a request against its link; false when the link, or the address (after too many
 /// links that did not work), is over its limit.
-async fn within_limits(req: &HttpRequest, services: &Services, token: &str, post: bool) -> bool {
+pub(super) async fn within_limits(req: &HttpRequest, services: &Services, token: &str, post: bool) -> bool {
     let (failures, _) = services.kv.peek(&address_key(req, services)).await;
     if failures >= FAILURES_PER_ADDRESS {
         return false;
@@ -188,7 +194,7 @@ async fn within_limits(req: &HttpRequest, services: &Services, token: &str, post
 }
 
 /// An answer, counting a link that did not work against the address that tried it.
-async fn counted(req: &HttpRequest, services: &Services, res: HttpResponse) -> HttpResponse {
+pub(super) async fn counted(req: &HttpRequest, services: &Services, res: HttpResponse) -> HttpResponse {
     if res.status() == StatusCode::NOT_FOUND {
         services.kv.bump(&address_key(req, services), WINDOW).await;
     }
@@ -197,7 +203,7 @@ async fn counted(req: &HttpRequest, services: &Services, res: HttpResponse) -> H
 
 /// Runs a page's work counting the SQL statements it issues and, outside production, says how
 /// many in `x-sql-statements`, as the GraphQL endpoint does (the benchmark reads it).
-async fn with_statements(services: &Services, work: impl Future<Output = HttpResponse>) -> HttpResponse {
+pub(super) async fn with_statements(services: &Services, work: impl Future<Output = HttpResponse>) -> HttpResponse {
     let statements = Arc::new(AtomicU64::new(0));
     let mut res = REQUEST_STATEMENTS.scope(statements.clone(), work).await;
     if !services.config.is_production() {
@@ -242,7 +248,7 @@ struct Form {
     topic: String,
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+pub(super) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -539,7 +545,7 @@ async fn booking_page_for(req: &HttpRequest, token: String, services: &Services)
     }
 }
 
-fn failed(e: DomainError, request_id: &str) -> HttpResponse {
+pub(super) fn failed(e: DomainError, request_id: &str) -> HttpResponse {
     match e {
         DomainError::NotFound => not_found(),
         DomainError::RateLimited { .. } => busy(),
@@ -554,7 +560,7 @@ fn failed(e: DomainError, request_id: &str) -> HttpResponse {
     }
 }
 
-fn see_other(location: String) -> HttpResponse {
+pub(super) fn see_other(location: String) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
