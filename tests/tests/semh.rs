@@ -247,6 +247,16 @@ async fn the_starters_are_published_and_a_published_version_never_changes() {
     )
     .await;
     assert_eq!(by_senco.code(), Some("FORBIDDEN"), "{}", by_senco.body);
+    let draft_q = "query($id: ID!) { semhTemplate(id: $id) { id status } }";
+    let hidden = gql(&fx.app, &t.senco_a.token, draft_q, json!({ "id": id })).await;
+    assert_eq!(
+        hidden.code(),
+        Some("NOT_FOUND"),
+        "a draft is the administrators' own: {}",
+        hidden.body
+    );
+    let own = gql(&fx.app, &t.admin.token, draft_q, json!({ "id": id })).await;
+    assert_eq!(own.ok()["semhTemplate"]["status"], "DRAFT");
     // A round on a draft is refused, and nothing is written.
     let on_draft = open_round(&fx.app, &t.leader_a.token, &t.school_a.id, &id, json!({})).await;
     assert_eq!(

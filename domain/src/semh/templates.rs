@@ -162,10 +162,22 @@ pub(crate) async fn view<C: ConnectionTrait>(door: &Door<'_, C>, id: SemhTemplat
     views.pop().ok_or(DomainError::NotFound)
 }
 
-/// A template version the caller can see.
+/// Whether the caller writes the service's templates (and so sees its drafts).
+fn writes(caller: &Caller, service: ServiceId) -> bool {
+    caller
+        .principal
+        .static_access(Action::ManageSemhTemplates)
+        .permits_service_wide(service)
+}
+
+/// A template version the caller can see (drafts only for those who write templates).
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: SemhTemplateId) -> DomainResult<TemplateView> {
     let door = Door::open(conn, caller, Action::ViewSemhTemplates).await?;
-    view(&door, id).await
+    let found = view(&door, id).await?;
+    if found.row.status == SemhTemplateStatus::Draft && !writes(caller, found.row.service_id) {
+        return Err(DomainError::NotFound);
+    }
+    Ok(found)
 }
 
 /// The service's template versions, newest lineage first and each lineage's versions in order;
@@ -184,10 +196,7 @@ pub async fn list(db: &Db, caller: &Caller, service: ServiceId) -> DomainResult<
         txn.commit().await?;
         rows = rows_of(db, service).await?;
     }
-    let writer = caller
-        .principal
-        .static_access(Action::ManageSemhTemplates)
-        .permits_service_wide(service);
+    let writer = writes(caller, service);
     rows.retain(|r| writer || r.status != SemhTemplateStatus::Draft);
     views_of(db, rows).await
 }
