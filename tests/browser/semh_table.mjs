@@ -7,42 +7,11 @@
 // The Rust test `a_facilitator_uses_the_table_page_in_a_real_browser_with_no_accessibility_violations`
 // (tests/tests/semh.rs) starts scps, opens a whole-staff round and adds the table, then runs this.
 
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { accessible, args, check, phone, withBrowser } from "./checks.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const [base, tablePath] = args("node semh_table.mjs <base url> <table link path>");
 
-const [base, tablePath] = process.argv.slice(2);
-if (!base || !tablePath) {
-  console.error("usage: node semh_table.mjs <base url> <table link path>");
-  process.exit(2);
-}
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-
-let failures = 0;
-function check(ok, what) {
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
-  if (!ok) failures += 1;
-}
-
-async function accessible(page, what) {
-  await page.addScriptTag({ content: AXE });
-  const result = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] } }),
-  );
-  for (const v of result.violations) {
-    console.log(`     axe: ${v.id} (${v.impact}): ${v.help}`);
-    for (const n of v.nodes.slice(0, 3)) console.log(`          ${n.target.join(" ")}`);
-  }
-  check(result.violations.length === 0, `${what}: no accessibility violations (${result.passes.length} rules pass)`);
-}
-
-const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
-try {
+await withBrowser(async (browser) => {
   // The facilitator: no JavaScript at all.
   const plain = await browser.newContext({ ...phone, javaScriptEnabled: false });
   const table = await plain.newPage();
@@ -69,12 +38,4 @@ try {
   check(!wide, "the page fits a phone's width");
   await page.goto(base + "/semh/tables/smt_not-a-real-link");
   check((await page.locator("main").innerText()).includes("This link does not work"), "a wrong link says so");
-} finally {
-  await browser.close();
-}
-
-if (failures > 0) {
-  console.log(`${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log("all browser checks passed");
+});

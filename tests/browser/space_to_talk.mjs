@@ -7,51 +7,15 @@
 // The Rust test `a_parent_uses_the_booking_pages_in_a_real_browser_with_no_accessibility_violations`
 // (tests/tests/space_to_talk.rs) starts scps, publishes a run and issues the link, then runs this.
 
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { chromium } from "playwright-core";
+import { accessible, args, check, phone, withBrowser } from "./checks.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-
-const [base, linkPath] = process.argv.slice(2);
-if (!base || !linkPath) {
-  console.error("usage: node space_to_talk.mjs <base url> <booking link path>");
-  process.exit(2);
-}
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-
-let failures = 0;
-function check(ok, what) {
-  if (ok) {
-    console.log(`ok   ${what}`);
-  } else {
-    failures += 1;
-    console.log(`FAIL ${what}`);
-  }
-}
-
-/** Runs axe-core on the page (WCAG 2.x A and AA, and best practice) and reports violations. */
-async function accessible(page, what) {
-  await page.addScriptTag({ content: AXE });
-  const result = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] } }),
-  );
-  for (const v of result.violations) {
-    console.log(`     axe: ${v.id} (${v.impact}): ${v.help}`);
-    for (const n of v.nodes.slice(0, 3)) console.log(`          ${n.target.join(" ")}`);
-  }
-  check(result.violations.length === 0, `${what}: no accessibility violations (${result.passes.length} rules pass)`);
-}
+const [base, linkPath] = args("node space_to_talk.mjs <base url> <booking link path>");
 
 async function text(page) {
   return page.locator("main").innerText();
 }
 
-const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
-try {
+await withBrowser(async (browser) => {
   // Parent 2 (JavaScript on, only so that axe can run; the page itself uses none) opens the
   // page first, so that the time parent 1 is about to take is still offered.
   const checker = await browser.newContext({ ...phone, bypassCSP: true });
@@ -119,12 +83,4 @@ try {
   await second.goto(base + linkPath);
   const wide = await second.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   check(!wide, "the page fits a phone's width");
-} finally {
-  await browser.close();
-}
-
-if (failures > 0) {
-  console.log(`${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log("all browser checks passed");
+});

@@ -8,6 +8,7 @@
     reason = "the harness makes databases and reads them directly, to prove what was written"
 )]
 
+pub mod browser;
 pub mod clock;
 pub mod fixtures;
 pub mod matrix;

@@ -82,6 +82,37 @@ fn opened(a: &Answer) -> Value {
     r.clone()
 }
 
+/// A round of `template` at the first school, run as a whole-staff session, opened by its leader.
+async fn whole_staff_round(app: &TestApp, t: &scps_tests::Tenant, template: &Value) -> String {
+    let session = json!({ "session": { "startsAt": "2030-01-06T13:00:00Z", "endsAt": "2030-01-06T16:00:00Z" } });
+    let r = opened(
+        &open_round(
+            app,
+            &t.leader_a.token,
+            &t.school_a.id,
+            template["id"].as_str().unwrap(),
+            session,
+        )
+        .await,
+    );
+    r["id"].as_str().unwrap().to_owned()
+}
+
+/// Adds a table to a whole-staff round; the table's link token.
+async fn add_table(app: &TestApp, lead: &Account, round: &str, name: &str) -> String {
+    let tb = gql(
+        app,
+        &lead.token,
+        &mutation("addSemhGroup", "AddSemhGroupInput", "result { tableToken }"),
+        json!({ "i": { "roundId": round, "name": name, "asTable": true } }),
+    )
+    .await;
+    tb.ok()["addSemhGroup"]["result"]["tableToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a table: {}", tb.body))
+        .to_owned()
+}
+
 async fn respond(app: &TestApp, token: &str, round: &str, respondent: Option<&str>, answers: Value) -> Answer {
     gql(
         app,
@@ -371,18 +402,7 @@ async fn a_round_takes_individual_group_and_table_responses_and_a_submitted_roun
     let (app, t) = (&fx.app, &fx.t);
     let eight = starter(app, &t.admin.token, &t.service_id, "EIGHT_PRINCIPLES").await;
     let its = items(&eight);
-    let session = json!({ "session": { "startsAt": "2030-01-06T13:00:00Z", "endsAt": "2030-01-06T16:00:00Z" } });
-    let r = opened(
-        &open_round(
-            app,
-            &t.leader_a.token,
-            &t.school_a.id,
-            eight["id"].as_str().unwrap(),
-            session,
-        )
-        .await,
-    );
-    let id = r["id"].as_str().unwrap().to_owned();
+    let id = whole_staff_round(app, t, &eight).await;
 
     // A member of staff answers for themselves.
     let mine = respond(app, &t.staff_a.token, &id, None, all(&its[..4], "RED")).await;
@@ -992,29 +1012,8 @@ async fn a_tables_facilitator_answers_on_a_plain_page_through_the_tables_link() 
     let (app, t) = (&fx.app, &fx.t);
     let resilience = starter(app, &t.admin.token, &t.service_id, "RESILIENCE").await;
     let its = items(&resilience);
-    let session = json!({ "session": { "startsAt": "2030-01-06T13:00:00Z", "endsAt": "2030-01-06T16:00:00Z" } });
-    let r = opened(
-        &open_round(
-            app,
-            &t.leader_a.token,
-            &t.school_a.id,
-            resilience["id"].as_str().unwrap(),
-            session,
-        )
-        .await,
-    );
-    let round_id = r["id"].as_str().unwrap().to_owned();
-    let tb = gql(
-        app,
-        &t.leader_a.token,
-        &mutation("addSemhGroup", "AddSemhGroupInput", "result { tableToken }"),
-        json!({ "i": { "roundId": round_id, "name": "Table 2", "asTable": true } }),
-    )
-    .await;
-    let token = tb.ok()["addSemhGroup"]["result"]["tableToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let round_id = whole_staff_round(app, t, &resilience).await;
+    let token = add_table(app, &t.leader_a, &round_id, "Table 2").await;
     let path = format!("/semh/tables/{token}");
     let page = app.client.get(app.url(&path)).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -1110,56 +1109,13 @@ async fn a_tables_facilitator_answers_on_a_plain_page_through_the_tables_link() 
 
 #[tokio::test]
 async fn a_facilitator_uses_the_table_page_in_a_real_browser_with_no_accessibility_violations() {
-    if std::env::var_os("SCPS_BROWSER_TESTS").is_none() {
-        eprintln!(
-            "skipped: the browser test runs with SCPS_BROWSER_TESTS=1, chromium installed and `npm ci` in tests/browser (.ci/run does all three)"
-        );
+    if !scps_tests::browser::enabled() {
         return;
     }
     let fx = fixture().await;
     let (app, t) = (&fx.app, &fx.t);
     let resilience = starter(app, &t.admin.token, &t.service_id, "RESILIENCE").await;
-    let session = json!({ "session": { "startsAt": "2030-01-06T13:00:00Z", "endsAt": "2030-01-06T16:00:00Z" } });
-    let r = opened(
-        &open_round(
-            app,
-            &t.leader_a.token,
-            &t.school_a.id,
-            resilience["id"].as_str().unwrap(),
-            session,
-        )
-        .await,
-    );
-    let tb = gql(
-        app,
-        &t.leader_a.token,
-        &mutation("addSemhGroup", "AddSemhGroupInput", "result { tableToken }"),
-        json!({ "i": { "roundId": r["id"], "name": "Table 5", "asTable": true } }),
-    )
-    .await;
-    let path = format!(
-        "/semh/tables/{}",
-        tb.ok()["addSemhGroup"]["result"]["tableToken"].as_str().unwrap()
-    );
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    let base = app.address.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg("semh_table.mjs")
-            .arg(&base)
-            .arg(&path)
-            .current_dir(dir)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the browser checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("all browser checks passed"));
+    let round = whole_staff_round(app, t, &resilience).await;
+    let path = format!("/semh/tables/{}", add_table(app, &t.leader_a, &round, "Table 5").await);
+    scps_tests::browser::run("semh_table.mjs", app.address.clone(), path).await;
 }

@@ -1315,37 +1315,13 @@ async fn two_parents_race_for_one_slot_and_exactly_one_wins() {
 /// `SCPS_BROWSER_TESTS` is set; `.ci/run` installs chromium and the Node packages and sets it.
 #[tokio::test]
 async fn a_parent_uses_the_booking_pages_in_a_real_browser_with_no_accessibility_violations() {
-    if std::env::var_os("SCPS_BROWSER_TESTS").is_none() {
-        eprintln!(
-            "skipped: the browser test runs with SCPS_BROWSER_TESTS=1, chromium installed and `npm ci` in tests/browser (.ci/run does all three)"
-        );
+    if !scps_tests::browser::enabled() {
         return;
     }
     let fx = fixture().await;
     run_at_school_a(&fx).await;
     let (path, _) = issue_link(&fx, &fx.t.senco_a.token, &fx.t.school_a.id).await;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    let base = fx.app.address.clone();
-    // The server runs on this test's runtime: wait for the browser off it.
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg("space_to_talk.mjs")
-            .arg(&base)
-            .arg(&path)
-            .current_dir(dir)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the browser checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("all browser checks passed"));
+    scps_tests::browser::run("space_to_talk.mjs", fx.app.address.clone(), path).await;
 }
 
 #[tokio::test]

@@ -42,9 +42,9 @@ pub struct SemhSectionInput {
     pub items: Vec<SemhItemInput>,
 }
 
+/// What a template version holds (written out in full when created or changed).
 #[derive(InputObject)]
-pub struct CreateSemhTemplateInput {
-    pub service_id: ID,
+pub struct SemhTemplateContent {
     pub name: String,
     pub description: Option<String>,
     /// 2 to 7 points, in order.
@@ -55,16 +55,19 @@ pub struct CreateSemhTemplateInput {
     pub sections: Vec<SemhSectionInput>,
 }
 
+#[derive(InputObject)]
+pub struct CreateSemhTemplateInput {
+    pub service_id: ID,
+    #[graphql(flatten)]
+    pub content: SemhTemplateContent,
+}
+
 /// A draft's whole content, replacing what it held.
 #[derive(InputObject)]
 pub struct UpdateSemhTemplateInput {
     pub id: ID,
-    pub name: String,
-    pub description: Option<String>,
-    pub scale: Vec<SemhScalePointInput>,
-    #[graphql(default)]
-    pub asks_ideas: bool,
-    pub sections: Vec<SemhSectionInput>,
+    #[graphql(flatten)]
+    pub content: SemhTemplateContent,
 }
 
 #[derive(InputObject)]
@@ -204,13 +207,14 @@ pub struct UpdateSemhActionInput {
 
 payload!(SemhActionPayload { action: SemhAction });
 
-fn content(
-    name: String,
-    description: Option<String>,
-    scale: Vec<SemhScalePointInput>,
-    asks_ideas: bool,
-    sections: Vec<SemhSectionInput>,
-) -> Result<templates::Content, DomainError> {
+fn content(given: SemhTemplateContent) -> Result<templates::Content, DomainError> {
+    let SemhTemplateContent {
+        name,
+        description,
+        scale,
+        asks_ideas,
+        sections,
+    } = given;
     let mut out = Vec::new();
     for (i, s) in sections.into_iter().enumerate() {
         let mut items = Vec::new();
@@ -277,13 +281,7 @@ impl SemhMutation {
         let caller = c.caller()?;
         let result = async {
             let service = ids::expect("serviceId", "Service", &input.service_id)?;
-            let content = content(
-                input.name,
-                input.description,
-                input.scale,
-                input.asks_ideas,
-                input.sections,
-            )?;
+            let content = content(input.content)?;
             templates::create(c.db(), caller, service, content).await
         }
         .await;
@@ -300,13 +298,7 @@ impl SemhMutation {
         let caller = c.caller()?;
         let result = async {
             let id = template_id("id", &input.id).map_err(|_| DomainError::NotFound)?;
-            let content = content(
-                input.name,
-                input.description,
-                input.scale,
-                input.asks_ideas,
-                input.sections,
-            )?;
+            let content = content(input.content)?;
             templates::update(c.db(), caller, id, content).await
         }
         .await;
