@@ -1119,3 +1119,77 @@ async fn a_facilitator_uses_the_table_page_in_a_real_browser_with_no_accessibili
     let path = format!("/semh/tables/{}", add_table(app, &t.leader_a, &round, "Table 5").await);
     scps_tests::browser::run("semh_table.mjs", app.address.clone(), path).await;
 }
+
+#[tokio::test]
+async fn a_round_is_supported_by_the_link_eps_booked_time_at_the_school() {
+    let fx = fixture().await;
+    let (app, t) = (&fx.app, &fx.t);
+    let eight = starter(app, &t.admin.token, &t.service_id, "EIGHT_PRINCIPLES").await;
+    let book = |school: &str| {
+        let start = scps_tests::clock::london(fx.week(1) + chrono::Duration::days(1), 10, 0);
+        let input = json!({ "schoolId": school, "epId": t.ep.person_id, "kind": "AUDIT_SUPPORT", "mode": "ONLINE",
+            "startsAt": scps_tests::clock::rfc(start), "endsAt": scps_tests::clock::rfc(start + chrono::Duration::minutes(90)) });
+        async move {
+            let a = gql(
+                app,
+                &t.admin.token,
+                "mutation($i: CreateBookingInput!) { createBooking(input: $i) { result { booking { id } } userErrors { field code message } } }",
+                json!({ "i": input }),
+            )
+            .await;
+            a.ok()["createBooking"]["result"]["booking"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a booking: {}", a.body))
+                .to_owned()
+        }
+    };
+    let at_a = book(&t.school_a.id).await;
+    let r = opened(
+        &open_round(
+            app,
+            &t.leader_a.token,
+            &t.school_a.id,
+            eight["id"].as_str().unwrap(),
+            json!({ "supportBookingId": at_a }),
+        )
+        .await,
+    );
+    let seen = gql(
+        app,
+        &t.ep.token,
+        "query($id: ID!) { semhRound(id: $id) { supportBookingId limited } }",
+        json!({ "id": r["id"] }),
+    )
+    .await;
+    assert_eq!(seen.ok()["semhRound"]["supportBookingId"], at_a, "{}", seen.body);
+    assert_eq!(seen.ok()["semhRound"]["limited"], false);
+    // Another school's booking, or one that does not exist, supports nothing, and nothing is written.
+    let other_booking = {
+        let start = scps_tests::clock::london(fx.week(1) + chrono::Duration::days(2), 10, 0);
+        let a = gql(
+            app,
+            &t.admin.token,
+            "mutation($i: CreateBookingInput!) { createBooking(input: $i) { result { booking { id } } userErrors { message } } }",
+            json!({ "i": { "schoolId": t.school_b.id, "epId": t.ep.person_id, "kind": "AUDIT_SUPPORT", "mode": "ONLINE",
+                "startsAt": scps_tests::clock::rfc(start), "endsAt": scps_tests::clock::rfc(start + chrono::Duration::minutes(60)) } }),
+        )
+        .await;
+        a.ok()["createBooking"]["result"]["booking"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let missing = scps::graphql::ids::encode("Booking", uuid::Uuid::now_v7()).0;
+    for bad in [other_booking, missing] {
+        let a = open_round(
+            app,
+            &t.leader_a.token,
+            &t.school_a.id,
+            eight["id"].as_str().unwrap(),
+            json!({ "supportBookingId": bad }),
+        )
+        .await;
+        assert_eq!(codes(&a, "openSemhRound"), ["NOT_FOUND"], "{}", a.body);
+    }
+    assert_eq!(app.count("semh_rounds").await, 1);
+}
