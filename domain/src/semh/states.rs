@@ -20,13 +20,17 @@ pub enum TemplateStep {
     OpenRound,
 }
 
-pub struct TemplateTransition {
-    pub step: TemplateStep,
-    pub from: &'static [SemhTemplateStatus],
+/// One step of a life: the states it may be taken from, and the state it leads to.
+pub struct Transition<T: 'static, S: 'static> {
+    pub step: T,
+    pub from: &'static [S],
     /// `None`: the state does not change.
-    pub to: Option<SemhTemplateStatus>,
+    pub to: Option<S>,
     pub what: &'static str,
 }
+
+pub type TemplateTransition = Transition<TemplateStep, SemhTemplateStatus>;
+pub type RoundTransition = Transition<RoundStep, SemhRoundStatus>;
 
 pub const TEMPLATE_STEPS: &[TemplateTransition] = &[
     TemplateTransition {
@@ -75,13 +79,6 @@ pub enum RoundStep {
     PlanActions,
 }
 
-pub struct RoundTransition {
-    pub step: RoundStep,
-    pub from: &'static [SemhRoundStatus],
-    pub to: Option<SemhRoundStatus>,
-    pub what: &'static str,
-}
-
 pub const ROUND_STEPS: &[RoundTransition] = &[
     RoundTransition {
         step: RoundStep::Respond,
@@ -127,44 +124,52 @@ pub const SETTABLE_ACTIONS: &[SemhActionStatus] = &[
     SemhActionStatus::Dropped,
 ];
 
-pub fn template_transition(step: TemplateStep) -> &'static TemplateTransition {
+fn row<T: Copy + PartialEq, S>(table: &'static [Transition<T, S>], step: T) -> &'static Transition<T, S> {
     // Every step has exactly one row: `tests::every_step_has_one_row` checks it.
-    TEMPLATE_STEPS
-        .iter()
-        .find(|t| t.step == step)
-        .unwrap_or(&TEMPLATE_STEPS[0])
+    table.iter().find(|t| t.step == step).unwrap_or(&table[0])
+}
+
+pub fn template_transition(step: TemplateStep) -> &'static TemplateTransition {
+    row(TEMPLATE_STEPS, step)
 }
 
 pub fn round_transition(step: RoundStep) -> &'static RoundTransition {
-    ROUND_STEPS.iter().find(|t| t.step == step).unwrap_or(&ROUND_STEPS[0])
+    row(ROUND_STEPS, step)
+}
+
+/// The state `t` leads from `status` (named `state` in the refusal, as `thing` is).
+fn check<T, S: Copy + PartialEq>(
+    t: &Transition<T, S>,
+    field: &str,
+    status: S,
+    thing: &str,
+    state: &str,
+) -> DomainResult<S> {
+    if t.from.contains(&status) {
+        Ok(t.to.unwrap_or(status))
+    } else {
+        Err(DomainError::invalid(
+            field,
+            FieldErrorCode::InvalidState,
+            format!("{thing} is {state}: you cannot {} now", t.what),
+        ))
+    }
 }
 
 /// The state `step` leads a template version to, or a refusal naming its state.
 pub fn check_template(field: &str, step: TemplateStep, status: SemhTemplateStatus) -> DomainResult<SemhTemplateStatus> {
-    let t = template_transition(step);
-    if t.from.contains(&status) {
-        Ok(t.to.unwrap_or(status))
-    } else {
-        Err(DomainError::invalid(
-            field,
-            FieldErrorCode::InvalidState,
-            format!("the template version is {}: you cannot {} now", status.as_str(), t.what),
-        ))
-    }
+    check(
+        template_transition(step),
+        field,
+        status,
+        "the template version",
+        status.as_str(),
+    )
 }
 
 /// The state `step` leads a round to, or a refusal naming its state.
 pub fn check_round(field: &str, step: RoundStep, status: SemhRoundStatus) -> DomainResult<SemhRoundStatus> {
-    let t = round_transition(step);
-    if t.from.contains(&status) {
-        Ok(t.to.unwrap_or(status))
-    } else {
-        Err(DomainError::invalid(
-            field,
-            FieldErrorCode::InvalidState,
-            format!("the round is {}: you cannot {} now", status.as_str(), t.what),
-        ))
-    }
+    check(round_transition(step), field, status, "the round", status.as_str())
 }
 
 #[cfg(test)]
