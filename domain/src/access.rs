@@ -883,6 +883,16 @@ pub struct Access {
 }
 
 impl Access {
+    /// Everything `other` reaches, added to this reach.
+    pub fn absorb(&mut self, other: Access) {
+        self.services.extend(other.services);
+        self.schools.extend(other.schools);
+        self.calendars.extend(other.calendars);
+        self.partner_services.extend(other.partner_services);
+        self.linked_pending.extend(other.linked_pending);
+        self.person = self.person.or(other.person);
+    }
+
     /// Whether the action is allowed anywhere at all.
     pub fn is_empty(&self) -> bool {
         self.services.is_empty() && self.schools.is_empty() && self.calendars.is_empty()

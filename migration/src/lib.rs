@@ -19,6 +19,7 @@ mod m20261203_000006_consultations;
 mod m20261204_000007_reflective_sessions;
 mod m20261205_000008_space_to_talk;
 mod m20261206_000009_semh_audits;
+mod m20261207_000010_partner_client_ids_reissued;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_reflective_sessions::Migration),
             Box::new(m20261205_000008_space_to_talk::Migration),
             Box::new(m20261206_000009_semh_audits::Migration),
+            Box::new(m20261207_000010_partner_client_ids_reissued::Migration),
         ]
     }
 }

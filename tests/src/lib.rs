@@ -12,6 +12,7 @@ pub mod browser;
 pub mod clock;
 pub mod fixtures;
 pub mod matrix;
+pub mod oracle;
 
 use std::path::PathBuf;
 use std::time::Duration;

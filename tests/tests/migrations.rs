@@ -208,16 +208,26 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
     let full = tables(&conn).await;
     assert!(period_rules(&conn).await.contains(&"contracts_no_overlap".to_owned()));
     assert!(
-        paired_tables(&conn).await.len() >= 7,
+        paired_columns(&conn).await.len() >= 7,
         "the last migration pairs schools with services"
     );
     Migrator::down(&conn, Some(1)).await.expect("the last one down");
+    assert_eq!(
+        tables(&conn).await,
+        full,
+        "reissuing partner ids changes rows, not tables"
+    );
+    Migrator::down(&conn, Some(1)).await.expect("the SEMH audits down");
     let without_semh: Vec<String> = full
         .iter()
         .filter(|t| !SEMH_TABLES.contains(&t.as_str()))
         .cloned()
         .collect();
-    assert_eq!(tables(&conn).await, without_semh, "the last migration adds SEMH audits");
+    assert_eq!(
+        tables(&conn).await,
+        without_semh,
+        "the migration before adds SEMH audits"
+    );
     Migrator::down(&conn, Some(1)).await.expect("Space to Talk down");
     let without_space_to_talk: Vec<String> = without_semh
         .iter()
@@ -264,11 +274,11 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         without_series,
         "the migration before adds series of visits"
     );
-    assert!(paired_tables(&conn).await.len() >= 7, "the pairing stays");
+    assert!(paired_columns(&conn).await.len() >= 7, "the pairing stays");
     Migrator::down(&conn, Some(1)).await.expect("the pairing down");
     assert_eq!(tables(&conn).await, without_series, "pairing adds rules, not tables");
     assert!(
-        paired_tables(&conn).await.is_empty(),
+        paired_columns(&conn).await.is_empty(),
         "two steps down remove the pairing of schools with services"
     );
     Migrator::down(&conn, Some(1)).await.expect("the third from last down");
@@ -276,7 +286,7 @@ async fn migrations_go_down_and_up_one_step_at_a_time() {
         period_rules(&conn).await.is_empty(),
         "three steps down remove the period rules"
     );
-    Migrator::down(&conn, Some((all - 8) as u32))
+    Migrator::down(&conn, Some((all - 9) as u32))
         .await
         .expect("down to the first");
     assert_eq!(
@@ -330,43 +340,48 @@ async fn the_booking_overlap_rule_exists_on_each_backend() {
     conn.close().await.ok();
 }
 
-/// Tables with a `school_id` column, by name.
-async fn school_tables(conn: &DatabaseConnection) -> Vec<String> {
+/// Columns that name a school (`school_id`, `charged_school_id`...), as `table.column`.
+async fn school_columns(conn: &DatabaseConnection) -> Vec<String> {
     let sql = if on_postgres() {
-        "SELECT table_name::text AS name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'school_id'"
+        "SELECT table_name::text || '.' || column_name::text AS name FROM information_schema.columns \
+         WHERE table_schema = 'public' AND column_name::text LIKE '%school\\_id'"
     } else {
-        "SELECT m.name AS name FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = 'school_id'"
+        "SELECT m.name || '.' || c.name AS name FROM sqlite_master m, pragma_table_info(m.name) c \
+         WHERE m.type = 'table' AND c.name GLOB '*school_id'"
     };
     names(conn, sql).await
 }
 
-/// Tables whose `(school_id, service_id)` references `schools (id, service_id)`.
-async fn paired_tables(conn: &DatabaseConnection) -> Vec<String> {
+/// Columns that reference `schools (id)` together with the row's `service_id` referencing
+/// `schools (service_id)`, in one two-column key, as `table.column`.
+async fn paired_columns(conn: &DatabaseConnection) -> Vec<String> {
     let sql = if on_postgres() {
-        "SELECT c.conrelid::regclass::text AS name FROM pg_constraint c \
-         WHERE c.contype = 'f' AND c.confrelid = 'schools'::regclass \
-         AND array_length(c.conkey, 1) = 2 \
-         AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a \
-              WHERE a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)) = ARRAY['school_id', 'service_id'] \
-         AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a \
-              WHERE a.attrelid = c.confrelid AND a.attnum = ANY (c.confkey)) = ARRAY['id', 'service_id']"
+        "SELECT c.conrelid::regclass::text || '.' || a.attname::text AS name \
+         FROM pg_constraint c, unnest(c.conkey, c.confkey) AS k(col, fcol), pg_attribute a, pg_attribute fa \
+         WHERE c.contype = 'f' AND c.confrelid = 'schools'::regclass AND array_length(c.conkey, 1) = 2 \
+         AND a.attrelid = c.conrelid AND a.attnum = k.col AND fa.attrelid = c.confrelid AND fa.attnum = k.fcol \
+         AND fa.attname = 'id' \
+         AND EXISTS (SELECT 1 FROM unnest(c.conkey, c.confkey) AS s(col, fcol), pg_attribute sa, pg_attribute sfa \
+                     WHERE sa.attrelid = c.conrelid AND sa.attnum = s.col AND sfa.attrelid = c.confrelid \
+                     AND sfa.attnum = s.fcol AND sa.attname = 'service_id' AND sfa.attname = 'service_id')"
     } else {
-        "SELECT m.name AS name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
-         WHERE m.type = 'table' AND f.\"table\" = 'schools' \
-         GROUP BY m.name, f.id \
-         HAVING group_concat(f.\"from\" || '>' || f.\"to\", ',') IN ('school_id>id,service_id>service_id', 'service_id>service_id,school_id>id')"
+        "SELECT m.name || '.' || f.\"from\" AS name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+         WHERE m.type = 'table' AND f.\"table\" = 'schools' AND f.\"to\" = 'id' \
+         AND (SELECT count(*) FROM pragma_foreign_key_list(m.name) g WHERE g.id = f.id) = 2 \
+         AND EXISTS (SELECT 1 FROM pragma_foreign_key_list(m.name) g \
+                     WHERE g.id = f.id AND g.\"from\" = 'service_id' AND g.\"to\" = 'service_id')"
     };
     names(conn, sql).await
 }
 
-/// School-owned tables without the pairing. The audit log names schools too, but as a record of
+/// School columns without the pairing. The audit log names schools too, but as a record of
 /// what happened it keeps the school and service it was written with.
 async fn unpaired(conn: &DatabaseConnection) -> Vec<String> {
-    let paired = paired_tables(conn).await;
-    school_tables(conn)
+    let paired = paired_columns(conn).await;
+    school_columns(conn)
         .await
         .into_iter()
-        .filter(|t| t != "schools" && t != "audit_events" && !paired.contains(t))
+        .filter(|c| !c.starts_with("audit_events.") && !paired.contains(c))
         .collect()
 }
 
@@ -375,12 +390,16 @@ async fn every_table_that_names_a_school_pairs_it_with_the_schools_service() {
     let db = TestDatabase::create().await;
     let conn = domain::db::connect(&db.url, 1, None).await.expect("connect");
     Migrator::up(&conn, None).await.expect("up");
-    let with_schools = school_tables(&conn).await;
+    let with_schools = school_columns(&conn).await;
     assert!(with_schools.len() >= 8, "{with_schools:?}");
+    assert!(
+        with_schools.contains(&"reflective_sessions.charged_school_id".to_owned()),
+        "{with_schools:?}"
+    );
     assert_eq!(
         unpaired(&conn).await,
         Vec::<String>::new(),
-        "these tables name a school without pairing it with its service"
+        "these columns name a school without pairing it with its service"
     );
     conn.close().await.ok();
 }
@@ -420,6 +439,48 @@ async fn the_database_refuses_a_row_that_puts_a_school_in_another_service() {
     assert!(
         run(closure(b)).await.is_err(),
         "a closure of the school in the other service is refused"
+    );
+    conn.close().await.ok();
+}
+
+#[tokio::test]
+async fn partner_client_ids_that_spelled_out_their_row_id_are_reissued() {
+    let db = TestDatabase::create().await;
+    let conn = domain::db::connect(&db.url, 1, None).await.expect("connect");
+    Migrator::up(&conn, Some(9)).await.expect("up to the SEMH audits");
+    let (service, old, new) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let now = "2026-12-01T00:00:00+00:00";
+    let run = |sql: String| {
+        let conn = conn.clone();
+        async move { conn.execute_unprepared(&sql).await.expect("a row") }
+    };
+    run(format!(
+        "INSERT INTO services (id, name, time_zone, created_at, updated_at) VALUES ('{service}', 'S', 'Europe/London', '{now}', '{now}')"
+    ))
+    .await;
+    let random_id = "pc_0123456789abcdef0123456789abcdef";
+    for (id, client_id) in [(old, format!("pc_{}", old.simple())), (new, random_id.to_owned())] {
+        run(format!(
+            "INSERT INTO partner_clients (id, service_id, name, client_id, secret_digest, secret_version, scopes, limited_to_schools, status, created_at, updated_at, secret_rotated_at) \
+             VALUES ('{id}', '{service}', 'A portal', '{client_id}', 'x', 1, '[]', false, 'ACTIVE', '{now}', '{now}', '{now}')"
+        ))
+        .await;
+    }
+    Migrator::up(&conn, None).await.expect("up");
+    let ids = |id: uuid::Uuid| format!("SELECT client_id AS name FROM partner_clients WHERE id = '{id}'");
+    let reissued = names(&conn, &ids(old)).await;
+    assert_eq!(reissued.len(), 1);
+    assert_ne!(reissued[0], format!("pc_{}", old.simple()), "the derivable id is gone");
+    assert!(
+        reissued[0].starts_with("pc_")
+            && reissued[0].len() == 35
+            && reissued[0][3..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{reissued:?}"
+    );
+    assert_eq!(
+        names(&conn, &ids(new)).await,
+        vec![random_id.to_owned()],
+        "a random id stays"
     );
     conn.close().await.ok();
 }

@@ -5,44 +5,9 @@
 
 use scps::graphql::ids;
 use scps_tests::clock::{london, monday_in, rfc};
+use scps_tests::oracle::{random, same_as_missing};
 use scps_tests::{Answer, Tenant, TestApp};
 use serde_json::{Value, json};
-
-/// Everything a caller can observe of an answer but the request id and the date.
-fn observed(a: &Answer) -> (u16, String, Vec<(String, String)>) {
-    let mut headers: Vec<(String, String)> = a
-        .headers
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "x-request-id" | "date"))
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
-    headers.sort();
-    (a.status.as_u16(), a.body.to_string(), headers)
-}
-
-/// A random id of a type, naming nothing.
-fn random(kind: &str) -> String {
-    ids::encode(kind, uuid::Uuid::now_v7()).0
-}
-
-/// Asks the same thing about a real object out of reach and about a random id, and checks that
-/// both answers are one and the same, and carry `expected` (a code, or `None` for data).
-async fn same_as_missing(app: &TestApp, token: &str, query: &str, real: Value, missing: Value, expected: Option<&str>) {
-    // Once first, so that nothing done on a caller's first request tips the comparison.
-    app.gql(token, query, missing.clone()).await;
-    let out_of_reach = app.gql(token, query, real).await;
-    let absent = app.gql(token, query, missing).await;
-    assert!(
-        absent.headers.contains_key("x-sql-statements"),
-        "statements are counted"
-    );
-    assert_eq!(
-        observed(&out_of_reach),
-        observed(&absent),
-        "an object out of reach answers as one that does not exist"
-    );
-    assert_eq!(absent.code(), expected, "{}", absent.body);
-}
 
 const ROTATE: &str = "mutation($i: RotatePartnerClientSecretInput!) { rotatePartnerClientSecret(input: $i) { credentials { clientId } userErrors { message } } }";
 const UPDATE_CLIENT: &str = "mutation($i: UpdatePartnerClientInput!) { updatePartnerClient(input: $i) { partnerClient { id } userErrors { message } } }";
@@ -375,4 +340,51 @@ async fn creating_a_service_twice_with_one_name_is_refused_and_bootstrap_wants_a
         .await;
     assert!(!bootstrap.status.success());
     assert!(String::from_utf8_lossy(&bootstrap.stderr).contains("scps service create"));
+}
+
+/// The statements a request cost, as the server counted them.
+fn statements(a: &Answer) -> i64 {
+    a.headers["x-sql-statements"]
+        .to_str()
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a statement count: {:?}", a.headers))
+}
+
+#[tokio::test]
+async fn an_eps_reach_is_looked_up_once_per_request_however_many_doors_it_opens() {
+    let app = TestApp::spawn().await;
+    let t = app.tenant().await;
+    let day = monday_in(2);
+    let mut ids = Vec::new();
+    for hour in [9, 11, 14] {
+        let a = app
+            .gql(
+                &t.admin.token,
+                "mutation($i: CreateBookingInput!) { createBooking(input: $i) { result { booking { id } } userErrors { field message } } }",
+                json!({ "i": { "schoolId": t.school_b.id, "epId": t.ep.person_id, "kind": "CONSULTATION", "fundingStream": "STATUTORY", "startsAt": rfc(london(day, hour, 0)), "endsAt": rfc(london(day, hour + 1, 0)) } }),
+            )
+            .await;
+        ids.push(
+            a.ok()["createBooking"]["result"]["booking"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("booked: {}", a.body))
+                .to_owned(),
+        );
+    }
+    let one = "query($a: ID!) { a: node(id: $a) { id } }";
+    let three =
+        "query($a: ID!, $b: ID!, $c: ID!) { a: node(id: $a) { id } b: node(id: $b) { id } c: node(id: $c) { id } }";
+    let vars = json!({ "a": ids[0], "b": ids[1], "c": ids[2] });
+    for query in [one, three] {
+        let mut cost = Vec::new();
+        for account in [&t.admin, &t.ep] {
+            app.gql(&account.token, query, vars.clone()).await;
+            let a = app.gql(&account.token, query, vars.clone()).await;
+            assert_eq!(a.ok()["a"]["id"], ids[0].as_str(), "each sees the booking: {}", a.body);
+            cost.push(statements(&a));
+        }
+        // Each node opens a door; the EP's linked schools (two statements) are looked up once.
+        assert_eq!(cost[1] - cost[0], 2, "{query}: admin {} and EP {}", cost[0], cost[1]);
+    }
 }

@@ -7,6 +7,7 @@
 
 use domain::access::{Action, Relation, Role, table_allows};
 use scps_tests::fixtures::{Fx, fixture};
+use scps_tests::oracle::{random, same_as_missing};
 use scps_tests::{Account, Answer, TestApp};
 use serde_json::{Value, json};
 
@@ -865,10 +866,41 @@ async fn each_role_sees_what_the_table_says_and_another_school_or_service_sees_n
             assert_eq!(missing.code(), Some("NOT_FOUND"), "{who}");
         }
     }
-    // Writes: another school's SENCO and another service cannot even find the round.
-    for account in [&t.senco_b, &other.admin] {
-        let a = submit(app, &account.token, &id).await;
-        assert_eq!(a.code(), Some("NOT_FOUND"), "{}", a.body);
+    // Writes: whoever cannot see the round cannot tell it from one that does not exist, and
+    // whoever can see it but not act on it is refused.
+    let submit_q = mutation("submitSemhRound", "SubmitSemhRoundInput", "round { id }");
+    let action_q = mutation("addSemhAction", "AddSemhActionInput", "action { id }");
+    let missing = random("SemhRound");
+    for (who, account, role, relation) in cases {
+        let scopes = [domain::access::PartnerScope::AuditsRead];
+        let sees = [Action::ViewSemhRounds, Action::RespondToSemhAudits]
+            .into_iter()
+            .any(|a| table_allows(role, &scopes, a, relation));
+        for (q, action, input) in [
+            (&submit_q, Action::RunSemhAudits, json!({ "id": id })),
+            (
+                &action_q,
+                Action::ManageSemhActions,
+                json!({ "roundId": id, "priority": "Calmer corridors", "ownerRole": "SENCO" }),
+            ),
+        ] {
+            if !sees {
+                let mut absent = input.clone();
+                absent[if q == &submit_q { "id" } else { "roundId" }] = json!(missing);
+                same_as_missing(
+                    app,
+                    &account.token,
+                    q,
+                    json!({ "i": input }),
+                    json!({ "i": absent }),
+                    Some("NOT_FOUND"),
+                )
+                .await;
+            } else if !table_allows(role, &scopes, action, relation) {
+                let a = gql(app, &account.token, q, json!({ "i": input })).await;
+                assert_eq!(a.code(), Some("FORBIDDEN"), "{who}: {}", a.body);
+            }
+        }
     }
 }
 

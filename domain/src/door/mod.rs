@@ -241,6 +241,9 @@ impl<'c, C: ConnectionTrait> Door<'c, C> {
 pub enum Sight {
     /// What the caller may see under an action.
     Of(Action),
+    /// What the caller may see under any of these actions: a row shown to some roles in full
+    /// and to others in part is seen under either.
+    AnyOf(&'static [Action]),
     /// Anything the caller can see at all ([`Door::seen`]): a school named in an input, for
     /// instance, which its own staff and partner clients know whatever their roles.
     Any,
@@ -308,6 +311,13 @@ where
     }
     let seen = match view {
         Sight::Of(action) => Door::open(conn, caller, action).await?,
+        Sight::AnyOf(actions) => {
+            let mut access = Access::default();
+            for action in actions {
+                access.absorb(reach(conn, caller, *action).await?);
+            }
+            Door { conn, access }
+        }
         Sight::Any => Door::seen(conn, caller),
     };
     Err(if seen.exists::<E>(id).await? {

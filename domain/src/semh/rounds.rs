@@ -80,6 +80,9 @@ async fn views(conn: &impl ConnectionTrait, rows: Vec<round::Model>, limited: bo
         .collect())
 }
 
+/// Who can see a round: in full, or in part as one of its school's respondents (as [`get`]).
+const ROUND_SIGHT: door::Sight = door::Sight::AnyOf(&[Action::ViewSemhRounds, Action::RespondToSemhAudits]);
+
 /// A round the caller can see.
 pub async fn get(conn: &impl ConnectionTrait, caller: &Caller, id: SemhRoundId) -> DomainResult<RoundView> {
     let full = Door::open(conn, caller, Action::ViewSemhRounds).await?;
@@ -304,7 +307,7 @@ pub(crate) async fn for_change(
     id: SemhRoundId,
     action: Action,
 ) -> DomainResult<RoundView> {
-    let row = door::for_change::<round::Entity, _>(txn, caller, id, door::Sight::Any, action).await?;
+    let row = door::for_change::<round::Entity, _>(txn, caller, id, ROUND_SIGHT, action).await?;
     views(txn, vec![row], false).await?.pop().ok_or(DomainError::NotFound)
 }
 
