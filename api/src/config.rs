@@ -116,9 +116,6 @@ pub struct Settings {
     /// Deepest GraphQL selection accepted.
     #[arg(long, env = "SCPS_MAX_QUERY_DEPTH", global = true)]
     pub max_query_depth: Option<usize>,
-    /// Largest GraphQL query complexity accepted.
-    #[arg(long, env = "SCPS_MAX_QUERY_COMPLEXITY", global = true)]
-    pub max_query_complexity: Option<usize>,
     /// Time the whole request body may take to arrive, in seconds (at most the request timeout).
     #[arg(long, env = "SCPS_BODY_TIMEOUT_SECONDS", global = true)]
     pub body_timeout_seconds: Option<u64>,
@@ -227,7 +224,6 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub max_query_depth: usize,
-    pub max_query_complexity: usize,
     /// Whether the client's address may come from forwarding headers.
     pub trust_forwarded_for: bool,
     /// Time the body may take to arrive (within `request_timeout`).
@@ -253,7 +249,6 @@ impl Default for HttpConfig {
             max_body_bytes: 256 * 1024,
             request_timeout: Duration::from_secs(30),
             max_query_depth: 15,
-            max_query_complexity: 5000,
             trust_forwarded_for: false,
             body_timeout: Duration::from_secs(10),
             max_query_cost: 150_000,
@@ -430,13 +425,6 @@ impl Settings {
                 defaults.max_query_depth,
                 13,
                 64,
-            )?,
-            max_query_complexity: in_range(
-                "SCPS_MAX_QUERY_COMPLEXITY",
-                self.max_query_complexity,
-                defaults.max_query_complexity,
-                200,
-                1_000_000,
             )?,
             trust_forwarded_for: self.trust_forwarded_for.unwrap_or(defaults.trust_forwarded_for),
             body_timeout: Duration::ZERO,

@@ -285,9 +285,16 @@ async fn deep_and_costly_queries_are_refused_before_they_run() {
     );
     let a = app.gql(&t.admin.token, &deep, json!({})).await;
     assert_eq!(a.code(), Some("QUERY_TOO_COMPLEX"), "{}", a.body);
-    let costly = "{ a: schools(first: 100) { edges { node { contracts(first: 100) { edges { node { id school { name } } } } } } } }";
+    // A million bookings at most: 100 schools, 100 contracts each, 100 bookings of each one's school.
+    let costly = "{ a: schools(first: 100) { edges { node { contracts(first: 100) { edges { node { id school { bookings(first: 100) { edges { node { id } } } } } } } } } } }";
     let b = app.gql(&t.admin.token, costly, json!({})).await;
     assert_eq!(b.code(), Some("QUERY_TOO_COMPLEX"), "{}", b.body);
+    let x = &b.body["errors"][0]["extensions"];
+    assert!(
+        x["cost"].as_u64() > x["limit"].as_u64(),
+        "the cost and the limit: {}",
+        b.body
+    );
 }
 
 #[tokio::test]

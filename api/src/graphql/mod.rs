@@ -71,8 +71,9 @@ pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn build_schema(http: &HttpConfig, production: bool) -> ApiSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        // One price of a query, scps's own (graphql::limits, SCPS_MAX_QUERY_COST), which says
+        // the cost and the limit when it refuses; not async-graphql's second, cruder one.
         .limit_depth(http.max_query_depth)
-        .limit_complexity(http.max_query_complexity)
         .limit_recursive_depth(32)
         .limit_directives(8)
         .register_output_type::<tenancy::Node>();
