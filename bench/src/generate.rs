@@ -1593,9 +1593,13 @@ async fn write(db: &DatabaseConnection, r: Rows, written: &mut Written) -> anyho
     Ok(())
 }
 
-/// Opens (creating an SQLite file if needed) and migrates a database for the generator.
+/// Opens (creating an SQLite file or a PostgreSQL database if needed) and migrates a database
+/// for the generator.
 pub async fn prepare(url: &str, fresh: bool) -> anyhow::Result<DatabaseConnection> {
     use migration::MigratorTrait;
+    if url.starts_with("postgres") {
+        ensure_postgres_database(url).await?;
+    }
     if fresh && let Some(path) = domain::db::sqlite_path(url) {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{path}{suffix}"));
@@ -1611,4 +1615,20 @@ pub async fn prepare(url: &str, fresh: bool) -> anyhow::Result<DatabaseConnectio
     }
     migration::Migrator::up(&db, None).await?;
     Ok(db)
+}
+
+/// Creates a PostgreSQL database if it is missing.
+async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
+    let (base, name) = url
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow::anyhow!("a database URL ends with /name"))?;
+    let name = name.split('?').next().unwrap_or(name);
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        anyhow::bail!("use a plain database name (letters, digits, _)");
+    }
+    let admin = domain::db::connect(&format!("{base}/postgres"), 1, None).await?;
+    #[allow(clippy::disallowed_methods, reason = "creating the benchmark's scratch database")]
+    let _ = sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\"")).await;
+    admin.close().await?;
+    Ok(())
 }

@@ -251,7 +251,7 @@ impl World {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
+pub(super) enum Op {
     SencoHome,
     TimeSummary,
     BookingsList,
@@ -363,6 +363,16 @@ impl Op {
                 let (token, query, variables) = graphql.graphql(w, n, rows);
                 Request::Graphql(token, query, variables)
             }
+        }
+    }
+
+    /// The rows a timed request asks for: a page of 100, or the time summary of every school
+    /// (issue 18's "time summary for 400 schools").
+    fn rows(self, w: &World) -> i64 {
+        if self == Op::TimeSummary {
+            w.schools.len() as i64
+        } else {
+            100
         }
     }
 
@@ -800,22 +810,6 @@ fn default_url(backend: Backend, scale: Scale) -> String {
         Backend::Sqlite => format!("sqlite://target/bench/scps-bench-{name}.sqlite"),
         Backend::Postgres => format!("postgres://postgres@127.0.0.1:5432/scps_bench_{name}"),
     }
-}
-
-/// Creates a PostgreSQL database if it is missing.
-async fn ensure_postgres_database(url: &str) -> anyhow::Result<()> {
-    let (base, name) = url
-        .rsplit_once('/')
-        .ok_or_else(|| anyhow::anyhow!("a database URL ends with /name"))?;
-    let name = name.split('?').next().unwrap_or(name);
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        anyhow::bail!("use a plain database name (letters, digits, _)");
-    }
-    let admin = domain::db::connect(&format!("{base}/postgres"), 1, None).await?;
-    #[allow(clippy::disallowed_methods, reason = "creating the benchmark's scratch database")]
-    let _ = sea_orm::ConnectionTrait::execute_unprepared(&admin, &format!("CREATE DATABASE \"{name}\"")).await;
-    admin.close().await?;
-    Ok(())
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -1400,9 +1394,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
         .database_url
         .clone()
         .unwrap_or_else(|| default_url(args.backend, scale));
-    if args.backend == Backend::Postgres {
-        ensure_postgres_database(&url).await?;
-    }
     let binary = ensure_binary(args.profile, args.scps.clone()).await?;
     let shape = scale.shape();
     let today = Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive();
@@ -1451,7 +1442,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
             let levels = args.clients.clone().unwrap_or_else(|| vec![1, 4]);
             for op in Op::ALL.into_iter().filter(|o| wanted(o.name())) {
                 for &c in &levels {
-                    let rows = 100;
+                    let rows = op.rows(&w);
                     let cell = drive(
                         &http,
                         &w,
@@ -1551,7 +1542,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
                     } else {
                         Budget::Seconds(args.seconds)
                     };
-                    let mut cell = drive(&http, &w, op, c, budget, server.pid, 100).await;
+                    let mut cell = drive(&http, &w, op, c, budget, server.pid, op.rows(&w)).await;
                     if let Some(f) = &floor
                         && let Some(statements) = f.statements_of(op.name())
                     {

@@ -582,6 +582,8 @@ pub struct SumsOf<'a> {
     pub to: NaiveDate,
     /// Periods (terms or half-terms) to split the sums by.
     pub periods: &'a [(NaiveDate, NaiveDate)],
+    /// These schools' entries; `None` for every school's (the whole service, without a list
+    /// of hundreds of ids for the database to compare each entry with).
     pub schools: Option<&'a [SchoolId]>,
     pub eps: Option<&'a [PersonId]>,
     pub stream: Option<FundingStream>,
@@ -622,9 +624,11 @@ pub async fn grouped_sums(conn: &impl ConnectionTrait, of: SumsOf<'_>) -> Domain
         .column_as(ledger_entry::Column::Minutes.sum(), "minutes")
         .filter(ledger_entry::Column::AppliesOn.gte(from))
         .filter(ledger_entry::Column::AppliesOn.lte(to));
-    if let Some(s) = schools {
-        q = q.filter(ledger_entry::Column::SchoolId.is_in(s.iter().copied()));
-    }
+    q = match schools {
+        Some(s) => q.filter(ledger_entry::Column::SchoolId.is_in(s.iter().copied())),
+        // An entry's school is one of its service's (the pair is a foreign key).
+        None => q.filter(ledger_entry::Column::SchoolId.is_not_null()),
+    };
     if let Some(e) = eps {
         q = q.filter(ledger_entry::Column::EpId.is_in(e.iter().copied()));
     }

@@ -282,6 +282,8 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
     }
     let schools = school_q.order_by_asc(school::Column::Name).all(conn).await?;
     let school_ids: Vec<SchoolId> = schools.iter().map(|s| s.id).collect();
+    // Every school of the service: asked for as such, not as a list of all their ids.
+    let narrowed = (!whole_service || q.school_ids.is_some()).then_some(&school_ids[..]);
 
     // Which EPs: everyone for administrators, oneself for an EP, nobody for a school.
     let rules = Door::service(conn, service);
@@ -321,7 +323,7 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
             from: range.starts_on,
             to: range.ends_on,
             periods: &bounds,
-            schools: Some(&school_ids),
+            schools: narrowed,
             // Schools' figures are whole whichever EPs are asked for; the EP rows are narrowed
             // below.
             eps: None,
@@ -329,8 +331,7 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
         },
     )
     .await?;
-    let contracts: Vec<Contract> =
-        contracts::in_period(conn, service, range, Some(&school_ids), q.funding_stream).await?;
+    let contracts: Vec<Contract> = contracts::in_period(conn, service, range, narrowed, q.funding_stream).await?;
 
     let today = local_date(tz, Utc::now());
     let tolerance = policies.under_use_tolerance_percent;
