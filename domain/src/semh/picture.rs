@@ -53,9 +53,16 @@ pub async fn of(conn: &impl ConnectionTrait, caller: &Caller, template_id: SemhT
     }
     let latest = latest_per_school(&door, template_id).await?;
     let ids: Vec<SemhRoundId> = latest.iter().map(|r| r.id).collect();
-    let agreed = door
+    // Only what is counted: a round's consensus on an item (hundreds of schools' rounds, read
+    // by requests that may run side by side).
+    let agreed: Vec<(SemhRoundId, SemhItemId, String)> = door
         .find::<consensus::Entity>()
+        .select_only()
+        .column(consensus::Column::RoundId)
+        .column(consensus::Column::ItemId)
+        .column(consensus::Column::Rating)
         .filter(consensus::Column::RoundId.is_in(ids.clone()))
+        .into_tuple()
         .all(conn)
         .await?;
     let counted: Vec<(SemhRoundId, i64)> = door
@@ -78,9 +85,9 @@ pub async fn of(conn: &impl ConnectionTrait, caller: &Caller, template_id: SemhT
         .collect();
     let names_schools =
         caller.principal.partner_client_id().is_none() && templates::names_schools(conn, service).await?;
-    let mut by_round: HashMap<SemhRoundId, Vec<&consensus::Model>> = HashMap::new();
-    for c in &agreed {
-        by_round.entry(c.round_id).or_default().push(c);
+    let mut by_round: HashMap<SemhRoundId, Vec<(SemhItemId, &str)>> = HashMap::new();
+    for (round, item, rating) in &agreed {
+        by_round.entry(*round).or_default().push((*item, rating));
     }
     let mut phases: BTreeMap<Phase, Vec<SemhRoundId>> = BTreeMap::new();
     for r in &latest {
@@ -95,9 +102,9 @@ pub async fn of(conn: &impl ConnectionTrait, caller: &Caller, template_id: SemhT
         let mut names = Vec::new();
         if shown {
             for r in &rounds {
-                for c in by_round.get(r).into_iter().flatten() {
-                    if let Some(slot) = items.iter_mut().find(|(id, _)| *id == c.item_id) {
-                        slot.1.add(version.band_of(&c.rating));
+                for (item, rating) in by_round.get(r).into_iter().flatten() {
+                    if let Some(slot) = items.iter_mut().find(|(id, _)| id == item) {
+                        slot.1.add(version.band_of(rating));
                     }
                 }
             }
