@@ -1596,6 +1596,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
     drop(server);
 
     for c in &cells {
+        // One sign-in at a time never passes the hash queue, and a server that sheds every
+        // sign-in serves none: either is a failure, not load shedding.
+        if c.shed > 0 && (c.clients == 1 || c.shed == c.requests) {
+            problems.push(format!("{} at {} clients: {}", c.op, c.clients, c.note));
+        }
         if c.errors > 0 && c.op != "race_100" && c.op != "reflective_race" {
             problems.push(format!(
                 "{} at {} clients: {} failed requests, e.g. {}",
