@@ -834,6 +834,8 @@ fn service_rows(s: usize, shape: Shape, seed: u64, today: NaiveDate, hash: &str)
         time_zone: ZONE.name().to_owned(),
         created_at: t0,
         updated_at: t0,
+        // The database's triggers stamp it as the calendar is written.
+        calendar_stamp: 0,
     });
     g.admin = g.person(t0, admin_email(s), format!("Bench Administrator {s:02}"));
     let admin = g.admin;

@@ -20,6 +20,7 @@ mod m20261204_000007_reflective_sessions;
 mod m20261205_000008_space_to_talk;
 mod m20261206_000009_semh_audits;
 mod m20261207_000010_partner_client_ids_reissued;
+mod m20261208_000011_calendar_stamp;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000008_space_to_talk::Migration),
             Box::new(m20261206_000009_semh_audits::Migration),
             Box::new(m20261207_000010_partner_client_ids_reissued::Migration),
+            Box::new(m20261208_000011_calendar_stamp::Migration),
         ]
     }
 }

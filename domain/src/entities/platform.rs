@@ -31,6 +31,8 @@ entity!(service, "services", {
     pub time_zone: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Changed by the database whenever the service's calendar changes (see `time::Calendar`).
+    pub calendar_stamp: i64,
 });
 
 entity!(school, "schools", {

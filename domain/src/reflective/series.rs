@@ -17,8 +17,8 @@ use crate::door::Door;
 use crate::entities::reflective_session_type as session_type;
 use crate::error::{DomainError, DomainResult, FieldErrorCode};
 use crate::model::{ClosureKind, TermTimePolicy};
-use crate::time::terms::{Span, TermCalendar};
-use crate::time::{self, DateRange, settings};
+use crate::time::terms::Span;
+use crate::time::{self, DateRange};
 
 /// The most sessions one series makes (a year of half-terms, twice over).
 pub const MAX_SESSIONS: usize = 12;
@@ -109,7 +109,8 @@ pub async fn schedule_series(db: &Db, caller: &Caller, input: NewSeries) -> Doma
             other => other,
         })?;
     let service = ty.service_id;
-    let tz = time::service_zone(&txn, service).await?;
+    let cal = time::ServiceCalendar::of(&txn, service).await?;
+    let (tz, terms) = (cal.tz, cal.terms());
     let first = time::local_date(tz, input.first.starts_at);
     let clock = input.first.starts_at.with_timezone(&tz).time();
     if input.until < first || input.until > first + Duration::days(400) {
@@ -119,7 +120,6 @@ pub async fn schedule_series(db: &Db, caller: &Caller, input: NewSeries) -> Doma
             "must be on or after the first session, and within 400 days of it",
         ));
     }
-    let terms = TermCalendar::load(&txn, service).await?;
     if !terms.is_kept() {
         return Err(DomainError::invalid(
             "cadence",
@@ -136,8 +136,8 @@ pub async fn schedule_series(db: &Db, caller: &Caller, input: NewSeries) -> Doma
         starts_on: first,
         ends_on: input.until,
     };
-    let closures = settings::closures_between(&txn, service, range, Some(&input.first.school_ids)).await?;
-    let policy = settings::policies(&txn, service).await?.term_time_policy;
+    let closures = cal.closures_between(range, Some(&input.first.school_ids));
+    let policy = cal.policies().term_time_policy;
     let mut made = SeriesMade {
         sessions: Vec::new(),
         skipped: Vec::new(),

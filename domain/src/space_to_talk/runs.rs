@@ -28,7 +28,7 @@ use crate::model::{
     BookingKind, BookingMode, BookingStatus, CancelledFor, FundingStream, SchoolStatus, SpaceToTalkRunStatus,
     SpaceToTalkSlotStatus, SpaceToTalkStatus,
 };
-use crate::time::{self, bookings, calendar};
+use crate::time::{self, bookings};
 use crate::values;
 
 /// The most slots in one run.
@@ -224,11 +224,12 @@ pub async fn publish(db: &Db, caller: &Caller, input: NewRun) -> DomainResult<Ru
     let draws_down = rules.draws_down_allocation && single.is_some();
 
     // Inside the EP's working hours, every slot (the booking rules only warn about this).
-    let tz = time::service_zone(&txn, service).await?;
+    let cal = time::ServiceCalendar::of(&txn, service).await?;
+    let tz = cal.tz;
     let times = slot_times(input.starts_at, input.slots, minutes, input.gap_minutes);
     let first_day = time::local_date(tz, input.starts_at);
     let last_day = times.last().map(|(_, e)| time::local_date(tz, *e)).unwrap_or(first_day);
-    let patterns = calendar::patterns_between(&txn, service, &[ep], first_day, last_day).await?;
+    let patterns = cal.patterns_between(&[ep], first_day, last_day);
     let mut p = Problems::new();
     for (i, (from, to)) in times.iter().enumerate() {
         let day = time::local_date(tz, *from);

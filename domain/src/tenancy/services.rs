@@ -129,6 +129,8 @@ pub async fn create(db: &Db, input: NewService, first: bool, request_id: &str) -
             time_zone: Set(zone.name().to_owned()),
             created_at: Set(now),
             updated_at: Set(now),
+            // The database stamps it when the service's settings are written below.
+            calendar_stamp: Set(0),
         })
         .await?;
     let (admin, new_account) = match identity::person_by_email(&txn, &email).await? {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QuerySelect};
 
 use super::terms::TermCalendar;
-use super::{DateRange, bookings, calendar, local_date, local_to_utc, service_zone, settings};
+use super::{DateRange, ServiceCalendar, bookings, calendar, local_date, local_to_utc};
 use crate::access::{Action, Caller};
 use crate::door::{self, Door};
 use crate::entities::{booking, contract, school};
@@ -247,8 +247,8 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
         }
     };
 
-    let tz = service_zone(conn, service).await?;
-    let policies = settings::policies(conn, service).await?;
+    let cal = ServiceCalendar::of(conn, service).await?;
+    let (tz, policies) = (cal.tz, cal.policies());
     let days = DateRange::new("to", local_date(tz, q.from), local_date(tz, q.to))?;
     let eps = match (eps, &school) {
         (Some(eps), _) => eps,
@@ -260,7 +260,7 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
     }
     let school_id = school.as_ref().map(|s| s.id);
     let school_ids: Vec<SchoolId> = school_id.into_iter().collect();
-    let closures = settings::closures_between(conn, service, days, Some(&school_ids)).await?;
+    let closures = cal.closures_between(days, Some(&school_ids));
     let closed = |d: NaiveDate| {
         closures.iter().any(|c| {
             DateRange {
@@ -273,12 +273,13 @@ pub async fn search(conn: &impl ConnectionTrait, caller: &Caller, q: Search) -> 
     };
     // School work keeps to term time (half-terms are holidays), as booking does.
     let school_work = q.kind.is_school_work() || school.is_some();
+    let every_day = TermCalendar::default();
     let terms = if school_work && policies.term_time_policy != TermTimePolicy::Allow {
-        TermCalendar::load(conn, service).await?
+        cal.terms()
     } else {
-        TermCalendar::default()
+        &every_day
     };
-    let patterns = calendar::patterns_between(conn, service, &eps, days.starts_on, days.ends_on).await?;
+    let patterns = cal.patterns_between(&eps, days.starts_on, days.ends_on);
     let exceptions = calendar::exceptions_between(conn, service, &eps, q.from, q.to).await?;
     let buffer = if q.mode == BookingMode::InPerson {
         Duration::minutes(i64::from(policies.travel_buffer_minutes))

@@ -2,7 +2,7 @@
 //! exceptions (leave, training, sickness, closures) that take time out of them.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, QueryFilter, QueryOrder, Select};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Select};
 
 use super::require_ep;
 use crate::access::{Action, Caller};
@@ -185,37 +185,18 @@ pub async fn set_pattern(db: &Db, caller: &Caller, input: NewPattern) -> DomainR
     })
 }
 
-/// The patterns of one EP (or of several) that are in force at some point of a date range
-/// (all of them, with no range).
-pub async fn patterns_between(
-    conn: &impl ConnectionTrait,
-    service: ServiceId,
-    eps: &[PersonId],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> DomainResult<Vec<Pattern>> {
-    let door = Door::service(conn, service);
-    let select = door
-        .find::<working_pattern::Entity>()
-        .filter(working_pattern::Column::EffectiveFrom.lte(to))
-        .filter(
-            Condition::any()
-                .add(working_pattern::Column::EffectiveUntil.is_null())
-                .add(working_pattern::Column::EffectiveUntil.gte(from)),
-        );
-    with_hours(&door, select, service, eps).await
-}
-
-/// Patterns of `select` (built on `door`) for some EPs, with their hours.
-async fn with_hours(
+/// Patterns of `select` (built on `door`) in a service, for some EPs or all, with their hours.
+pub(super) async fn with_hours(
     door: &Door<'_, impl ConnectionTrait>,
-    select: Select<working_pattern::Entity>,
+    mut select: Select<working_pattern::Entity>,
     service: ServiceId,
-    eps: &[PersonId],
+    eps: Option<&[PersonId]>,
 ) -> DomainResult<Vec<Pattern>> {
+    if let Some(eps) = eps {
+        select = select.filter(working_pattern::Column::EpId.is_in(eps.iter().copied()));
+    }
     let rows = select
         .filter(working_pattern::Column::ServiceId.eq(service))
-        .filter(working_pattern::Column::EpId.is_in(eps.iter().copied()))
         .order_by_asc(working_pattern::Column::EffectiveFrom)
         .all(door.conn())
         .await?;
@@ -254,7 +235,7 @@ pub async fn patterns(
     require(caller, Action::ViewCalendars, service, ep)?;
     let door = Door::open(conn, caller, Action::ViewCalendars).await?;
     let select = door.find::<working_pattern::Entity>();
-    with_hours(&door, select, service, &[ep]).await
+    with_hours(&door, select, service, Some(&[ep])).await
 }
 
 /// One pattern, for whoever may see that EP's calendar.
@@ -264,7 +245,7 @@ pub async fn find_pattern(conn: &impl ConnectionTrait, caller: &Caller, id: Work
     let select = door
         .find::<working_pattern::Entity>()
         .filter(working_pattern::Column::Id.eq(id));
-    with_hours(&door, select, row.service_id, &[row.ep_id])
+    with_hours(&door, select, row.service_id, Some(&[row.ep_id]))
         .await?
         .into_iter()
         .find(|p| p.row.id == id)

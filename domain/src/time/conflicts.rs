@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 
 use super::terms::TermCalendar;
-use super::{DateRange, calendar, local_date, service_zone, settings};
+use super::{DateRange, ServiceCalendar, calendar, local_date};
 use crate::access::{Action, Caller};
 use crate::door::Door;
 use crate::entities::booking;
@@ -54,8 +54,8 @@ pub async fn of_bookings(
     ) else {
         return Ok(Vec::new());
     };
-    let tz = service_zone(conn, service).await?;
-    let policies = settings::policies(conn, service).await?;
+    let cal = ServiceCalendar::of(conn, service).await?;
+    let tz = cal.tz;
     let eps: Vec<PersonId> = rows
         .iter()
         .map(|b| b.ep_id)
@@ -63,13 +63,14 @@ pub async fn of_bookings(
         .into_iter()
         .collect();
     let days = DateRange::new("from", local_date(tz, first), local_date(tz, last))?;
-    let patterns = calendar::patterns_between(conn, service, &eps, days.starts_on, days.ends_on).await?;
+    let patterns = cal.patterns_between(&eps, days.starts_on, days.ends_on);
     let exceptions = calendar::exceptions_between(conn, service, &eps, first, last).await?;
-    let closures = settings::closures_between(conn, service, days, None).await?;
-    let terms = if policies.term_time_policy == TermTimePolicy::Allow {
-        TermCalendar::default()
+    let closures = cal.closures_between(days, None);
+    let every_day = TermCalendar::default();
+    let terms = if cal.policies().term_time_policy == TermTimePolicy::Allow {
+        &every_day
     } else {
-        TermCalendar::load(conn, service).await?
+        cal.terms()
     };
     let mut out = Vec::new();
     for b in rows {

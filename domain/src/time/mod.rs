@@ -8,9 +8,12 @@ pub mod calendar;
 pub mod conflicts;
 pub mod contracts;
 pub mod ledger;
+pub mod service_calendar;
 pub mod settings;
 pub mod summary;
 pub mod terms;
+
+pub use service_calendar::ServiceCalendar;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::Tz;

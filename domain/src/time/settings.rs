@@ -77,7 +77,7 @@ pub async fn create_defaults(conn: &impl ConnectionTrait, service: ServiceId) ->
 
 /// The settings row, which every service has.
 pub async fn policies(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<time_settings::Model> {
-    Door::service(conn, service).get::<time_settings::Entity>(service).await
+    Ok(super::ServiceCalendar::of(conn, service).await?.policies().clone())
 }
 
 /// A door for reading a service's settings: not found unless the caller reaches something in it.
@@ -759,28 +759,6 @@ pub async fn remove_closure(db: &Db, caller: &Caller, id: ClosureId) -> DomainRe
     .await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// Closures of the service overlapping a date range: service-wide ones, and those of the given
-/// schools (all schools' when `schools` is `None`).
-pub async fn closures_between(
-    conn: &impl ConnectionTrait,
-    service: ServiceId,
-    range: DateRange,
-    schools: Option<&[SchoolId]>,
-) -> DomainResult<Vec<closure::Model>> {
-    let mut q = Door::service(conn, service)
-        .find::<closure::Entity>()
-        .filter(closure::Column::StartsOn.lte(range.ends_on))
-        .filter(closure::Column::EndsOn.gte(range.starts_on));
-    if let Some(schools) = schools {
-        q = q.filter(
-            sea_orm::Condition::any()
-                .add(closure::Column::SchoolId.is_null())
-                .add(closure::Column::SchoolId.is_in(schools.iter().copied())),
-        );
-    }
-    Ok(q.order_by_asc(closure::Column::StartsOn).all(conn).await?)
 }
 
 pub async fn closures(

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 use super::contracts::{self, Contract};
 use super::ledger::{self, Balance};
 use super::terms::{TermCalendar, apportion, intersect};
-use super::{DateRange, Day, local_date, service_zone, settings};
+use super::{DateRange, Day, ServiceCalendar, local_date, settings};
 use crate::access::{Action, Caller, Role};
 use crate::door::Door;
 use crate::entities::{membership, person, school, time_unit};
@@ -209,10 +209,8 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
         return Err(caller.principal.refusal(Action::ViewLedger, service, None));
     }
     let whole_service = access.permits_service_wide(service);
-    let policies = settings::policies(conn, service).await?;
-    let tz = service_zone(conn, service).await?;
-
-    let terms = TermCalendar::load(conn, service).await?;
+    let cal = ServiceCalendar::of(conn, service).await?;
+    let (tz, policies, terms) = (cal.tz, cal.policies(), cal.terms());
     let range = match (q.academic_year_id, q.from, q.to) {
         (Some(year), None, None) => {
             let y = settings::academic_year(conn, service, year).await.map_err(|_| {
@@ -339,14 +337,14 @@ pub async fn summary(conn: &impl ConnectionTrait, caller: &Caller, q: Query) -> 
     // Schools: purchases from contracts, shared out over the periods, the rest from the ledger.
     let mut by_stream: BTreeMap<(SchoolId, FundingStream), Totals> = BTreeMap::new();
     for c in &contracts {
-        let shares = Shares::of(c, &terms, policies.even_use_over);
+        let shares = Shares::of(c, terms, policies.even_use_over);
         let entry = by_stream
             .entry((c.row.school_id, c.row.funding_stream))
             .or_insert_with(|| Totals::new(periods.len()));
-        entry.all.purchased += shares.within(range, &terms);
+        entry.all.purchased += shares.within(range, terms);
         for (p, totals) in periods.iter().zip(entry.by_period.iter_mut()) {
             if !p.outside_term {
-                totals.purchased += shares.within(p.range, &terms);
+                totals.purchased += shares.within(p.range, terms);
             }
         }
         entry.unit.get_or_insert_with(|| c.unit.clone());

@@ -4,10 +4,9 @@
 //! calendar, so that they cannot disagree about what is term time.
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
+use sea_orm::ConnectionTrait;
 
 use super::DateRange;
-use crate::door::Door;
 use crate::entities::term;
 use crate::error::DomainResult;
 use crate::ids::ServiceId;
@@ -65,15 +64,9 @@ pub struct TermCalendar {
 }
 
 impl TermCalendar {
-    /// Every term of a service (one statement; a service has a few dozen at most).
+    /// Every term of a service (as kept with its calendar: one statement).
     pub async fn load(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<Self> {
-        let rows = Door::service(conn, service)
-            .find::<term::Entity>()
-            .filter(term::Column::ServiceId.eq(service))
-            .order_by_asc(term::Column::StartsOn)
-            .all(conn)
-            .await?;
-        Ok(Self::from_rows(&rows))
+        Ok(super::ServiceCalendar::of(conn, service).await?.terms().clone())
     }
 
     pub fn from_rows(rows: &[term::Model]) -> Self {

@@ -9,8 +9,7 @@ use chrono_tz::Tz;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::super::ledger::{self, account_of};
-use super::super::terms::TermCalendar;
-use super::super::{DateRange, Instant, calendar, contracts, local_date, service_zone, settings};
+use super::super::{DateRange, Instant, ServiceCalendar, calendar, contracts, local_date, settings};
 use super::{MAX_BOOKING_MINUTES, MIN_BOOKING_MINUTES};
 use crate::access::{Action, Caller, Role};
 use crate::audit::{self, Entry};
@@ -91,7 +90,8 @@ pub(super) struct Plan {
     pub rescheduled_from: Option<BookingId>,
     pub series_id: Option<BookingSeriesId>,
     pub booker: Booker,
-    pub policies: time_settings::Model,
+    /// The service's calendar, read once for the checks and the booking.
+    pub calendar: ServiceCalendar,
 }
 
 /// The free text of a new booking, checked.
@@ -322,7 +322,8 @@ pub(super) async fn resolve(
     } else {
         return Err(caller.principal.refusal(Action::ManageBookings, service, school_id));
     };
-    let policies = settings::policies(conn, service).await?;
+    let calendar = ServiceCalendar::of(conn, service).await?;
+    let policies = calendar.policies();
     // An EP books their own time at the schools they work with (where they are the link EP, or
     // someone else booked them), not anywhere they like.
     if booker == Booker::Ep
@@ -349,7 +350,7 @@ pub(super) async fn resolve(
         ));
     }
     if booker == Booker::School {
-        school_may_book(conn, &policies, &input, service, school_id, visit.is_some()).await?;
+        school_may_book(conn, policies, &input, service, school_id, visit.is_some()).await?;
     }
     if let Some(s) = &school
         && s.status != SchoolStatus::Open
@@ -391,7 +392,7 @@ pub(super) async fn resolve(
         rescheduled_from: None,
         series_id: None,
         booker,
-        policies,
+        calendar,
     })
 }
 
@@ -484,8 +485,8 @@ pub fn different_places(a_school: Option<SchoolId>, b_school: Option<SchoolId>) 
 /// the caller's write transaction.
 pub(super) async fn place(door: &Door<'_, impl ConnectionTrait>, caller: &Caller, plan: Plan) -> DomainResult<Booked> {
     let conn = door.conn();
-    let policies = &plan.policies;
-    let tz = service_zone(conn, plan.service_id).await?;
+    let cal = &plan.calendar;
+    let (tz, policies) = (cal.tz, cal.policies());
     let sees_calendar = caller
         .principal
         .static_access(Action::ViewCalendars)
@@ -540,30 +541,26 @@ pub(super) async fn place(door: &Door<'_, impl ConnectionTrait>, caller: &Caller
     let days = DateRange::new("startsAt", day, last_day)?;
 
     // Term time: school work happens in term, half-terms being holidays.
-    if (plan.school_id.is_some() || plan.kind.is_school_work()) && policies.term_time_policy != TermTimePolicy::Allow {
-        let terms = TermCalendar::load(conn, plan.service_id).await?;
-        if let Some(holiday) = [days.starts_on, days.ends_on]
+    if (plan.school_id.is_some() || plan.kind.is_school_work())
+        && policies.term_time_policy != TermTimePolicy::Allow
+        && let Some(holiday) = [days.starts_on, days.ends_on]
             .into_iter()
-            .find_map(|d| terms.holiday(d))
-        {
-            let text = holiday.describe();
-            if policies.term_time_policy == TermTimePolicy::Refuse {
-                return Err(DomainError::invalid(
-                    "startsAt",
-                    FieldErrorCode::NotAllowed,
-                    format!("{text}: this service books school work in term time only"),
-                ));
-            }
-            warnings.push(format!("{text}."));
+            .find_map(|d| cal.terms().holiday(d))
+    {
+        let text = holiday.describe();
+        if policies.term_time_policy == TermTimePolicy::Refuse {
+            return Err(DomainError::invalid(
+                "startsAt",
+                FieldErrorCode::NotAllowed,
+                format!("{text}: this service books school work in term time only"),
+            ));
         }
+        warnings.push(format!("{text}."));
     }
 
     // The service's and the school's closures, and the EP's own exceptions.
     let schools: Vec<SchoolId> = plan.school_id.into_iter().collect();
-    if let Some(c) = settings::closures_between(conn, plan.service_id, days, Some(&schools))
-        .await?
-        .first()
-    {
+    if let Some(c) = cal.closures_between(days, Some(&schools)).first() {
         let what = match c.kind {
             ClosureKind::BankHoliday => "a bank holiday",
             ClosureKind::ServiceClosure => "a service closure day",
@@ -592,7 +589,7 @@ pub(super) async fn place(door: &Door<'_, impl ConnectionTrait>, caller: &Caller
         };
         return Err(DomainError::invalid("startsAt", FieldErrorCode::NotAllowed, message));
     }
-    let patterns = calendar::patterns_between(conn, plan.service_id, &[plan.ep_id], day, last_day).await?;
+    let patterns = cal.patterns_between(&[plan.ep_id], day, last_day);
     let local_start = plan.starts_at.with_timezone(&tz).time();
     let local_end = plan.ends_at.with_timezone(&tz).time();
     let in_hours = day == last_day

@@ -17,8 +17,7 @@ use crate::entities::{booking, booking_series, school};
 use crate::error::{DomainError, DomainResult, FieldErrorCode, Problems};
 use crate::ids::{BookingSeriesId, PersonId, SchoolId, TermId};
 use crate::model::{BookingKind, BookingMode, BookingStatus, CancelledFor, ClosureKind, FundingStream};
-use crate::time::terms::TermCalendar;
-use crate::time::{DateRange, Day, local_to_utc, service_zone, settings};
+use crate::time::{DateRange, Day, ServiceCalendar, local_to_utc, service_zone};
 use crate::values;
 
 /// The most visits one series makes (a year of weekly visits).
@@ -129,10 +128,9 @@ pub async fn create(db: &Db, caller: &Caller, input: NewSeries) -> DomainResult<
             format!("a series makes at most {MAX_VISITS} visits"),
         ));
     }
-    let tz = service_zone(&txn, service).await?;
-    let policies = settings::policies(&txn, service).await?;
-    let terms = TermCalendar::load(&txn, service).await?;
-    let closures = settings::closures_between(&txn, service, range, Some(&[school.id])).await?;
+    let cal = ServiceCalendar::of(&txn, service).await?;
+    let (tz, policies, terms) = (cal.tz, cal.policies(), cal.terms());
+    let closures = cal.closures_between(range, Some(&[school.id]));
     let series = Door::open(&txn, caller, Action::ManageBookings)
         .await?
         .insert(booking_series::ActiveModel {
