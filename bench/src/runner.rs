@@ -507,12 +507,15 @@ async fn page(w: &World, path: &str, form: Option<&[(&str, String)]>) -> Answer 
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form_encode(f)),
     };
-    let Ok(resp) = req.send().await else {
-        return Answer {
-            ok: false,
-            statements: None,
-            body: Value::Null,
-        };
+    let resp = match req.send().await {
+        Ok(resp) => resp,
+        Err(e) => {
+            return Answer {
+                ok: false,
+                statements: None,
+                body: json!({ "no answer": e.to_string() }),
+            };
+        }
     };
     let statements = resp
         .headers()
@@ -555,6 +558,15 @@ struct Answer {
     body: Value,
 }
 
+/// The runner's HTTP client. It lets a pooled connection go after 2 s idle, before the server's
+/// keep-alive of 5 s closes it, so that no request is sent on a connection the server is closing
+/// (between cells, connections sit idle while the next one is prepared).
+fn client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .pool_idle_timeout(Duration::from_secs(2))
+}
+
 async fn post(http: &reqwest::Client, w: &World, token: Option<&str>, query: &str, variables: &Value) -> Answer {
     let mut req = http
         .post(format!("{}/graphql", w.base))
@@ -562,12 +574,15 @@ async fn post(http: &reqwest::Client, w: &World, token: Option<&str>, query: &st
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    let Ok(resp) = req.send().await else {
-        return Answer {
-            ok: false,
-            statements: None,
-            body: Value::Null,
-        };
+    let resp = match req.send().await {
+        Ok(resp) => resp,
+        Err(e) => {
+            return Answer {
+                ok: false,
+                statements: None,
+                body: json!({ "no answer": e.to_string() }),
+            };
+        }
     };
     let statements = resp
         .headers()
@@ -575,7 +590,10 @@ async fn post(http: &reqwest::Client, w: &World, token: Option<&str>, query: &st
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let body: Value = resp
+        .json()
+        .await
+        .unwrap_or_else(|e| json!({ "status": status.as_u16(), "not JSON": e.to_string() }));
     let errors = body
         .get("errors")
         .is_some_and(|e| !e.as_array().is_none_or(|a| a.is_empty()));
@@ -959,10 +977,7 @@ async fn world(
         free_day: NaiveDate::from_ymd_opt(generate::year_start(today) + 2, 10, 1).unwrap_or(today)
             + Days::days((now.timestamp() / 60 % 500) * 7),
         slot: AtomicU64::new(0),
-        pages: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(256)
-            .build()?,
+        pages: client().redirect(reqwest::redirect::Policy::none()).build()?,
         stt_links: Vec::new(),
         stt_slots: Vec::new(),
         stt_slot: AtomicU64::new(0),
@@ -1417,7 +1432,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<bool> {
     }
 
     let server = start_server(&binary, &url, args.redis_url.as_deref()).await?;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let http = client().build()?;
     // The full profile's thousands of page reads need more links than the generator's one per
     // school (each link answers a few hundred reads in ten minutes).
     let extra_links = if args.profile == Profile::Full { 30 } else { 0 };
