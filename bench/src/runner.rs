@@ -509,13 +509,7 @@ async fn page(w: &World, path: &str, form: Option<&[(&str, String)]>) -> Answer 
     };
     let resp = match req.send().await {
         Ok(resp) => resp,
-        Err(e) => {
-            return Answer {
-                ok: false,
-                statements: None,
-                body: json!({ "no answer": e.to_string() }),
-            };
-        }
+        Err(e) => return Answer::none(&e),
     };
     let statements = resp
         .headers()
@@ -558,6 +552,17 @@ struct Answer {
     body: Value,
 }
 
+impl Answer {
+    /// A request that got no answer at all, and why.
+    fn none(e: &reqwest::Error) -> Self {
+        Self {
+            ok: false,
+            statements: None,
+            body: json!({ "no answer": e.to_string() }),
+        }
+    }
+}
+
 /// The runner's HTTP client. It lets a pooled connection go after 2 s idle, before the server's
 /// keep-alive of 5 s closes it, so that no request is sent on a connection the server is closing
 /// (between cells, connections sit idle while the next one is prepared).
@@ -576,13 +581,7 @@ async fn post(http: &reqwest::Client, w: &World, token: Option<&str>, query: &st
     }
     let resp = match req.send().await {
         Ok(resp) => resp,
-        Err(e) => {
-            return Answer {
-                ok: false,
-                statements: None,
-                body: json!({ "no answer": e.to_string() }),
-            };
-        }
+        Err(e) => return Answer::none(&e),
     };
     let statements = resp
         .headers()

@@ -2,7 +2,7 @@
 //! holiday, and a contract for each school. Shared by the tests of EP time and of the areas
 //! built on it.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::clock::monday_in;
@@ -10,6 +10,16 @@ use crate::{Answer, Tenant, TestApp};
 
 async fn gql(app: &TestApp, token: &str, q: &str, v: Value) -> Answer {
     app.gql(token, q, v).await
+}
+
+/// The start of every slot an `availability { edges { node { startsAt } } }` answer lists.
+pub fn slot_starts(a: &Answer) -> Vec<DateTime<Utc>> {
+    a.ok()["availability"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("slots: {}", a.body))
+        .iter()
+        .map(|e| e["node"]["startsAt"].as_str().unwrap().parse().unwrap())
+        .collect()
 }
 
 pub fn d(date: NaiveDate) -> String {

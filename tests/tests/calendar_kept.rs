@@ -5,10 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+use chrono::{Datelike, Duration, NaiveDate, Timelike};
 use scps_tests::Answer;
 use scps_tests::clock::{london, rfc};
-use scps_tests::fixtures::{Fx, d, fixture};
+use scps_tests::fixtures::{Fx, d, fixture, slot_starts};
 use serde_json::json;
 
 const SLOTS: &str =
@@ -20,17 +20,8 @@ async fn search(fx: &Fx, monday: NaiveDate) -> Answer {
     fx.app.gql(&fx.t.admin.token, SLOTS, json!({ "i": input })).await
 }
 
-fn starts(a: &Answer) -> Vec<DateTime<Utc>> {
-    a.ok()["availability"]["edges"]
-        .as_array()
-        .unwrap_or_else(|| panic!("slots: {}", a.body))
-        .iter()
-        .map(|e| e["node"]["startsAt"].as_str().unwrap().parse().unwrap())
-        .collect()
-}
-
 fn days(a: &Answer) -> BTreeSet<NaiveDate> {
-    starts(a)
+    slot_starts(a)
         .iter()
         .map(|s| s.with_timezone(&chrono_tz::Europe::London).date_naive())
         .collect()
@@ -61,7 +52,7 @@ async fn every_change_to_a_services_calendar_is_seen_by_the_very_next_search() {
 
     let first = search(&fx, week).await;
     let steady = search(&fx, week).await;
-    assert_eq!(starts(&first), starts(&steady));
+    assert_eq!(slot_starts(&first), slot_starts(&steady));
     let open_days = days(&steady);
     assert_eq!(open_days.len(), 5, "a term week of five working days: {open_days:?}");
     assert!(
@@ -103,7 +94,7 @@ async fn every_change_to_a_services_calendar_is_seen_by_the_very_next_search() {
 
     // The working hours end at 15:00.
     sql(&fx, "UPDATE working_hours SET ends_at = '15:00:00'").await;
-    let mornings = starts(&search(&fx, week).await);
+    let mornings = slot_starts(&search(&fx, week).await);
     assert!(!mornings.is_empty());
     let three = chrono::NaiveTime::from_hms_opt(15, 0, 0).unwrap();
     assert!(
@@ -116,14 +107,14 @@ async fn every_change_to_a_services_calendar_is_seen_by_the_very_next_search() {
 
     // The slot step becomes an hour.
     sql(&fx, "UPDATE time_settings SET slot_step_minutes = 60").await;
-    let hourly = starts(&search(&fx, week).await);
+    let hourly = slot_starts(&search(&fx, week).await);
     assert!(!hourly.is_empty());
     assert!(hourly.iter().all(|s| s.minute() == 0), "{hourly:?}");
     assert_eq!(hourly.len(), 5 * 2, "09:00 and 10:00 on five days");
 
     // Without terms every day is term time: half-term week opens.
     assert!(
-        starts(&search(&fx, fx.half_term()).await).is_empty(),
+        slot_starts(&search(&fx, fx.half_term()).await).is_empty(),
         "half-term is a holiday"
     );
     sql(&fx, "DELETE FROM terms WHERE parent_term_id IS NOT NULL").await;
@@ -141,7 +132,7 @@ async fn every_change_to_a_services_calendar_is_seen_by_the_very_next_search() {
 async fn a_write_that_rolls_back_leaves_the_calendar_as_it_was() {
     let fx = fixture().await;
     let week = fx.week(1);
-    let before = starts(&search(&fx, week).await);
+    let before = slot_starts(&search(&fx, week).await);
     assert!(!before.is_empty());
     let db = &fx.app.services.db;
     let txn = sea_orm::TransactionTrait::begin(db).await.expect("begin");
@@ -154,7 +145,7 @@ async fn a_write_that_rolls_back_leaves_the_calendar_as_it_was() {
         .expect("calendar");
     assert_eq!(inside.policies().slot_step_minutes, 60);
     txn.rollback().await.expect("rollback");
-    let after = starts(&search(&fx, week).await);
+    let after = slot_starts(&search(&fx, week).await);
     assert_eq!(after, before, "the rolled-back step is not used");
     assert!(after.iter().any(|s| s.minute() != 0), "the 15-minute step is in use");
 }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use scps_tests::clock::{london, rfc};
-use scps_tests::fixtures::{Fx, d, fixture, set_pattern};
+use scps_tests::fixtures::{Fx, d, fixture, set_pattern, slot_starts};
 use scps_tests::{Answer, TestApp};
 use serde_json::{Value, json};
 
@@ -50,15 +50,6 @@ fn booked(a: &Answer) -> String {
 
 async fn slots(fx: &Fx, token: &str, input: Value, after: Option<&str>) -> Answer {
     gql(&fx.app, token, SLOTS, json!({ "i": input, "after": after })).await
-}
-
-fn slot_starts(a: &Answer) -> Vec<DateTime<Utc>> {
-    a.ok()["availability"]["edges"]
-        .as_array()
-        .unwrap_or_else(|| panic!("slots: {}", a.body))
-        .iter()
-        .map(|e| e["node"]["startsAt"].as_str().unwrap().parse().unwrap())
-        .collect()
 }
 
 fn week_search(school: &str, monday: NaiveDate) -> Value {

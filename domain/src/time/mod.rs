@@ -50,7 +50,11 @@ pub fn local_date(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
 
 /// The service's time zone.
 pub async fn service_zone(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<Tz> {
-    let row = Door::service(conn, service).get::<service::Entity>(service).await?;
+    zone_of(&Door::service(conn, service).get::<service::Entity>(service).await?)
+}
+
+/// The time zone a service row names.
+fn zone_of(row: &service::Model) -> DomainResult<Tz> {
     row.time_zone
         .parse::<Tz>()
         .map_err(|_| DomainError::internal("service time zone", crate::values::UnknownValue(row.time_zone.clone())))

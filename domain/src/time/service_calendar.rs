@@ -21,7 +21,7 @@ use super::calendar::{self, Pattern};
 use super::terms::TermCalendar;
 use crate::door::Door;
 use crate::entities::{closure, service, term, time_settings, working_pattern};
-use crate::error::{DomainError, DomainResult};
+use crate::error::DomainResult;
 use crate::ids::{PersonId, SchoolId, ServiceId};
 
 /// Services kept at most; past this the memory starts again (a deployment has a few dozen).
@@ -55,9 +55,7 @@ impl ServiceCalendar {
     pub async fn of(conn: &impl ConnectionTrait, service: ServiceId) -> DomainResult<Self> {
         let door = Door::service(conn, service);
         let row = door.get::<service::Entity>(service).await?;
-        let tz = row.time_zone.parse::<Tz>().map_err(|_| {
-            DomainError::internal("service time zone", crate::values::UnknownValue(row.time_zone.clone()))
-        })?;
+        let tz = super::zone_of(&row)?;
         let held = KEPT.lock().ok().and_then(|m| {
             m.get(&service)
                 .filter(|(stamp, _)| *stamp == row.calendar_stamp)
